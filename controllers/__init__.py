@@ -1,0 +1,1 @@
+"""Classical control laws (numpy/scipy/cvxpy only; never imports envs or torch)."""

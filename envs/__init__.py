@@ -1,0 +1,30 @@
+"""robocritic environments, registered with Gymnasium on import as ``robocritic/<Name>-v0``.
+
+| id | engine | system |
+|---|---|---|
+| ``robocritic/ClippedPendulum-v0`` | MuJoCo | upright pendulum, saturated torque |
+| ``robocritic/ClippedPendulumBullet-v0`` | PyBullet (extra ``pybullet``) | the same task |
+| ``robocritic/SafetyCSTR-v0`` | scipy ODE | runaway-prone reactor, T < 480 K |
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from robocritic.envs.base.randomization import DomainRandomization
+
+__all__ = ["DomainRandomization", "ENV_IDS"]
+
+_SPECS = {
+    "robocritic/ClippedPendulum-v0": ("robocritic.envs.clipped_pendulum_v0:ClippedPendulumEnv", 200),
+    "robocritic/ClippedPendulumBullet-v0": (
+        "robocritic.envs.clipped_pendulum_bullet_v0:ClippedPendulumBulletEnv",
+        200,
+    ),
+    "robocritic/SafetyCSTR-v0": ("robocritic.envs.safety_cstr_v0:SafetyCSTREnv", 120),
+}
+ENV_IDS: tuple[str, ...] = tuple(_SPECS)
+
+for _id, (_entry, _steps) in _SPECS.items():
+    if _id not in gym.registry:
+        gym.register(id=_id, entry_point=_entry, max_episode_steps=_steps)

@@ -1,0 +1,1 @@
+"""Model files (MJCF, URDF) shipped as package data."""

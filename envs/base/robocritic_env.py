@@ -1,0 +1,105 @@
+"""Engine-independent part of every robocritic environment.
+
+Handles what must behave identically on MuJoCo, PyBullet and plain-ODE envs: action
+validation (NaN/inf/wrong shape is a ``ValueError`` naming ``action``; out-of-range values are
+saturated like a real actuator and counted), the actuator delay line, sensor noise, external
+pushes, and the cost/constraint terms every env reports in ``info``.
+
+Engine bases (:class:`~robocritic.envs.base.mujoco_env.MujocoEnv`,
+:class:`~robocritic.envs.base.pybullet_env.PyBulletEnv`) add the simulator; a concrete env
+implements the override surface ``step``, ``reset_model`` and ``_get_obs``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from robocritic.dynamics import DynamicsModel
+from robocritic.envs.base.randomization import DomainRandomization, EpisodePhysics
+from robocritic.utils.validation import as_vector
+
+
+class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
+    """Base of all robocritic envs. ``dynamics`` is the shared model; its limits are the
+    action bounds and the safety constraints reported in ``info``."""
+
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 20}
+
+    def __init__(
+        self,
+        dynamics: DynamicsModel,
+        randomization: DomainRandomization | dict[str, Any] | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']} or None; got {render_mode!r}"
+            )
+        self.dynamics = dynamics
+        self.randomization = DomainRandomization.from_any(randomization)
+        self.render_mode = render_mode
+        box = dynamics.input_box
+        self.action_space = gym.spaces.Box(box.low.astype(np.float32), box.high.astype(np.float32))
+        self.episode_physics = EpisodePhysics()
+        self._delay_line: deque[np.ndarray] = deque()
+        self.action_saturation_count = 0  # commands clipped to the actuator limits, this episode
+
+    # ---- helpers for concrete envs -------------------------------------------------------
+    def _begin_episode(self) -> None:
+        """Draw this episode's physics and reset delay line and counters (call in ``reset``)."""
+        self.episode_physics = EpisodePhysics.sample(self.randomization, self.np_random)
+        neutral = self.dynamics.u_eq.copy()
+        self._delay_line = deque([neutral] * self.episode_physics.actuator_delay)
+        self.action_saturation_count = 0
+
+    def _prepare_action(self, action: Any) -> np.ndarray:
+        """Validate and saturate ``action``, pass it through the delay line; return the input
+        the actuator applies this step, shape ``(n_u,)``."""
+        u = as_vector("action", action, self.dynamics.n_u)
+        clipped = self.dynamics.input_box.clip(u)
+        if not np.array_equal(clipped, u):
+            self.action_saturation_count += 1
+        self._delay_line.append(clipped)
+        return self._delay_line.popleft()
+
+    def _sample_push(self) -> np.ndarray | None:
+        """A horizontal force (N, world frame, shape (3,)) for this step, or ``None``."""
+        cfg = self.randomization
+        if cfg.push_probability <= 0.0 or self.np_random.random() >= cfg.push_probability:
+            return None
+        magnitude = self.np_random.uniform(*cfg.push_force)
+        angle = self.np_random.uniform(0.0, 2.0 * np.pi)
+        return magnitude * np.array([np.cos(angle), np.sin(angle), 0.0])
+
+    def _observe(self, obs: np.ndarray) -> np.ndarray:
+        """Add the configured sensor noise to the true observation."""
+        std = np.asarray(self.randomization.obs_noise_std)
+        if np.any(std > 0):
+            obs = obs + std * self.np_random.standard_normal(obs.shape)
+        return obs.astype(self.observation_space.dtype)
+
+    def _cost_info(self, x: np.ndarray, u: np.ndarray, cost: float) -> dict[str, Any]:
+        """Cost and constraint terms for ``info``: true state, applied input, violation amount."""
+        violation = self.dynamics.state_box.violation(x)
+        return {
+            "state": x.copy(),
+            "applied_action": u.copy(),
+            "cost": float(cost),
+            "constraint_violation": float(np.sum(violation)),
+            "violated": bool(np.any(violation > 0)),
+            "action_saturations": self.action_saturation_count,
+        }
+
+    def _initial_state(self, options: dict[str, Any] | None, sample: Any) -> np.ndarray:
+        """``options["state"]`` if given (validated), else ``sample()``."""
+        if options and "state" in options:
+            return as_vector("options['state']", options["state"], self.dynamics.n_x)
+        if options:
+            unknown = sorted(set(options) - {"state"})
+            if unknown:
+                raise ValueError(f"reset options: unknown key(s) {unknown}; known: ['state']")
+        return np.asarray(sample(), dtype=np.float64)

@@ -1,0 +1,72 @@
+"""The clipped-pendulum task, written once for every engine.
+
+An engine class supplies ``_true_state() -> [theta, theta_dot]``, ``_set_true_state(x)`` and
+``_simulate(u)`` (one control step); this mixin supplies observation, cost, constraints,
+start-state distribution and the ``step``/``reset_model``/``_get_obs`` override surface.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+#: Cost weights of the MPC benchmark (YANN.md section 4): c = x'Qx + u'Ru.
+STATE_WEIGHT = np.eye(2)
+INPUT_WEIGHT = np.array([[1e-3]])
+#: Half-widths of the uniform start-state box: theta (rad), theta_dot (rad/s).
+START_HALF_WIDTH = np.array([0.3, 0.3])
+
+
+def wrap_angle(theta: np.ndarray | float) -> np.ndarray | float:
+    """Wrap to [-pi, pi)."""
+    return (np.asarray(theta) + np.pi) % (2 * np.pi) - np.pi
+
+
+class PendulumTask:
+    """Mixin for ClippedPendulum envs (MuJoCo and PyBullet); see clipped_pendulum_v0.py."""
+
+    def __init__(self, terminate_on_violation: bool, violation_penalty: float) -> None:
+        if not isinstance(terminate_on_violation, bool):
+            raise ValueError(f"terminate_on_violation must be a bool; got {terminate_on_violation!r}")
+        if not (np.isfinite(violation_penalty) and violation_penalty >= 0):
+            raise ValueError(f"violation_penalty must be finite and >= 0; got {violation_penalty!r}")
+        self.terminate_on_violation = terminate_on_violation
+        self.violation_penalty = float(violation_penalty)
+        self.observation_space = gym.spaces.Box(
+            low=np.array([-np.pi, -np.inf], dtype=np.float32),
+            high=np.array([np.pi, np.inf], dtype=np.float32),
+            dtype=np.float32,
+        )
+
+    def reset_model(self, options: dict[str, Any] | None) -> np.ndarray:
+        x0 = self._initial_state(
+            options, lambda: self.np_random.uniform(-START_HALF_WIDTH, START_HALF_WIDTH)
+        )
+        self._set_true_state(x0)
+        return self._get_obs()
+
+    def _get_obs(self) -> np.ndarray:
+        theta, theta_dot = self._true_state()
+        return np.array([wrap_angle(theta), theta_dot])
+
+    def _observe(self, obs: np.ndarray) -> np.ndarray:
+        # Noise first, then wrap, so the observation stays inside observation_space.
+        noisy = super()._observe(obs)
+        noisy[0] = wrap_angle(float(noisy[0]))
+        return noisy
+
+    def step(self, action: Any):
+        u = self._prepare_action(action)
+        x = self._true_state()
+        x_wrapped = np.array([wrap_angle(x[0]), x[1]])
+        cost = float(x_wrapped @ STATE_WEIGHT @ x_wrapped + u @ INPUT_WEIGHT @ u)
+        self._simulate(u)
+        x_next = self._true_state()
+        info = self._cost_info(x_next, u, cost)
+        terminated = self.terminate_on_violation and info["violated"]
+        if terminated:
+            cost += self.violation_penalty
+            info["cost"] = cost
+        return self._observe(self._get_obs()), -cost, terminated, False, info

@@ -1,0 +1,7 @@
+"""Dynamics models shared by simulators and controllers (imports nothing else from robocritic
+except utils)."""
+
+from robocritic.dynamics.base import Box, DynamicsModel, LinearModel, zoh_discretize
+from robocritic.dynamics.pendulum import PendulumModel
+
+__all__ = ["Box", "DynamicsModel", "LinearModel", "PendulumModel", "zoh_discretize"]
