@@ -4,7 +4,6 @@ physical side of domain randomisation, and off-screen rendering."""
 from __future__ import annotations
 
 import os
-from importlib import resources
 from typing import Any
 
 # Headless by default: EGL needs no display. A user's own MUJOCO_GL (glfw, osmesa) wins.
@@ -14,16 +13,9 @@ import mujoco  # noqa: E402 -- after MUJOCO_GL is chosen
 import numpy as np
 
 from robocritic.dynamics import DynamicsModel
+from robocritic.envs.base.assets import asset_path
 from robocritic.envs.base.randomization import DomainRandomization
 from robocritic.envs.base.robocritic_env import RobocriticEnv
-
-
-def asset_path(name: str) -> str:
-    """Absolute path of a file shipped in ``robocritic.envs.assets``."""
-    path = resources.files("robocritic.envs.assets").joinpath(name)
-    if not path.is_file():
-        raise FileNotFoundError(f"robocritic asset {name!r} not found at {path}")
-    return str(path)
 
 
 class MujocoEnv(RobocriticEnv):

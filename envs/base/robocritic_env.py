@@ -42,8 +42,14 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
         self.dynamics = dynamics
         self.randomization = DomainRandomization.from_any(randomization)
         self.render_mode = render_mode
-        box = dynamics.input_box
-        self.action_space = gym.spaces.Box(box.low.astype(np.float32), box.high.astype(np.float32))
+        # Limits are read once: models build them on demand and a step must not allocate them.
+        self.state_box = dynamics.state_box
+        self.input_box = dynamics.input_box
+        self._noise_std = np.asarray(self.randomization.obs_noise_std, dtype=np.float64)
+        self._noisy = bool(np.any(self._noise_std > 0))
+        self.action_space = gym.spaces.Box(
+            self.input_box.low.astype(np.float32), self.input_box.high.astype(np.float32)
+        )
         self.episode_physics = EpisodePhysics()
         self._delay_line: deque[np.ndarray] = deque()
         self.action_saturation_count = 0  # commands clipped to the actuator limits, this episode
@@ -60,7 +66,7 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
         """Validate and saturate ``action``, pass it through the delay line; return the input
         the actuator applies this step, shape ``(n_u,)``."""
         u = as_vector("action", action, self.dynamics.n_u)
-        clipped = self.dynamics.input_box.clip(u)
+        clipped = self.input_box.clip(u)
         if not np.array_equal(clipped, u):
             self.action_saturation_count += 1
         self._delay_line.append(clipped)
@@ -77,20 +83,19 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def _observe(self, obs: np.ndarray) -> np.ndarray:
         """Add the configured sensor noise to the true observation."""
-        std = np.asarray(self.randomization.obs_noise_std)
-        if np.any(std > 0):
-            obs = obs + std * self.np_random.standard_normal(obs.shape)
+        if self._noisy:
+            obs = obs + self._noise_std * self.np_random.standard_normal(obs.shape)
         return obs.astype(self.observation_space.dtype)
 
     def _cost_info(self, x: np.ndarray, u: np.ndarray, cost: float) -> dict[str, Any]:
         """Cost and constraint terms for ``info``: true state, applied input, violation amount."""
-        violation = self.dynamics.state_box.violation(x)
+        violation = self.state_box.violation(x)
         return {
             "state": x.copy(),
             "applied_action": u.copy(),
             "cost": float(cost),
             "constraint_violation": float(np.sum(violation)),
-            "violated": bool(np.any(violation > 0)),
+            "violated": bool((violation > 0).any()),
             "action_saturations": self.action_saturation_count,
         }
 

@@ -14,7 +14,7 @@ import numpy as np
 
 def check_finite(name: str, value: np.ndarray) -> np.ndarray:
     """Raise ``ValueError`` naming ``name`` if ``value`` holds NaN or inf; return it unchanged."""
-    if not np.all(np.isfinite(value)):
+    if not np.isfinite(value).all():
         bad = np.flatnonzero(~np.isfinite(np.ravel(value)))
         raise ValueError(
             f"{name} must be finite; got non-finite entries at flat index {bad.tolist()}: "

@@ -1,0 +1,116 @@
+"""ClippedPendulumBullet-v0 (PyBullet): the PyBullet twin of ClippedPendulum-v0.
+
+## Description
+The same task as ``robocritic/ClippedPendulum-v0`` (see ``clipped_pendulum_v0.py``): Gym's
+pendulum dynamics (g = 10 m/s^2, l = m = 1, control period 0.05 s) started near upright, to be
+regulated at the unstable upright equilibrium within state and input limits. The dynamics are
+those of :class:`robocritic.dynamics.PendulumModel`, encoded in ``clipped_pendulum.urdf``.
+PyBullet (Featherstone, semi-implicit Euler) integrates them at 1 ms, 50 physics steps per
+control step, with Bullet's default link damping and joint velocity motor removed. A policy
+trained on one engine is evaluated on the other: the cheapest proxy of the sim-to-real gap.
+Needs the extra: ``pip install robocritic[pybullet]``.
+
+## Action space
+| idx | action | min | max | unit |
+|---|---|---|---|---|
+| 0 | torque at the hinge | -2 | 2 | N m |
+Commands outside the range are saturated (counted in ``info["action_saturations"]``);
+NaN, inf or a wrong shape raise ``ValueError``.
+
+## Observation space
+| idx | observation | min | max | unit |
+|---|---|---|---|---|
+| 0 | theta, angle from upright, wrapped to [-pi, pi) | -pi | pi | rad |
+| 1 | theta_dot | -inf | inf | rad/s |
+
+## Cost (reward = -cost)
+``c = x' Q x + u' R u`` with ``Q = I``, ``R = 0.001`` (the MPC benchmark's weights), using the
+applied (delayed, saturated) torque.
+
+## Safety constraints (``info``)
+``|theta| <= 2 rad`` and ``|theta_dot| <= 8 rad/s`` (reported, not clipped).
+``info["constraint_violation"]`` is the summed excess, ``info["violated"]`` whether any limit is
+exceeded, ``info["cost"]`` the stage cost and ``info["state"]`` the true (noise-free, unwrapped)
+state.
+
+## Start state
+``theta ~ U(-0.3, 0.3)`` rad, ``theta_dot ~ U(-0.3, 0.3)`` rad/s, or exactly
+``reset(options={"state": [theta, theta_dot]})``.
+
+## Episode end
+Terminated on a constraint violation only if ``terminate_on_violation=True`` (then with
+``violation_penalty`` added to the cost). Truncated after 200 steps (10 s) by the registered
+``TimeLimit``.
+
+## Arguments
+``gym.make("robocritic/ClippedPendulumBullet-v0", randomization=None,
+terminate_on_violation=False, violation_penalty=0.0, model=PendulumModel(), render_mode=None)``.
+Randomisation: see :class:`robocritic.envs.DomainRandomization` (pushes act on the pole's centre
+of mass; friction scaling has no effect, the pole has no contacts).
+
+## Version history
+v0: first release.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from robocritic.dynamics import PendulumModel
+from robocritic.envs.base.pybullet_env import PyBulletEnv
+from robocritic.envs.base.randomization import DomainRandomization
+from robocritic.envs.constants import PENDULUM_BODY, PENDULUM_JOINT, PENDULUM_URDF
+from robocritic.envs.pendulum_task import PendulumTask
+
+#: Physics step, s. Semi-implicit Euler is first order; 1 ms keeps the 100-step open-loop state
+#: error versus the ODE reference near 1e-3 (tests/envs/test_sim_to_sim.py).
+PHYSICS_TIMESTEP = 0.001
+FRAME_SKIP = 50
+
+
+class ClippedPendulumBulletEnv(PendulumTask, PyBulletEnv):
+    """PyBullet implementation of ClippedPendulum-v0 (see module docstring)."""
+
+    push_body = PENDULUM_BODY
+    joint_names = (PENDULUM_JOINT,)
+    gravity = (0.0, 0.0, -10.0)
+
+    def __init__(
+        self,
+        model: PendulumModel | None = None,
+        randomization: DomainRandomization | dict[str, Any] | None = None,
+        terminate_on_violation: bool = False,
+        violation_penalty: float = 0.0,
+        render_mode: str | None = None,
+    ) -> None:
+        dynamics = model or PendulumModel()
+        PyBulletEnv.__init__(
+            self, PENDULUM_URDF, FRAME_SKIP, PHYSICS_TIMESTEP, dynamics, randomization, render_mode
+        )
+        self._check_model_matches_asset()
+        PendulumTask.__init__(self, terminate_on_violation, violation_penalty)
+
+    def _check_model_matches_asset(self) -> None:
+        """The URDF and gravity encode the default PendulumModel; a custom model must match."""
+        if abs(self.dt - self.dynamics.dt) > 1e-12 or self.dynamics != PendulumModel(
+            dt=self.dynamics.dt,
+            max_torque=self.dynamics.max_torque,
+            max_angle=self.dynamics.max_angle,
+            max_speed=self.dynamics.max_speed,
+        ):
+            self.close()
+            raise ValueError(
+                "model: the PyBullet asset encodes g=10, l=m=1, dt=0.05; got "
+                f"{self.dynamics}. Use the ODE reference (PendulumModel.step) for other parameters."
+            )
+
+    def _true_state(self) -> np.ndarray:
+        return self.state_vector()
+
+    def _set_true_state(self, x: np.ndarray) -> None:
+        self.set_state(x[:1], x[1:])
+
+    def _simulate(self, u: np.ndarray) -> None:
+        self.do_simulation(u)

@@ -1,0 +1,175 @@
+"""The main job: the clipped pendulum under linear MPC in MuJoCo, headless.
+
+Runs the same seeded start states under every controller variant (MPC on DAQP, OSQP and cvxpy,
+and saturated LQR as the unconstrained reference), then writes into a run directory:
+
+* ``summary.json`` -- configuration, versions and per-controller metrics (cost, constraint
+  violations, fallbacks, per-step compute time) plus every episode's numbers;
+* ``pendulum_mpc.png`` -- state and torque trajectories of the hardest episode and the
+  per-step compute-time distribution of each controller.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robocritic.controllers import LinearMPC, LQRController, MPCConfig
+from robocritic.dynamics import PendulumModel
+from robocritic.envs.pendulum_task import INPUT_WEIGHT, START_HALF_WIDTH, STATE_WEIGHT
+from robocritic.interfaces import Controller
+from robocritic.testing import Trajectory, run_closed_loop
+
+ENV_ID = "robocritic/ClippedPendulum-v0"
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Settings of ``robocritic demo``.
+
+    Attributes:
+        episodes: number of seeded start states, each run under every controller.
+        steps: control steps per episode (0.05 s each).
+        horizon: MPC prediction horizon N.
+        seed: base seed; episode ``i`` resets the env with ``seed + i``.
+        out_dir: run directory; created if missing.
+    """
+
+    episodes: int = 8
+    steps: int = 200
+    horizon: int = 10
+    seed: int = 0
+    out_dir: str = "runs/demo"
+
+    def __post_init__(self) -> None:
+        for name in ("episodes", "steps", "horizon"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"DemoConfig.{name} must be a positive integer; got {value!r}")
+        if self.steps > 10_000:
+            raise ValueError(f"DemoConfig.steps must be <= 10000; got {self.steps}")
+
+
+def build_controllers(model: PendulumModel, horizon: int) -> dict[str, Controller]:
+    """The controllers compared by the demo, keyed by display name."""
+    lin = model.linearize()
+    # OSQP polishing is off here: OSQP 1.1 prints a line to stdout on every polished solve with
+    # no active constraint (osqp/osqp#785), which would drown the demo's table.
+    mpc = {
+        f"MPC N={horizon} ({solver})": LinearMPC(
+            lin,
+            MPCConfig(horizon=horizon, Q=STATE_WEIGHT, R=INPUT_WEIGHT, solver=solver, polish=False),
+        )
+        for solver in ("daqp", "osqp", "cvxpy")
+    }
+    return {**mpc, "LQR (saturated)": LQRController(lin, STATE_WEIGHT, INPUT_WEIGHT)}
+
+
+def _episode_metrics(traj: Trajectory, fallbacks: int) -> dict[str, Any]:
+    return {
+        "cost": traj.total_cost,
+        "steps": int(traj.actions.shape[0]),
+        "violating_states": traj.n_violations,
+        "max_violation": float(traj.violations.max()),
+        "final_state": traj.states[-1].tolist(),
+        "fallbacks": fallbacks,
+        "compute_time_s": traj.compute_times.tolist(),
+    }
+
+
+def _summarise(episodes: list[dict[str, Any]]) -> dict[str, Any]:
+    costs = np.array([e["cost"] for e in episodes])
+    times = np.concatenate([e["compute_time_s"] for e in episodes])
+    return {
+        "cost_mean": float(costs.mean()),
+        "cost_std": float(costs.std()),
+        "violating_states": int(sum(e["violating_states"] for e in episodes)),
+        "fallbacks": int(sum(e["fallbacks"] for e in episodes)),
+        "compute_ms_p50": float(np.percentile(times, 50) * 1e3),
+        "compute_ms_p99": float(np.percentile(times, 99) * 1e3),
+        "compute_ms_max": float(times.max() * 1e3),
+    }
+
+
+def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
+    """Run the demo, write its files, and return the JSON record (also on disk)."""
+    from tqdm import tqdm
+
+    from robocritic.plotting import plot_demo
+
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = PendulumModel()
+    controllers = build_controllers(model, config.horizon)
+    rng = np.random.default_rng(config.seed)
+    starts = rng.uniform(-START_HALF_WIDTH, START_HALF_WIDTH, size=(config.episodes, 2))
+
+    # Plot the hardest start: the one heading furthest from upright (|theta + 0.25 theta_dot|).
+    shown = int(np.argmax(np.abs(starts[:, 0] + 0.25 * starts[:, 1])))
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in controllers}
+    plotted: dict[str, Trajectory] = {}
+    started = time.perf_counter()
+    with tqdm(total=len(controllers) * config.episodes, desc="demo", unit="episode",
+              disable=not progress) as bar:
+        for name, controller in controllers.items():
+            for i, x0 in enumerate(starts):
+                fallbacks_before = getattr(controller, "n_fallbacks", 0)
+                traj = run_closed_loop(controller, ENV_ID, x0=x0, steps=config.steps, seed=config.seed + i)
+                fallbacks = getattr(controller, "n_fallbacks", 0) - fallbacks_before
+                results[name].append(_episode_metrics(traj, fallbacks))
+                if i == shown:
+                    plotted[name] = traj
+                bar.set_postfix_str(name)
+                bar.update()
+
+    record = {
+        "job": "robocritic demo",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "env": ENV_ID,
+        "config": asdict(config),
+        "cost": "sum over the episode of x'Qx + u'Ru, Q=I, R=0.001",
+        "start_states": starts.tolist(),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "processor": platform.machine()},
+        "wall_time_s": time.perf_counter() - started,
+        "summary": {name: _summarise(eps) for name, eps in results.items()},
+        "episodes": results,
+    }
+    plot_path = out / "pendulum_mpc.png"
+    plot_demo(plotted, f"episode {shown}, x0 = {np.round(starts[shown], 3).tolist()}", {name: np.concatenate([e["compute_time_s"] for e in eps])
+                      for name, eps in results.items()}, plot_path)
+    record["files"] = {"plot": str(plot_path), "record": str(out / "summary.json")}
+    _write_json_atomic(out / "summary.json", record)
+    return record
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)
+
+
+def format_summary(record: dict[str, Any]) -> str:
+    """The table ``robocritic demo`` prints."""
+    rows = [("controller", "cost mean +- std", "violations", "fallbacks", "step ms p50", "p99", "max")]
+    for name, s in record["summary"].items():
+        rows.append((
+            name, f"{s['cost_mean']:.3f} +- {s['cost_std']:.3f}", str(s["violating_states"]),
+            str(s["fallbacks"]), f"{s['compute_ms_p50']:.3f}", f"{s['compute_ms_p99']:.3f}",
+            f"{s['compute_ms_max']:.3f}",
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    cfg = record["config"]
+    header = (f"{record['env']}: {cfg['episodes']} episodes x {cfg['steps']} steps (dt 0.05 s), "
+              f"seeded start states |theta|,|theta_dot| <= 0.3")
+    return "\n".join([header, *lines])
