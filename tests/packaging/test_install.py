@@ -14,7 +14,7 @@ ROOT = Path(__file__).parents[2]
 
 
 def test_bare_room_names_do_not_import():
-    for name in ("envs", "controllers"):
+    for name in ("envs", "controllers", "hardware"):
         proc = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, cwd="/")
         assert proc.returncode != 0, f"'import {name}' must fail"
 
@@ -41,9 +41,12 @@ def test_wheel_contents(wheel):
         "robocritic/envs/assets/clipped_pendulum.urdf",
         "robocritic/controllers/__init__.py",
         "robocritic/testing/plugin.py",
+        "robocritic/hardware/pendulum_sim.yaml",
+        "robocritic/hardware/arm7_torque.yaml",
+        "robocritic/hardware/diffdrive_depth.yaml",
     ):
         assert required in names, required
-    assert not any(n.startswith(("envs/", "controllers/", "tests/", "launch/")) for n in names)
+    assert not any(n.startswith(("envs/", "controllers/", "hardware/", "tests/", "launch/")) for n in names)
 
 
 def test_wheel_install_imports_envs_and_finds_assets(wheel, tmp_path):
@@ -54,7 +57,8 @@ def test_wheel_install_imports_envs_and_finds_assets(wheel, tmp_path):
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "import gymnasium as gym, robocritic.envs;"
         "assert robocritic.envs.__file__.startswith(sys.argv[1]), robocritic.envs.__file__;"
-        "env = gym.make('robocritic/ClippedPendulum-v0'); env.reset(seed=0); env.step([0.0]); print('ok')"
+        "env = gym.make('robocritic/ClippedPendulum-v0'); env.reset(seed=0); env.step([0.0]);"
+        "from robocritic.profiles import load_profile; load_profile('arm7_torque'); print('ok')"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, cwd="/")
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr

@@ -1,0 +1,1 @@
+"""Hardware profiles (YAML data, one file per robot); loaded by robocritic.profiles."""

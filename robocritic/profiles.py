@@ -1,0 +1,311 @@
+"""Hardware profiles: one YAML file per robot under ``hardware/`` (data, not code).
+
+A profile is the single source of truth that the sim bridge and the robot-side nodes share:
+topic names and types, frames, joint order and signs, limits, rates, watchdog timeouts and the
+e-stop topic. Joint order, direction and scale are the most common real-robot failure, so they
+are explicit here and :class:`JointMap` applies them in one tested place.
+
+Every problem is a :class:`ProfileError` that names the file and the field path, e.g.
+``hardware/arm7.yaml: joints[3].sign must be +1 or -1; got 2``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+__all__ = [
+    "HardwareProfile",
+    "JointMap",
+    "JointSpec",
+    "ProfileError",
+    "TopicSpec",
+    "available_profiles",
+    "load_profile",
+]
+
+KINDS = ("pendulum", "arm", "diff_drive")
+QOS_PROFILES = ("sensor_data", "reliable", "clock")
+# ROS 2 names: absolute or relative, segments of letters, digits and underscores; '~' allowed first.
+_TOPIC_RE = re.compile(r"^(~/|/)?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
+_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*/msg/[A-Z][A-Za-z0-9]*$")
+_FRAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ProfileError(ValueError):
+    """A hardware profile is malformed; the message names the file and the field."""
+
+
+class _Reader:
+    """Walks a YAML mapping, recording the field path for error messages."""
+
+    def __init__(self, source: str, data: Any, path: str = "") -> None:
+        self.source, self.data, self.path = source, data, path
+        if not isinstance(data, dict):
+            self.fail(f"must be a mapping; got {type(data).__name__}")
+        self._used: set[str] = set()
+
+    def fail(self, message: str, key: str | None = None) -> None:
+        where = self._join(key) if key is not None else (self.path or "<top level>")
+        raise ProfileError(f"{self.source}: {where} {message}")
+
+    def _join(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(self, key: str, default: Any = ..., kind: type | tuple[type, ...] | None = None) -> Any:
+        self._used.add(key)
+        if key not in self.data:
+            if default is ...:
+                self.fail("is required", key)
+            return default
+        value = self.data[key]
+        if kind is not None and (not isinstance(value, kind) or isinstance(value, bool) and bool not in _tuple(kind)):
+            names = "/".join(k.__name__ for k in _tuple(kind))
+            self.fail(f"must be {names}; got {value!r}", key)
+        return value
+
+    def number(self, key: str, default: Any = ..., positive: bool = False) -> float:
+        value = self.get(key, default, (int, float))
+        if value is None:
+            return value
+        value = float(value)
+        if not np.isfinite(value) or (positive and value <= 0):
+            self.fail(f"must be a {'positive ' if positive else ''}finite number; got {value!r}", key)
+        return value
+
+    def child(self, key: str, default: Any = ...) -> _Reader | None:
+        value = self.get(key, default)
+        return None if value is None else _Reader(self.source, value, self._join(key))
+
+    def items(self, key: str) -> list[_Reader]:
+        value = self.get(key, kind=list)
+        return [_Reader(self.source, v, f"{self._join(key)}[{i}]") for i, v in enumerate(value)]
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self._used)
+        if unknown:
+            self.fail(f"has unknown field(s) {unknown}")
+
+
+def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _range(r: _Reader, key: str, default: Any = ...) -> tuple[float, float] | None:
+    value = r.get(key, default)
+    if value is None:
+        return None
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)):
+        r.fail(f"must be a [low, high] pair of numbers; got {value!r}", key)
+    low, high = float(value[0]), float(value[1])
+    if not low < high:
+        r.fail(f"needs low < high; got {value!r}", key)
+    return low, high
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic the robot's graph provides or consumes."""
+
+    name: str  # ROS name, e.g. "/pendulum/joint_states"
+    type: str  # ROS type, e.g. "sensor_msgs/msg/JointState"
+    qos: str  # one of QOS_PROFILES
+
+
+@dataclass(frozen=True)
+class JointSpec:
+    """One actuated joint in the order the controllers use.
+
+    ``model = sign * robot + offset``: ``sign`` (+1/-1) flips direction, ``offset`` (rad or m)
+    shifts the zero. Limits are in model units: position (rad or m), velocity (rad/s or m/s),
+    effort (N m or N).
+    """
+
+    name: str
+    sign: int
+    offset: float
+    position_limits: tuple[float, float] | None
+    velocity_limit: float
+    effort_limit: float
+
+
+@dataclass(frozen=True)
+class HardwareProfile:
+    """A validated robot profile; see ``hardware/*.yaml`` for annotated examples."""
+
+    robot: str
+    kind: str
+    description: str
+    frames: dict[str, str]
+    joints: tuple[JointSpec, ...]
+    topics: dict[str, TopicSpec]
+    control_rate_hz: float
+    critic_rate_hz: float | None
+    state_timeout_s: float
+    command_timeout_s: float
+    estop: TopicSpec
+    limits: dict[str, float]
+    sim_env: str | None
+    source: str
+
+    @property
+    def joint_map(self) -> JointMap:
+        return JointMap(self.joints)
+
+
+class JointMap:
+    """Reorders, flips and shifts joint data between a robot's JointState and model order."""
+
+    def __init__(self, joints: tuple[JointSpec, ...]) -> None:
+        self.names = tuple(j.name for j in joints)
+        self.sign = np.array([j.sign for j in joints], dtype=np.float64)
+        self.offset = np.array([j.offset for j in joints], dtype=np.float64)
+
+    def _order(self, names: list[str] | tuple[str, ...]) -> np.ndarray:
+        index = {n: i for i, n in enumerate(names)}
+        missing = [n for n in self.names if n not in index]
+        if missing:
+            raise ValueError(f"joint state lacks joint(s) {missing}; it has {list(names)}")
+        return np.array([index[n] for n in self.names])
+
+    def to_model(self, names: list[str] | tuple[str, ...], position: np.ndarray,
+                 velocity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Robot JointState (any order, extra joints ignored) -> model-order positions/velocities."""
+        idx = self._order(names)
+        q = self.sign * np.asarray(position, dtype=np.float64)[idx] + self.offset
+        dq = None if velocity is None else self.sign * np.asarray(velocity, dtype=np.float64)[idx]
+        return q, dq
+
+    def effort_to_robot(self, effort: np.ndarray) -> np.ndarray:
+        """Model-order efforts -> robot-order efforts (same order as :attr:`names`)."""
+        return self.sign * np.asarray(effort, dtype=np.float64)
+
+    def position_to_robot(self, position: np.ndarray) -> np.ndarray:
+        return self.sign * (np.asarray(position, dtype=np.float64) - self.offset)
+
+
+def _topic(r: _Reader) -> TopicSpec:
+    name = r.get("name", kind=str)
+    if not _TOPIC_RE.match(name):
+        r.fail(f"is not a valid ROS 2 topic name: {name!r}", "name")
+    type_ = r.get("type", kind=str)
+    if not _TYPE_RE.match(type_):
+        r.fail(f"must look like 'pkg/msg/Type'; got {type_!r}", "type")
+    qos = r.get("qos", "reliable", str)
+    if qos not in QOS_PROFILES:
+        r.fail(f"must be one of {list(QOS_PROFILES)}; got {qos!r}", "qos")
+    r.finish()
+    return TopicSpec(name, type_, qos)
+
+
+def _joint(r: _Reader) -> JointSpec:
+    name = r.get("name", kind=str)
+    sign = r.get("sign", kind=int)
+    if sign not in (1, -1):
+        r.fail(f"must be +1 or -1; got {sign!r}", "sign")
+    spec = JointSpec(
+        name=name,
+        sign=sign,
+        offset=r.number("offset", 0.0),
+        position_limits=_range(r, "position_limits", None),
+        velocity_limit=r.number("velocity_limit", positive=True),
+        effort_limit=r.number("effort_limit", positive=True),
+    )
+    r.finish()
+    return spec
+
+
+def parse_profile(data: Any, source: str = "<profile>") -> HardwareProfile:
+    """Validate a profile mapping (as loaded from YAML); raise :class:`ProfileError` naming the field."""
+    r = _Reader(source, data)
+    kind = r.get("kind", kind=str)
+    if kind not in KINDS:
+        r.fail(f"must be one of {list(KINDS)}; got {kind!r}", "kind")
+    frames_r = r.child("frames")
+    frames = {k: frames_r.get(k, kind=str) for k in list(frames_r.data)}
+    for k, v in frames.items():
+        if not _FRAME_RE.match(v):
+            frames_r.fail(f"is not a valid frame id: {v!r}", k)
+    joints = tuple(_joint(j) for j in r.items("joints")) if kind != "diff_drive" or "joints" in r.data else ()
+    names = [j.name for j in joints]
+    if len(set(names)) != len(names):
+        r.fail(f"has duplicate joint names {names}", "joints")
+    topics_r = r.child("topics")
+    topics = {k: _topic(topics_r.child(k)) for k in list(topics_r.data)}
+    topics_r.finish()
+    rates = r.child("rates")
+    control = rates.number("control_hz", positive=True)
+    critic = rates.number("critic_hz", None, positive=True)
+    rates.finish()
+    watchdog = r.child("watchdog")
+    state_timeout = watchdog.number("state_timeout_s", positive=True)
+    command_timeout = watchdog.number("command_timeout_s", positive=True)
+    watchdog.finish()
+    fastest_period = 1.0 / max(control, critic or 0.0)  # the critic loop, where there is one
+    if state_timeout < fastest_period:
+        watchdog.fail(f"must be at least one period of the fastest loop ({fastest_period:g} s); "
+                      f"got {state_timeout}", "state_timeout_s")
+    estop = _topic(r.child("estop"))
+    if estop.type != "std_msgs/msg/Bool":
+        r.fail(f"must use std_msgs/msg/Bool; got {estop.type!r}", "estop.type")
+    limits_r = r.child("limits", {})
+    limits = {k: limits_r.number(k, positive=True) for k in list(limits_r.data)}
+    sim_r = r.child("sim", None)
+    sim_env = None
+    if sim_r is not None:
+        sim_env = sim_r.get("env_id", kind=str)
+        sim_r.finish()
+    required_topics = {"pendulum": ("joint_states", "command"), "arm": ("joint_states", "command", "wrench"),
+                       "diff_drive": ("odom", "cmd_vel", "depth")}[kind]
+    for t in required_topics:
+        if t not in topics:
+            r.fail(f"must define '{t}' for a {kind} robot", "topics")
+    if kind != "diff_drive" and not joints:
+        r.fail("must list at least one joint", "joints")
+    profile = HardwareProfile(
+        robot=r.get("robot", kind=str),
+        kind=kind,
+        description=r.get("description", "", str),
+        frames=frames,
+        joints=joints,
+        topics=topics,
+        control_rate_hz=control,
+        critic_rate_hz=critic,
+        state_timeout_s=state_timeout,
+        command_timeout_s=command_timeout,
+        estop=estop,
+        limits=limits,
+        sim_env=sim_env,
+        source=source,
+    )
+    r.finish()
+    return profile
+
+
+def available_profiles() -> list[str]:
+    """Names of the profiles shipped with robocritic (``hardware/<name>.yaml``)."""
+    folder = resources.files("robocritic.hardware")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_profile(name_or_path: str | Path) -> HardwareProfile:
+    """Load a shipped profile by name (``"pendulum_sim"``) or any YAML file by path."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        text, source = path.read_text(), str(path)
+    else:
+        candidate = resources.files("robocritic.hardware").joinpath(f"{name_or_path}.yaml")
+        if not candidate.is_file():
+            raise ProfileError(f"no hardware profile {name_or_path!r}; shipped: {available_profiles()}")
+        text, source = candidate.read_text(), f"hardware/{name_or_path}.yaml"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{source}: not valid YAML: {exc}") from exc
+    return parse_profile(data, source)
