@@ -89,22 +89,8 @@ class ClippedPendulumBulletEnv(PendulumTask, PyBulletEnv):
         PyBulletEnv.__init__(
             self, PENDULUM_URDF, FRAME_SKIP, PHYSICS_TIMESTEP, dynamics, randomization, render_mode
         )
-        self._check_model_matches_asset()
+        self._check_model_matches_asset("PyBullet")
         PendulumTask.__init__(self, terminate_on_violation, violation_penalty)
-
-    def _check_model_matches_asset(self) -> None:
-        """The URDF and gravity encode the default PendulumModel; a custom model must match."""
-        if abs(self.dt - self.dynamics.dt) > 1e-12 or self.dynamics != PendulumModel(
-            dt=self.dynamics.dt,
-            max_torque=self.dynamics.max_torque,
-            max_angle=self.dynamics.max_angle,
-            max_speed=self.dynamics.max_speed,
-        ):
-            self.close()
-            raise ValueError(
-                "model: the PyBullet asset encodes g=10, l=m=1, dt=0.05; got "
-                f"{self.dynamics}. Use the ODE reference (PendulumModel.step) for other parameters."
-            )
 
     def _true_state(self) -> np.ndarray:
         return self.state_vector()

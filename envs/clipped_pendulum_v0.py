@@ -76,21 +76,12 @@ class ClippedPendulumEnv(PendulumTask, MujocoEnv):
     ) -> None:
         dynamics = model or PendulumModel()
         MujocoEnv.__init__(self, PENDULUM_MJCF, 10, dynamics, randomization, render_mode)
-        self._check_model_matches_asset()
+        self._check_model_matches_asset("MuJoCo")
+        self._apply_torque_limit()
         PendulumTask.__init__(self, terminate_on_violation, violation_penalty)
 
-    def _check_model_matches_asset(self) -> None:
-        """The MJCF encodes the default PendulumModel; a custom model must match it."""
-        if abs(self.dt - self.dynamics.dt) > 1e-12 or self.dynamics != PendulumModel(
-            dt=self.dynamics.dt,
-            max_torque=self.dynamics.max_torque,
-            max_angle=self.dynamics.max_angle,
-            max_speed=self.dynamics.max_speed,
-        ):
-            raise ValueError(
-                "model: the MuJoCo asset encodes g=10, l=m=1, dt=0.05; got "
-                f"{self.dynamics}. Use the ODE reference (PendulumModel.step) for other parameters."
-            )
+    def _apply_torque_limit(self) -> None:
+        """The MJCF's ctrlrange follows the shared model's torque limit."""
         self.model.actuator_ctrlrange[0] = [-self.dynamics.max_torque, self.dynamics.max_torque]
 
     def _true_state(self) -> np.ndarray:

@@ -12,6 +12,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from robocritic.dynamics import PendulumModel
+
 #: Cost weights of the MPC benchmark (YANN.md section 4): c = x'Qx + u'Ru.
 STATE_WEIGHT = np.eye(2)
 INPUT_WEIGHT = np.array([[1e-3]])
@@ -39,6 +41,20 @@ class PendulumTask:
             high=np.array([np.pi, np.inf], dtype=np.float32),
             dtype=np.float32,
         )
+
+    def _check_model_matches_asset(self, engine: str) -> None:
+        """The engine's asset encodes g=10, l=m=1 and the env's dt; only the limits of the shared
+        :class:`~robocritic.dynamics.PendulumModel` may differ from its defaults."""
+        model = self.dynamics
+        same_physics = PendulumModel(
+            dt=model.dt, max_torque=model.max_torque, max_angle=model.max_angle, max_speed=model.max_speed
+        )
+        if abs(self.dt - model.dt) > 1e-12 or model != same_physics:
+            self.close()
+            raise ValueError(
+                f"model: the {engine} asset encodes g=10, l=m=1, dt={self.dt:g}; got {model}. "
+                "Use the ODE reference (PendulumModel.step) for other parameters."
+            )
 
     def reset_model(self, options: dict[str, Any] | None) -> np.ndarray:
         x0 = self._initial_state(
