@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Create (or update) the local virtual environment .venv with robocritic installed editable.
-#   scripts/setup.sh          runtime + PyBullet extra
+#   scripts/setup.sh          runtime + every extra (PyBullet, explicit MPC, ONNX export, RL)
 #   scripts/setup.sh --test   the same plus the test tools
 # Versions come from constraints.txt (torch pinned to the CPU build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras="pybullet"
-[[ "${1:-}" == "--test" ]] && extras="pybullet,test"
+extras="all"
+[[ "${1:-}" == "--test" ]] && extras="all,test"
 python="${PYTHON:-python3}"
 if [[ ! -x .venv/bin/python ]]; then
   "$python" -m venv .venv

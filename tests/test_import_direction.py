@@ -53,7 +53,7 @@ def test_room_imports_only_what_it_may(room):
 def test_nothing_imports_the_top_layer():
     bad = []
     for f in _files([ROOT / "robocritic", ROOT / "envs", ROOT / "controllers"]):
-        if f.name == "cli.py":
+        if f.name == "cli.py" or "ros" in f.relative_to(ROOT).parts:
             continue
         for name in _imports(f):
             if name.startswith(("robocritic.cli", "robocritic.ros")):
