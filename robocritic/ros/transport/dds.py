@@ -1,0 +1,448 @@
+"""ROS 2 wire-compatible DDS transport on the cyclonedds Python binding (no ROS install needed).
+
+What makes it interoperate with rmw_cyclonedds nodes on the same domain:
+
+- topic ``/x`` is the DDS topic ``rt/x`` (names expanded and remapped the ROS way);
+- message classes from :mod:`robocritic.ros.msgs` carry the ROS 2 DDS type names and CDR layout;
+- QoS maps one to one (:meth:`robocritic.ros.qos.QoSProfile.to_cyclonedds`);
+- the domain comes from ``ROS_DOMAIN_ID`` (default 0).
+
+Configuration: unless the user already set ``CYCLONEDDS_URI``, the process uses
+:data:`LOOPBACK_CONFIG` (loopback only, unicast discovery, nothing leaves the machine). On a robot,
+point ``CYCLONEDDS_URI`` at the same Cyclone configuration the ROS 2 nodes use.
+
+Execution: each node owns a WaitSet with one ReadCondition per subscription and a GuardCondition
+to wake it; :meth:`DdsNode.spin` runs the callbacks on the calling thread, and
+:meth:`DdsNode.spin_in_thread` on a daemon thread. Either way one node's callbacks never overlap.
+Nodes in one process share one DomainParticipant per domain, as ROS 2 nodes share a context.
+Not implemented: ``ros_discovery_info`` (so ``ros2 node list`` does not show these nodes, though
+``ros2 topic list/echo`` sees their topics), parameter services and ROS services.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..qos import QoSProfile, as_qos
+from .base import LocalNode, MsgT, Publisher, Subscription, Timer
+from .names import dds_topic_name
+
+LOOPBACK_CONFIG = (
+    '<CycloneDDS xmlns="https://cdds.io/config"><Domain Id="any">'
+    '<General><Interfaces><NetworkInterface name="lo"/></Interfaces>'
+    "<AllowMulticast>false</AllowMulticast></General>"
+    "<Discovery><ParticipantIndex>auto</ParticipantIndex>"
+    "<MaxAutoParticipantIndex>32</MaxAutoParticipantIndex>"
+    '<Peers><Peer address="127.0.0.1"/></Peers></Discovery>'
+    "</Domain></CycloneDDS>"
+)
+"""Cyclone XML for loopback-only operation (ROS2.md); used when ``CYCLONEDDS_URI`` is unset."""
+
+MAX_DOMAIN_ID = 232  # Cyclone's default port mapping (7400 + 250 * id + ...) must stay below 65536
+_TAKE_BATCH = 256  # samples taken per reader per wake-up; bounds the time one busy topic holds the loop
+
+
+def configure_environment() -> str:
+    """Set ``CYCLONEDDS_URI`` to :data:`LOOPBACK_CONFIG` unless the user set it; return the value.
+
+    Cyclone reads the variable when the first participant of a domain is created, so this runs
+    before any participant exists.
+    """
+    return os.environ.setdefault("CYCLONEDDS_URI", LOOPBACK_CONFIG)
+
+
+def domain_id_from_environment() -> int:
+    """``ROS_DOMAIN_ID`` as an int (default 0); ``ValueError`` if malformed or out of range."""
+    raw = os.environ.get("ROS_DOMAIN_ID", "").strip()
+    if not raw:
+        return 0
+    try:
+        domain_id = int(raw)
+    except ValueError:
+        raise ValueError(f"ROS_DOMAIN_ID must be an integer; got {raw!r}") from None
+    return check_domain_id(domain_id)
+
+
+def check_domain_id(domain_id: int) -> int:
+    """Return ``domain_id`` if Cyclone can use it (0..232)."""
+    if isinstance(domain_id, bool) or not isinstance(domain_id, int) or not 0 <= domain_id <= MAX_DOMAIN_ID:
+        raise ValueError(f"DDS domain id must be an int in [0, {MAX_DOMAIN_ID}]; got {domain_id!r}")
+    return domain_id
+
+
+# --- one participant per domain per process ----------------------------------------------------
+
+
+@dataclass
+class _Participant:
+    participant: Any
+    users: int = 0
+    topics: dict[str, Any] = field(default_factory=dict)  # DDS topic name -> Topic
+
+
+_PARTICIPANTS: dict[int, _Participant] = {}
+_PARTICIPANTS_LOCK = threading.Lock()
+
+
+def _acquire_participant(domain_id: int) -> _Participant:
+    from cyclonedds.domain import DomainParticipant
+    from cyclonedds.qos import Policy, Qos
+
+    with _PARTICIPANTS_LOCK:
+        entry = _PARTICIPANTS.get(domain_id)
+        if entry is None:
+            configure_environment()
+            # rmw_cyclonedds announces the security enclave in USER_DATA; ROS 2 tools read it.
+            participant = DomainParticipant(domain_id, qos=Qos(Policy.Userdata(b"enclave=/;")))
+            entry = _PARTICIPANTS[domain_id] = _Participant(participant)
+        entry.users += 1
+        return entry
+
+
+def _release_participant(domain_id: int) -> None:
+    with _PARTICIPANTS_LOCK:
+        entry = _PARTICIPANTS.get(domain_id)
+        if entry is None:
+            return
+        entry.users -= 1
+        if entry.users <= 0:
+            del _PARTICIPANTS[domain_id]
+            entry.topics.clear()
+            _delete(entry.participant)  # deletes every remaining child entity in C too
+
+
+def _topic(entry: _Participant, dds_name: str, msg_type: type) -> Any:
+    from cyclonedds.topic import Topic
+
+    with _PARTICIPANTS_LOCK:
+        topic = entry.topics.get(dds_name)
+        if topic is None:
+            topic = entry.topics[dds_name] = Topic(entry.participant, dds_name, msg_type)
+        elif topic.data_type is not msg_type:
+            raise TypeError(
+                f"DDS topic {dds_name} already carries {topic.data_type.__idl_typename__} in this process; "
+                f"cannot use it for {msg_type.__idl_typename__}"
+            )
+        return topic
+
+
+def _delete(entity: Any) -> None:
+    # cyclonedds-python deletes an entity only when the object is garbage collected; its __del__
+    # is idempotent (it forgets the handle), so calling it makes the deletion happen now.
+    entity.__del__()
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+
+class DdsPublisher(Publisher[MsgT]):
+    """A DataWriter on ``rt/<topic>``."""
+
+    def __init__(self, node: DdsNode, topic: str, msg_type: type[MsgT], qos: QoSProfile) -> None:
+        from cyclonedds.pub import DataWriter
+
+        super().__init__(topic, msg_type, qos)
+        self.dds_topic = dds_topic_name(topic)
+        self._writer = DataWriter(
+            node._entry.participant, _topic(node._entry, self.dds_topic, msg_type), qos.to_cyclonedds()
+        )
+        self._destroyed = False
+
+    def publish(self, msg: MsgT) -> None:
+        self._check(msg)
+        if self._destroyed:
+            raise RuntimeError(f"publisher on {self.topic} was destroyed")
+        self._writer.write(msg)
+        self.published += 1
+
+    def get_subscription_count(self) -> int:
+        return 0 if self._destroyed else len(self._writer.get_matched_subscriptions())
+
+    def destroy(self) -> None:
+        if not self._destroyed:
+            self._destroyed = True
+            _delete(self._writer)
+
+
+class DdsSubscription(Subscription[MsgT]):
+    """A DataReader on ``rt/<topic>`` whose samples the node's executor takes and dispatches.
+
+    Attributes:
+        last_source_timestamp_ns: writer-side timestamp of the last sample taken [ns, wall clock].
+    """
+
+    def __init__(
+        self,
+        node: DdsNode,
+        topic: str,
+        msg_type: type[MsgT],
+        qos: QoSProfile,
+        callback: Callable[[MsgT], Any],
+    ) -> None:
+        from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState
+        from cyclonedds.sub import DataReader
+
+        super().__init__(topic, msg_type, qos, callback)
+        self.dds_topic = dds_topic_name(topic)
+        self.last_source_timestamp_ns = 0
+        self._reader = DataReader(
+            node._entry.participant, _topic(node._entry, self.dds_topic, msg_type), qos.to_cyclonedds()
+        )
+        self._mask = SampleState.Any | ViewState.Any | InstanceState.Any
+        self.condition = ReadCondition(self._reader, self._mask)
+        self._node = node
+        self._destroyed = False
+
+    def get_publisher_count(self) -> int:
+        return 0 if self._destroyed else len(self._reader.get_matched_publications())
+
+    def _take_raw(self) -> list[tuple[bytes, Any]]:
+        # The raw take gives CDR bytes per sample, so one undecodable sample is dropped alone
+        # instead of failing DataReader.take() for the whole batch.
+        from cyclonedds._clayer import ddspy_take
+
+        result = ddspy_take(self._reader._ref, self._mask, _TAKE_BATCH)
+        if isinstance(result, int):  # a negative DDS return code
+            from cyclonedds.core import DDSException
+
+            raise DDSException(result, f"taking samples from {self.dds_topic}")
+        return result
+
+    def destroy(self) -> None:
+        if not self._destroyed:
+            self._destroyed = True
+            self._node._detach(self)
+            _delete(self.condition)
+            _delete(self._reader)
+
+
+class DdsNode(LocalNode):
+    """A node on the ROS 2 wire-compatible DDS transport.
+
+    Args:
+        name: node name.
+        namespace: node namespace.
+        parameters: parameter overrides (name -> value), e.g. from a launch file.
+        remappings: topic remaps (from -> to), expanded in the node's context.
+        domain_id: DDS domain; default ``ROS_DOMAIN_ID`` or 0.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        namespace: str = "",
+        parameters: Mapping[str, Any] | None = None,
+        remappings: Mapping[str, str] | None = None,
+        domain_id: int | None = None,
+    ) -> None:
+        from cyclonedds.core import GuardCondition, WaitSet
+
+        super().__init__(name, namespace, parameters, remappings)
+        self.domain_id = domain_id_from_environment() if domain_id is None else check_domain_id(domain_id)
+        self._entry = _acquire_participant(self.domain_id)
+        self._lock = threading.RLock()  # guards the endpoint lists against create/destroy from other threads
+        self._spin_lock = threading.Lock()  # one spinner at a time, so callbacks never overlap
+        self._waitset = WaitSet(self._entry.participant)
+        self._wakeup = GuardCondition(self._entry.participant)
+        self._waitset.attach(self._wakeup)
+        self._publishers: list[DdsPublisher] = []
+        self._subscriptions: list[DdsSubscription] = []
+        self._thread: threading.Thread | None = None
+        self._spinner: int | None = None  # ident of the thread inside spin_once
+        self._released = False
+        try:
+            self._init_clock()
+        except BaseException:
+            self.destroy()
+            raise
+
+    # --- clocks -----------------------------------------------------------------------------
+
+    def _system_now_ns(self) -> int:
+        return time.time_ns()
+
+    def _steady_now_ns(self) -> int:
+        return time.monotonic_ns()
+
+    # --- endpoints --------------------------------------------------------------------------
+
+    def create_publisher(
+        self, msg_type: type[MsgT], topic: str, qos: QoSProfile | str | int | None = None
+    ) -> DdsPublisher[MsgT]:
+        self._check_alive()
+        pub = DdsPublisher(self, self.resolve_topic_name(topic), msg_type, as_qos(qos))
+        with self._lock:
+            self._publishers.append(pub)
+        return pub
+
+    def create_subscription(
+        self,
+        msg_type: type[MsgT],
+        topic: str,
+        callback: Callable[[MsgT], Any],
+        qos: QoSProfile | str | int | None = None,
+    ) -> DdsSubscription[MsgT]:
+        self._check_alive()
+        sub = DdsSubscription(self, self.resolve_topic_name(topic), msg_type, as_qos(qos), callback)
+        with self._lock:
+            self._subscriptions.append(sub)
+            self._waitset.attach(sub.condition)
+        self._wakeup.set(True)  # let a waiting executor pick up the new condition
+        return sub
+
+    def create_timer(self, period_s: float, callback: Callable[[], Any]) -> Timer:
+        timer = super().create_timer(period_s, callback)
+        self._wakeup.set(True)  # a waiting executor must recompute its timeout
+        return timer
+
+    def _detach(self, sub: DdsSubscription) -> None:
+        with self._lock:
+            self._subscriptions = [s for s in self._subscriptions if s is not sub]
+            self._waitset.detach(sub.condition)
+
+    # --- execution --------------------------------------------------------------------------
+
+    def spin_once(self, timeout_s: float | None = 0.0) -> int:
+        """Wait up to ``timeout_s`` [s] for data, a due timer or a wake-up; run what is ready.
+
+        Returns the number of callbacks run. ``RuntimeError`` if another thread is spinning.
+        """
+        if self._destroyed:
+            return 0
+        if not self._spin_lock.acquire(blocking=False):
+            raise RuntimeError(f"node {self.fully_qualified_name} is already spinning in another thread")
+        self._spinner = threading.get_ident()
+        try:
+            return self._spin_once_locked(timeout_s)
+        finally:
+            self._spinner = None
+            if self._destroyed:  # destroy() was called from one of this spin's callbacks
+                self._release()
+            self._spin_lock.release()
+
+    def _spin_once_locked(self, timeout_s: float | None) -> int:
+        from cyclonedds.util import duration
+
+        wait_ns = duration(infinite=True) if timeout_s is None else max(0, round(timeout_s * 1e9))
+        if not self.use_sim_time:
+            deadline = self._next_timer_deadline_ns()
+            if deadline is not None:
+                wait_ns = min(wait_ns, max(0, deadline - time.monotonic_ns()))
+        self._waitset.wait(wait_ns)
+        if self._destroyed:
+            return 0
+        self._wakeup.take()
+        calls = self._dispatch_samples()
+        if not self.use_sim_time:  # sim-time timers fire from the /clock callback
+            calls += self._fire_due_timers()
+        return calls
+
+    def _dispatch_samples(self) -> int:
+        calls = 0
+        with self._lock:
+            subscriptions = list(self._subscriptions)
+        for sub in subscriptions:
+            if sub._destroyed or self._destroyed:
+                continue
+            try:
+                samples = sub._take_raw()
+            except Exception as exc:  # noqa: BLE001 - keep the executor alive whatever the reader does
+                self._count_receive_error(sub.topic, exc)
+                continue
+            for data, info in samples:
+                if not info.valid_data:  # dispose/unregister notices carry no message
+                    continue
+                try:
+                    msg = sub.msg_type.deserialize(data)
+                except Exception as exc:  # noqa: BLE001 - malformed bytes from the network
+                    sub.errors += 1
+                    self._count_receive_error(sub.topic, exc)
+                    continue
+                sub.received += 1
+                sub.last_source_timestamp_ns = info.source_timestamp
+                calls += 1
+                if not self._invoke(sub.topic, sub.callback, msg):
+                    sub.errors += 1
+        return calls
+
+    def spin(self, duration_s: float | None = None) -> None:
+        """Run callbacks on this thread until :meth:`destroy` or ``KeyboardInterrupt``.
+
+        With ``duration_s`` [s], return after that much wall time instead.
+        """
+        end = None if duration_s is None else time.monotonic() + duration_s
+        while not self._destroyed:
+            if end is None:
+                self.spin_once(0.5)  # bounded wait: destroy() from a signal handler is seen promptly
+            else:
+                remaining = end - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.spin_once(min(remaining, 0.5))
+
+    def spin_in_thread(self) -> threading.Thread:
+        """Start a daemon thread running :meth:`spin`; :meth:`destroy` stops and joins it."""
+        if self._thread is not None and self._thread.is_alive():
+            return self._thread
+        self._thread = threading.Thread(
+            target=self.spin, name=f"spin{self.fully_qualified_name}", daemon=True
+        )
+        self._thread.start()
+        return self._thread
+
+    def destroy(self) -> None:
+        """Stop spinning, delete readers, writers and conditions, release the participant.
+
+        Safe from any thread, including from inside one of the node's own callbacks (the
+        release then happens when that callback returns).
+        """
+        with self._lock:
+            if self._destroyed:
+                return
+            self._destroyed = True
+        for timer in self._timers:
+            timer.cancel()
+        self._wakeup.set(True)
+        if self._spinner == threading.get_ident():
+            return
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
+        with self._spin_lock:  # waits for an in-flight spin_once on another thread
+            self._release()
+
+    def _release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        for sub in list(self._subscriptions):
+            sub.destroy()
+        for pub in self._publishers:
+            pub.destroy()
+        self._publishers.clear()
+        self._waitset.detach(self._wakeup)
+        _delete(self._wakeup)
+        _delete(self._waitset)
+        _release_participant(self.domain_id)
+
+    def _check_alive(self) -> None:
+        if self._destroyed:
+            raise RuntimeError(f"node {self.fully_qualified_name} was destroyed")
+
+
+__all__ = [
+    "LOOPBACK_CONFIG",
+    "MAX_DOMAIN_ID",
+    "DdsNode",
+    "DdsPublisher",
+    "DdsSubscription",
+    "check_domain_id",
+    "configure_environment",
+    "domain_id_from_environment",
+]
