@@ -47,6 +47,13 @@ def test_wheel_contents(wheel):
     ):
         assert required in names, required
     assert not any(n.startswith(("envs/", "controllers/", "hardware/", "tests/", "launch/")) for n in names)
+    # Every source module ships: catches a package missing from pyproject's explicit list.
+    rooms = {"robocritic": "robocritic", "envs": "robocritic/envs", "controllers": "robocritic/controllers",
+             "hardware": "robocritic/hardware"}
+    for room, installed in rooms.items():
+        for source in (ROOT / room).rglob("*.py"):
+            wheel_name = f"{installed}/{source.relative_to(ROOT / room).as_posix()}"
+            assert wheel_name in names, f"{source.relative_to(ROOT)} is not in the wheel"
 
 
 def test_wheel_install_imports_envs_and_finds_assets(wheel, tmp_path):
