@@ -1,10 +1,12 @@
 """The main job: the clipped pendulum under linear MPC in MuJoCo, headless.
 
-Runs the same seeded start states under every controller variant (MPC on DAQP, OSQP and cvxpy,
-and saturated LQR as the unconstrained reference), then writes into a run directory:
+Runs the same seeded start states under every controller variant (online MPC on DAQP, OSQP and
+cvxpy; the explicit MPC of the same problem and its YANN in PyTorch; saturated LQR as the
+unconstrained reference), then writes into a run directory:
 
 * ``summary.json`` -- configuration, versions and per-controller metrics (cost, constraint
-  violations, fallbacks, per-step compute time) plus every episode's numbers;
+  violations, fallbacks, exactness against online DAQP, per-step compute time) plus every
+  episode's numbers;
 * ``pendulum_mpc.png`` -- state and torque trajectories of the hardest episode and the
   per-step compute-time distribution of each controller.
 """
@@ -57,8 +59,46 @@ class DemoConfig:
             raise ValueError(f"DemoConfig.steps must be <= 10000; got {self.steps}")
 
 
+class TorchPolicy:
+    """Runs a torch module that maps ``(B, n_x)`` states to ``.u (B, n_u)`` as a Controller."""
+
+    def __init__(self, module: Any) -> None:
+        import torch
+
+        torch.set_num_threads(1)  # real-time rule: one thread per control process
+        self._torch = torch
+        self.module = module.eval()
+
+    def reset(self) -> None:
+        """Stateless."""
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        with self._torch.no_grad():
+            x = self._torch.as_tensor(np.asarray(obs, dtype=np.float64).reshape(1, -1))
+            return self.module(x).u[0].numpy().copy()
+
+
+def build_explicit_controllers(model: PendulumModel, horizon: int) -> tuple[dict[str, Controller], dict]:
+    """Explicit MPC of the demo's MPC problem (PPOPT) and its YANN; ``({}, {"unavailable": why})``
+    when the ``explicit`` extra is missing."""
+    try:
+        from robocritic.yann.mpqp import compute_explicit_mpc
+    except ImportError as exc:  # pragma: no cover - the set-up installs every extra
+        return {}, {"unavailable": f"explicit MPC needs the 'explicit' extra: {exc}"}
+    from robocritic.controllers.explicit_mpc import ExplicitMPC
+    from robocritic.yann.network import YANNFast
+
+    result = compute_explicit_mpc(model.linearize(), MPCConfig(horizon=horizon, Q=STATE_WEIGHT, R=INPUT_WEIGHT))
+    law = result.law
+    info = {"regions": law.n_regions, "mpqp_solve_time_s": result.solve_time_s}
+    return {
+        f"explicit MPC ({law.n_regions} regions)": ExplicitMPC(law),
+        "YANN fast form (torch)": TorchPolicy(YANNFast(law)),
+    }, info
+
+
 def build_controllers(model: PendulumModel, horizon: int) -> dict[str, Controller]:
-    """The controllers compared by the demo, keyed by display name."""
+    """The online-MPC and LQR controllers compared by the demo, keyed by display name."""
     lin = model.linearize()
     # OSQP polishing is off here: OSQP 1.1 prints a line to stdout on every polished solve with
     # no active constraint (osqp/osqp#785), which would drown the demo's table.
@@ -72,8 +112,16 @@ def build_controllers(model: PendulumModel, horizon: int) -> dict[str, Controlle
     return {**mpc, "LQR (saturated)": LQRController(lin, STATE_WEIGHT, INPUT_WEIGHT)}
 
 
-def _episode_metrics(traj: Trajectory, fallbacks: int) -> dict[str, Any]:
+def _max_deviation(traj: Trajectory, reference: LinearMPC) -> float:
+    """Largest |u - u_ref| over the run, with ``reference`` (online DAQP) evaluated at the same
+    observations the controller saw: the exactness of an explicit law or YANN along the loop."""
+    u_ref = np.array([reference.act(x) for x in traj.observations[:-1]])
+    return float(np.max(np.abs(traj.actions - u_ref)))
+
+
+def _episode_metrics(traj: Trajectory, fallbacks: int, deviation: float) -> dict[str, Any]:
     return {
+        "max_abs_du_vs_daqp": deviation,
         "cost": traj.total_cost,
         "steps": int(traj.actions.shape[0]),
         "violating_states": traj.n_violations,
@@ -92,6 +140,7 @@ def _summarise(episodes: list[dict[str, Any]]) -> dict[str, Any]:
         "cost_std": float(costs.std()),
         "violating_states": int(sum(e["violating_states"] for e in episodes)),
         "fallbacks": int(sum(e["fallbacks"] for e in episodes)),
+        "max_abs_du_vs_daqp": float(max(e["max_abs_du_vs_daqp"] for e in episodes)),
         "compute_ms_p50": float(np.percentile(times, 50) * 1e3),
         "compute_ms_p99": float(np.percentile(times, 99) * 1e3),
         "compute_ms_max": float(times.max() * 1e3),
@@ -108,6 +157,9 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     model = PendulumModel()
     controllers = build_controllers(model, config.horizon)
+    explicit, explicit_info = build_explicit_controllers(model, config.horizon)
+    controllers.update(explicit)
+    reference = LinearMPC(model.linearize(), MPCConfig(horizon=config.horizon, Q=STATE_WEIGHT, R=INPUT_WEIGHT))
     rng = np.random.default_rng(config.seed)
     starts = rng.uniform(-START_HALF_WIDTH, START_HALF_WIDTH, size=(config.episodes, 2))
 
@@ -123,7 +175,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
                 fallbacks_before = getattr(controller, "n_fallbacks", 0)
                 traj = run_closed_loop(controller, ENV_ID, x0=x0, steps=config.steps, seed=config.seed + i)
                 fallbacks = getattr(controller, "n_fallbacks", 0) - fallbacks_before
-                results[name].append(_episode_metrics(traj, fallbacks))
+                results[name].append(_episode_metrics(traj, fallbacks, _max_deviation(traj, reference)))
                 if i == shown:
                     plotted[name] = traj
                 bar.set_postfix_str(name)
@@ -136,6 +188,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
         "config": asdict(config),
         "cost": "sum over the episode of x'Qx + u'Ru, Q=I, R=0.001",
         "start_states": starts.tolist(),
+        "explicit_mpc": explicit_info,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "processor": platform.machine()},
         "wall_time_s": time.perf_counter() - started,
@@ -158,11 +211,13 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 
 def format_summary(record: dict[str, Any]) -> str:
     """The table ``robocritic demo`` prints."""
-    rows = [("controller", "cost mean +- std", "violations", "fallbacks", "step ms p50", "p99", "max")]
+    rows = [("controller", "cost mean +- std", "violations", "fallbacks", "max|du| vs DAQP", "step ms p50",
+             "p99", "max")]
     for name, s in record["summary"].items():
         rows.append((
             name, f"{s['cost_mean']:.3f} +- {s['cost_std']:.3f}", str(s["violating_states"]),
-            str(s["fallbacks"]), f"{s['compute_ms_p50']:.3f}", f"{s['compute_ms_p99']:.3f}",
+            str(s["fallbacks"]), f"{s['max_abs_du_vs_daqp']:.1e}", f"{s['compute_ms_p50']:.3f}",
+            f"{s['compute_ms_p99']:.3f}",
             f"{s['compute_ms_max']:.3f}",
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -28,6 +28,7 @@ class Trajectory:
 
     Attributes:
         states: (T+1, n_x) true states, absolute units.
+        observations: (T+1, n_obs) what the controller was given (noisy, float32 for envs).
         actions: (T, n_u) commands the controller (after the safety filter) sent.
         costs: (T,) stage costs.
         violations: (T+1,) summed state-constraint excess of each state (0 = satisfied).
@@ -39,6 +40,7 @@ class Trajectory:
     """
 
     states: np.ndarray
+    observations: np.ndarray
     actions: np.ndarray
     costs: np.ndarray
     violations: np.ndarray
@@ -164,6 +166,7 @@ def _run_model(
     states_arr = np.array(states)
     return Trajectory(
         states=states_arr,
+        observations=states_arr.copy(),
         actions=np.array(actions),
         costs=np.array(costs),
         violations=state_box.violation(states_arr).sum(axis=1),
@@ -192,12 +195,14 @@ def _run_env(
         raise ValueError(f"{base.spec.id if base.spec else type(base).__name__}: info has no 'state'; "
                          "closed-loop checks need envs that report their true state")
     states, actions, costs, violations, times = [np.asarray(info["state"])], [], [], [], []
+    observations = [np.asarray(obs)]
     violations.append(float(dynamics.state_box.violation(states[0]).sum()) if dynamics else 0.0)
     terminated = False
     for _ in range(steps):
         u, elapsed = _act(controller, safety_filter, np.asarray(obs))
         obs, _reward, terminated, truncated, info = env.step(u)
         states.append(np.asarray(info["state"]))
+        observations.append(np.asarray(obs))
         actions.append(u)
         costs.append(float(info["cost"]))
         violations.append(float(info["constraint_violation"]))
@@ -209,6 +214,7 @@ def _run_env(
     unbounded = Box(np.full(n_x, -np.inf), np.full(n_x, np.inf))
     return Trajectory(
         states=np.array(states),
+        observations=np.array(observations),
         actions=np.array(actions),
         costs=np.array(costs),
         violations=np.array(violations),

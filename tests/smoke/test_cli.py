@@ -28,7 +28,11 @@ def test_demo_writes_plot_and_record(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "MPC N=10 (daqp)" in printed and "violations" in printed
     record = json.loads((out_dir / "summary.json").read_text())
-    assert set(record["summary"]) == {"MPC N=10 (daqp)", "MPC N=10 (osqp)", "MPC N=10 (cvxpy)", "LQR (saturated)"}
+    assert set(record["summary"]) == {"MPC N=10 (daqp)", "MPC N=10 (osqp)", "MPC N=10 (cvxpy)", "LQR (saturated)",
+                                      "explicit MPC (193 regions)", "YANN fast form (torch)"}
+    assert record["explicit_mpc"]["regions"] == 193
+    for name in ("explicit MPC (193 regions)", "YANN fast form (torch)", "MPC N=10 (daqp)"):
+        assert record["summary"][name]["max_abs_du_vs_daqp"] < 1e-9, name
     for name, summary in record["summary"].items():
         assert summary["violating_states"] == 0, name
         assert summary["fallbacks"] == 0, name
