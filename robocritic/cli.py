@@ -4,6 +4,8 @@
     robocritic envs     list the registered environments with their spaces
     robocritic sim2sim  check MuJoCo and PyBullet against the analytic pendulum ODE
     robocritic explicit build SPEC / eval ARTEFACT --states FILE.npy   explicit MPC and YANN
+    robocritic launch   FILE [name:=value ...]  run a ROS 2 YAML launch file's nodes over DDS
+    robocritic yann train|eval|compare           YANN-RL training and evaluation
 """
 
 from __future__ import annotations
@@ -70,6 +72,55 @@ def _cmd_explicit_eval(args: argparse.Namespace) -> int:
 
     summary = evaluate_explicit(args.artefact, args.states, args.out, with_yann=not args.no_yann)
     print(json.dumps(summary, indent=1))
+    return 0
+
+
+def _cmd_launch(args: argparse.Namespace) -> int:
+    from robocritic.ros.launcher.command import main as launch_main
+
+    return launch_main(args.launch_argv)
+
+
+def _yann_config(args: argparse.Namespace):
+    from robocritic.yann.config import default_config, load_config
+
+    return load_config(args.config) if args.config else default_config(args.env)
+
+
+def _cmd_yann_train(args: argparse.Namespace) -> int:
+    import json
+
+    from robocritic.yann.runner import train
+
+    config = _yann_config(args)
+    result = train(config, args.algorithm, args.seed, args.run_dir, resume=not args.restart,
+                   progress=not args.no_progress)
+    m = result.metrics
+    print(json.dumps({"run_dir": str(args.run_dir), "algorithm": args.algorithm, "seed": args.seed,
+                      "test_cost_before": m["test_before"]["mean_cost"],
+                      "test_cost_after": m["test_after"]["mean_cost"],
+                      "training_violations": m["training_violations"]}, indent=1))
+    return 0
+
+
+def _cmd_yann_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from robocritic.yann.runner import evaluate_run
+
+    ev = evaluate_run(args.run_dir)
+    print(json.dumps({"run_dir": str(args.run_dir), "mean_cost": ev.mean_cost,
+                      "costs": ev.costs.tolist(), "violating_episodes": ev.n_violating}, indent=1))
+    return 0
+
+
+def _cmd_yann_compare(args: argparse.Namespace) -> int:
+    from robocritic.yann.comparison import format_table, run_comparison
+
+    results = run_comparison(args.out, env_ids=args.envs, algorithms=args.algorithms, seeds=args.seeds,
+                             progress=not args.no_progress)
+    print(format_table(results))
+    print(f"\nresults: {args.out}/results.json, curves: {args.out}/curves_*.png")
     return 0
 
 
@@ -141,10 +192,55 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default="explicit_eval.npz", help="output .npz (default explicit_eval.npz)")
     ev.add_argument("--no-yann", action="store_true", help="skip the YANN (no torch needed)")
     ev.set_defaults(func=_cmd_explicit_eval)
+
+    launch = sub.add_parser(
+        "launch", add_help=False, help="run a ROS 2 YAML launch file's nodes here, over DDS",
+        description="robocritic launch FILE [name:=value ...]; see 'robocritic launch --help'.",
+    )
+    # Everything after 'launch' belongs to the launcher's own parser (robocritic.ros.launcher.command).
+    launch.add_argument("launch_argv", nargs=argparse.REMAINDER)
+    launch.set_defaults(func=_cmd_launch)
+
+    from robocritic.yann.config import ALGORITHMS  # light: dataclasses only
+
+    yann = sub.add_parser(
+        "yann", help="YANN-RL: train, evaluate, compare with DDPG/TD3/SAC",
+        description=("YANN-DDPG starts from the explicit MPC (actor) and the discounted-LQR Q-function "
+                     "(critic) and improves them by RL; DDPG, TD3 and SAC (stable-baselines3) run in "
+                     "the same harness. Runs write weights-only checkpoints (atomic, resumable), "
+                     "TensorBoard scalars and metrics.json into RUN_DIR."),
+    )
+    yann_sub = yann.add_subparsers(dest="yann_command", required=True, metavar="ACTION")
+    envs_help = "robocritic/ClippedPendulum-v0 or robocritic/SafetyCSTR-v0"
+    tr = yann_sub.add_parser("train", help="train one algorithm with one seed",
+                             description="Train (or resume) one run; prints test cost before/after.")
+    tr.add_argument("run_dir", help="run folder (resumed if it holds a checkpoint)")
+    tr.add_argument("--algorithm", choices=ALGORITHMS, default="yann_ddpg")
+    tr.add_argument("--env", default="robocritic/ClippedPendulum-v0", help=f"env id with built-in defaults: {envs_help}")
+    tr.add_argument("--config", help="YAML config (overrides --env); unknown keys are an error")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    tr.add_argument("--no-progress", action="store_true")
+    tr.set_defaults(func=_cmd_yann_train)
+    ev_rl = yann_sub.add_parser("eval", help="evaluate a trained run on the fixed test states",
+                                description="Loads RUN_DIR's final actor (weights only) and runs the 10 test episodes.")
+    ev_rl.add_argument("run_dir")
+    ev_rl.set_defaults(func=_cmd_yann_eval)
+    cmp_ = yann_sub.add_parser("compare", help="the study: algorithms x seeds x envs",
+                               description="Trains (or reads back) every run and writes results.json and learning curves.")
+    cmp_.add_argument("--out", default="results/yann_rl")
+    cmp_.add_argument("--envs", nargs="+", default=["robocritic/ClippedPendulum-v0", "robocritic/SafetyCSTR-v0"])
+    cmp_.add_argument("--algorithms", nargs="+", choices=ALGORITHMS, default=list(ALGORITHMS))
+    cmp_.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    cmp_.add_argument("--no-progress", action="store_true")
+    cmp_.set_defaults(func=_cmd_yann_compare)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["launch"]:  # options such as --duration must reach the launcher's parser untouched
+        return _cmd_launch(argparse.Namespace(launch_argv=argv[1:]))
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -1,0 +1,463 @@
+"""1 kHz state -> command loop between two processes on loopback: robocritic's node interface on
+the DDS transport versus raw cyclonedds, side by side in one run.
+
+    .venv/bin/python benchmarks/ros_loop.py [--seconds 60] [--rate 1000] [--blocks 3] [--priority normal,fifo]
+                                            [--results PATH] [--no-write]
+
+A "plant" process publishes a sensor_msgs/JointState from a timer at ``--rate`` Hz (sensor-data
+QoS: best effort, depth 5); a "controller" process answers each state with a
+std_msgs/Float64MultiArray command ``[u, seq]`` (reliable, depth 1), where ``u = -K x``. The plant
+measures the round trip (state published -> its command's callback runs), the achieved tick and
+reply rates, how late each tick fires, and deadline misses: a tick whose command had not arrived
+when the next tick fired, plus periods the timer had to skip because the loop fell behind.
+
+Both implementations use the same message classes, topic names (``rt/<ns>/joint_states``,
+``rt/<ns>/effort_command``) and QoS: ``node`` goes through :func:`robocritic.ros.transport.make_node`
+(timer, subscription dispatch, parameter and name handling as in a real node); ``raw`` is a
+hand-written DomainParticipant / DataWriter / DataReader / WaitSet loop. ``--seconds`` per
+implementation are split into ``--blocks`` interleaved blocks (node, raw, node, raw, ...), each
+with a fresh pair of processes, so machine noise hits both alike. ``--priority normal,fifo`` adds
+rows with both processes at SCHED_FIFO (as a robot's real-time control processes run). Internal
+roles: ``--role plant`` and ``--role controller`` (started by the benchmark itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from common import RESULTS, command, machine, write_section
+
+GAINS = (30.0, 8.0)  # u = -(k0 theta + k1 theta_dot): any cheap law; the transport is measured
+WARMUP_S = 0.5
+DISCOVERY_TIMEOUT_S = 15.0
+IMPLS = ("node", "raw")
+
+
+def _cpu_busy_s() -> float:
+    """CPU seconds the whole machine has been busy (all cores; from /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    """CPU seconds of this process and its ended children."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _set_priority(priority: str) -> None:
+    """``fifo``: SCHED_FIFO 50 for this process and the threads it starts (needs root or CAP_SYS_NICE)."""
+    if priority == "fifo":
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
+
+
+def _single_thread_torch() -> None:
+    if "torch" in sys.modules:  # house rule for real-time and benchmark processes
+        sys.modules["torch"].set_num_threads(1)
+
+
+# --- messages (shared by both implementations) ---------------------------------------------------
+
+
+def _state(seq: int, theta: float, omega: float):
+    from robocritic.ros.msgs import Header, JointState, Time
+
+    now = time.time_ns()
+    stamp = Time(sec=now // 1_000_000_000, nanosec=now % 1_000_000_000)
+    # seq rides in the frame id: the benchmark's own convention to pair commands with states
+    return JointState(header=Header(stamp=stamp, frame_id=str(seq)), name=["hinge"], position=[theta],
+                      velocity=[omega], effort=[])  # fmt: skip
+
+
+def _command(state):
+    from robocritic.ros.msgs import Float64MultiArray
+
+    u = -(GAINS[0] * state.position[0] + GAINS[1] * state.velocity[0])
+    return Float64MultiArray(data=[u, float(state.header.frame_id)])
+
+
+# --- plant ---------------------------------------------------------------------------------------
+
+
+class PlantStats:
+    """Round trips and deadlines of one plant run."""
+
+    def __init__(self, period_ns: int) -> None:
+        self.period_ns = period_ns
+        self.sent: dict[int, int] = {}  # seq -> perf_counter_ns at publish
+        self.replied: set[int] = set()
+        self.rtt_ns: list[int] = []
+        self.lateness_ns: list[int] = []
+        self.ticks = 0
+        self.misses = 0
+        self.measuring = False
+        self.seq = 0
+        self.grid_ns = 0  # monotonic time of one tick deadline; the others are multiples of the period away
+
+    def tick(self, publish) -> None:
+        now = time.monotonic_ns()
+        if self.measuring:
+            if self.ticks and (self.seq - 1) not in self.replied:
+                self.misses += 1
+            # lateness against the timer's own grid (skipped periods are counted apart)
+            self.lateness_ns.append((now - self.grid_ns) % self.period_ns)
+            self.ticks += 1
+        self.sent[self.seq] = time.monotonic_ns()
+        publish(self.seq)
+        self.seq += 1
+
+    def reply(self, seq: int) -> None:
+        now = time.monotonic_ns()
+        sent = self.sent.pop(seq, None)
+        if sent is None or not self.measuring:
+            return
+        self.replied.add(seq)
+        self.rtt_ns.append(now - sent)
+
+    def start_measuring(self, grid_ns: int) -> None:
+        self.measuring = True
+        self.grid_ns = grid_ns
+        self.replied.clear()
+        self.sent.clear()
+
+
+def plant_node(ns: str, rate: float, seconds: float) -> dict:
+    from robocritic.ros.msgs import Float64MultiArray, JointState
+    from robocritic.ros.qos import COMMANDS, SENSOR_DATA
+    from robocritic.ros.transport import make_node
+
+    node = make_node("plant", transport="dds", namespace=ns)
+    period_ns = round(1e9 / rate)
+    stats = PlantStats(period_ns)
+    pub = node.create_publisher(JointState, "joint_states", SENSOR_DATA)
+    sub = node.create_subscription(
+        Float64MultiArray, "effort_command", lambda m: stats.reply(int(m.data[1])), COMMANDS
+    )
+    _wait_matched(lambda: pub.get_subscription_count() > 0 and sub.get_publisher_count() > 0)
+    theta = [0.1]
+    timer = node.create_timer(
+        period_ns / 1e9, lambda: stats.tick(lambda s: pub.publish(_state(s, theta[0], 0.0)))
+    )
+    grid_ns = timer.next_ns  # LocalTimer: first deadline on the monotonic clock the DDS node's timers use
+    node.spin(WARMUP_S)
+    skipped_before = timer.missed
+    stats.start_measuring(grid_ns)
+    start = time.perf_counter()
+    node.spin(seconds)
+    elapsed = time.perf_counter() - start
+    skipped = timer.missed - skipped_before
+    node.destroy()
+    return _result(stats, elapsed, skipped)
+
+
+def plant_raw(ns: str, rate: float, seconds: float, domain_id: int) -> dict:
+    from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
+    from cyclonedds.domain import DomainParticipant
+    from cyclonedds.pub import DataWriter
+    from cyclonedds.sub import DataReader
+    from cyclonedds.topic import Topic
+    from cyclonedds.util import duration
+
+    from robocritic.ros.msgs import Float64MultiArray, JointState
+    from robocritic.ros.qos import COMMANDS, SENSOR_DATA
+
+    dp = DomainParticipant(domain_id)
+    writer = DataWriter(dp, Topic(dp, f"rt/{ns}/joint_states", JointState), SENSOR_DATA.to_cyclonedds())
+    reader = DataReader(dp, Topic(dp, f"rt/{ns}/effort_command", Float64MultiArray), COMMANDS.to_cyclonedds())
+    waitset = WaitSet(dp)
+    waitset.attach(ReadCondition(reader, SampleState.Any | ViewState.Any | InstanceState.Any))
+    _wait_matched(
+        lambda: len(writer.get_matched_subscriptions()) > 0 and len(reader.get_matched_publications()) > 0
+    )
+    period_ns = round(1e9 / rate)
+    stats = PlantStats(period_ns)
+    skipped = 0
+
+    next_ns = time.monotonic_ns() + period_ns
+    grid_ns = next_ns
+
+    def run(until_s: float) -> None:
+        nonlocal skipped, next_ns
+        end = time.monotonic_ns() + round(until_s * 1e9)
+        while True:
+            now = time.monotonic_ns()
+            if now >= end:
+                return
+            if now >= next_ns:
+                stats.tick(lambda s: writer.write(_state(s, 0.1, 0.0)))
+                next_ns += period_ns
+                if next_ns <= now:  # fell behind by more than a period: skip, as the node timer does
+                    behind = (now - next_ns) // period_ns + 1
+                    skipped += behind if stats.measuring else 0
+                    next_ns += behind * period_ns
+                continue
+            waitset.wait(duration(nanoseconds=min(next_ns, end) - now))
+            for msg in reader.take(N=64):
+                if isinstance(msg, Float64MultiArray):  # not a dispose/unregister notice
+                    stats.reply(int(msg.data[1]))
+
+    run(WARMUP_S)
+    stats.start_measuring(grid_ns)
+    start = time.perf_counter()
+    run(seconds)
+    elapsed = time.perf_counter() - start
+    return _result(stats, elapsed, skipped)
+
+
+def _wait_matched(matched) -> None:
+    end = time.monotonic() + DISCOVERY_TIMEOUT_S
+    while not matched():
+        if time.monotonic() > end:
+            raise SystemExit("plant: the controller was not discovered within 15 s")
+        time.sleep(0.005)
+
+
+def _result(stats: PlantStats, elapsed: float, skipped: int) -> dict:
+    return {
+        "elapsed_s": elapsed,
+        "ticks": stats.ticks,
+        "replies": len(stats.rtt_ns),
+        "misses": stats.misses,
+        "skipped": skipped,
+        "rtt_us": [round(r / 1e3, 1) for r in stats.rtt_ns],
+        "lateness_us": [round(x / 1e3, 1) for x in stats.lateness_ns],
+    }
+
+
+# --- controller ----------------------------------------------------------------------------------
+
+
+def _stdin_closed() -> threading.Event:
+    done = threading.Event()
+
+    def wait() -> None:
+        sys.stdin.read()
+        done.set()
+
+    threading.Thread(target=wait, daemon=True).start()
+    return done
+
+
+def controller_node(ns: str) -> None:
+    from robocritic.ros.msgs import Float64MultiArray, JointState
+    from robocritic.ros.qos import COMMANDS, SENSOR_DATA
+    from robocritic.ros.transport import make_node
+
+    node = make_node("controller", transport="dds", namespace=ns)
+    pub = node.create_publisher(Float64MultiArray, "effort_command", COMMANDS)
+    node.create_subscription(JointState, "joint_states", lambda m: pub.publish(_command(m)), SENSOR_DATA)
+    done = _stdin_closed()
+    print("READY", flush=True)
+    while not done.is_set():
+        node.spin_once(0.1)
+    node.destroy()
+
+
+def controller_raw(ns: str, domain_id: int) -> None:
+    from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
+    from cyclonedds.domain import DomainParticipant
+    from cyclonedds.pub import DataWriter
+    from cyclonedds.sub import DataReader
+    from cyclonedds.topic import Topic
+    from cyclonedds.util import duration
+
+    from robocritic.ros.msgs import Float64MultiArray, JointState
+    from robocritic.ros.qos import COMMANDS, SENSOR_DATA
+
+    dp = DomainParticipant(domain_id)
+    reader = DataReader(dp, Topic(dp, f"rt/{ns}/joint_states", JointState), SENSOR_DATA.to_cyclonedds())
+    writer = DataWriter(dp, Topic(dp, f"rt/{ns}/effort_command", Float64MultiArray), COMMANDS.to_cyclonedds())
+    waitset = WaitSet(dp)
+    waitset.attach(ReadCondition(reader, SampleState.Any | ViewState.Any | InstanceState.Any))
+    done = _stdin_closed()
+    print("READY", flush=True)
+    while not done.is_set():
+        waitset.wait(duration(milliseconds=100))
+        for msg in reader.take(N=64):
+            if isinstance(msg, JointState):  # not a dispose/unregister notice
+                writer.write(_command(msg))
+
+
+# --- orchestration -------------------------------------------------------------------------------
+
+
+def run_block(impl: str, seconds: float, rate: float, domain_id: int, block: int, priority: str) -> dict:
+    """One fresh plant/controller pair for ``seconds``; the plant's result."""
+    ns = f"bench_{os.getpid()}_{block}"
+    env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id), ROBOCRITIC_TRANSPORT="dds")
+    from robocritic.ros.transport.dds import LOOPBACK_CONFIG
+
+    env.setdefault("CYCLONEDDS_URI", LOOPBACK_CONFIG)
+    me = [sys.executable, str(Path(__file__).resolve()), "--priority", priority]
+    controller = subprocess.Popen([*me, "--role", "controller", "--impl", impl, "--ns", ns, "--domain-id", str(domain_id)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    try:
+        if controller.stdout.readline().strip() != "READY":
+            raise SystemExit(f"controller ({impl}) failed to start")
+        plant = subprocess.run(
+            [*me, "--role", "plant", "--impl", impl, "--ns", ns, "--domain-id", str(domain_id),
+             "--seconds", str(seconds), "--rate", str(rate)],
+            capture_output=True, text=True, env=env, timeout=seconds + 60, check=False,
+        )  # fmt: skip
+        if plant.returncode != 0:
+            raise SystemExit(f"plant ({impl}) failed:\n{plant.stderr}")
+        return json.loads(plant.stdout.strip().splitlines()[-1])
+    finally:
+        controller.stdin.close()
+        try:
+            controller.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            controller.kill()
+
+
+def summarize(results: list[dict], rate: float) -> dict:
+    rtt = np.concatenate([np.asarray(r["rtt_us"]) for r in results])
+    late = np.concatenate([np.asarray(r["lateness_us"]) for r in results])
+    ticks = sum(r["ticks"] for r in results)
+    skipped = sum(r["skipped"] for r in results)
+    misses = sum(r["misses"] for r in results)
+    elapsed = sum(r["elapsed_s"] for r in results)
+    return {
+        "seconds": elapsed,
+        "ticks": ticks,
+        "tick_rate": ticks / elapsed,
+        "reply_rate": sum(r["replies"] for r in results) / elapsed,
+        "rtt_p50": float(np.median(rtt)),
+        "rtt_p99": float(np.percentile(rtt, 99)),
+        "rtt_max": float(rtt.max()),
+        "block_p50": [float(np.median(r["rtt_us"])) for r in results],
+        "late_p99": float(np.percentile(late, 99)),
+        "misses": misses,
+        "skipped": skipped,
+        "miss_rate": (misses + skipped) / max(1, ticks + skipped),
+        "target": rate,
+    }
+
+
+SCHEDULING = {"normal": "default scheduling (SCHED_OTHER)", "fifo": "SCHED_FIFO 50"}
+
+
+def report(summary: dict[tuple[str, str], dict], args: argparse.Namespace, priorities: list[str],
+           others: float, load: str) -> str:  # fmt: skip
+    lines = [
+        "## ROS 2 control loop over DDS (two processes, loopback)",
+        "",
+        f"Machine: {machine()}. Command: `{command()}`.",
+        (
+            f"{args.rate:g} Hz state -> command loop between a plant and a controller process (JointState "
+            "best-effort depth 5 out, Float64MultiArray reliable depth 1 back) over the loopback-only Cyclone "
+            f"configuration; {args.seconds:g} s per row in {args.blocks} interleaved blocks with fresh processes. "
+            "Round trip = state published -> its command's callback runs in the plant. Deadline miss = the "
+            "command had not arrived when the next tick fired, or a period skipped because the loop fell behind. "
+            "`node` = robocritic's node interface (make_node, timer, subscription callbacks); `raw` = a "
+            "hand-written cyclonedds DataWriter/DataReader/WaitSet loop with the same types, topics and QoS. "
+            "SCHED_FIFO rows run both processes (and Cyclone's threads) at real-time priority 50, as a robot's "
+            f"control processes would. Other processes on the machine used {others:.2f} of its "
+            f"{os.cpu_count()} cores during the run ({load})."
+        ),
+        "",
+        (
+            "| implementation | scheduling | ticks/s | replies/s | round trip p50 us (per block) | p99 us | max us "
+            "| tick lateness p99 us | deadline misses |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for priority in priorities:
+        for impl, name in (("node", "node (robocritic)"), ("raw", "raw cyclonedds")):
+            s = summary[impl, priority]
+            blocks = ", ".join(f"{b:.0f}" for b in s["block_p50"])
+            lines.append(
+                f"| {name} | {SCHEDULING[priority]} | {s['tick_rate']:,.1f} | {s['reply_rate']:,.1f} | "
+                f"{s['rtt_p50']:.0f} ({blocks}) | {s['rtt_p99']:.0f} | {s['rtt_max']:,.0f} | {s['late_p99']:.0f} | "
+                f"{100 * s['miss_rate']:.3f} % ({s['misses']} late + {s['skipped']} skipped of {s['ticks']:,}) |"
+            )
+    lines.append("")
+    for priority in priorities:
+        node, raw = summary["node", priority], summary["raw", priority]
+        met = node["tick_rate"] >= 0.99 * args.rate and node["miss_rate"] <= 0.01
+        lines.append(
+            f"- {SCHEDULING[priority]}: node-interface overhead versus raw cyclonedds "
+            f"{node['rtt_p50'] - raw['rtt_p50']:+.0f} us median round trip ({node['rtt_p50'] / raw['rtt_p50']:.2f}x), "
+            f"{node['rtt_p99'] - raw['rtt_p99']:+.0f} us at p99; target ({args.rate:g} Hz sustained, <= 1 % misses) "
+            f"{'met' if met else 'NOT met'} by the node interface."
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=60.0,
+        help="measured seconds per implementation and scheduling (default 60)",
+    )
+    parser.add_argument("--rate", type=float, default=1000.0, help="loop rate in Hz (default 1000)")
+    parser.add_argument("--blocks", type=int, default=3, help="interleaved blocks per row (default 3)")
+    parser.add_argument(
+        "--priority",
+        default="normal",
+        help="comma-separated scheduling of plant and controller: normal, fifo (SCHED_FIFO 50, "
+        "needs root); default normal",
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="file to write (default BENCHMARKS.md)")
+    parser.add_argument("--no-write", action="store_true", help="print the section, do not write it")
+    parser.add_argument("--role", choices=("plant", "controller"), help=argparse.SUPPRESS)
+    parser.add_argument("--impl", choices=IMPLS, help=argparse.SUPPRESS)
+    parser.add_argument("--ns", help=argparse.SUPPRESS)
+    parser.add_argument("--domain-id", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    priorities = [p.strip() for p in args.priority.split(",") if p.strip()]
+    if not priorities or any(p not in SCHEDULING for p in priorities):
+        parser.error(f"--priority takes a comma-separated list of {list(SCHEDULING)}")
+    _single_thread_torch()
+    if args.role is not None:
+        _set_priority(priorities[0])  # before the participant exists: Cyclone's threads inherit it
+    if args.role == "plant":
+        result = (plant_node(args.ns, args.rate, args.seconds) if args.impl == "node"
+                  else plant_raw(args.ns, args.rate, args.seconds, args.domain_id))  # fmt: skip
+        print(json.dumps(result))
+        return
+    if args.role == "controller":
+        controller_node(args.ns) if args.impl == "node" else controller_raw(args.ns, args.domain_id)
+        return
+    domain_id = random.SystemRandom().randint(100, 200)
+    per_block = args.seconds / args.blocks
+    variants = [(impl, priority) for priority in priorities for impl in IMPLS]
+    results: dict[tuple[str, str], list[dict]] = {v: [] for v in variants}
+    busy0, own0, wall0, load0 = _cpu_busy_s(), _own_cpu_s(), time.monotonic(), os.getloadavg()[0]
+    for block in range(args.blocks):
+        for impl, priority in variants:
+            result = run_block(
+                impl, per_block, args.rate, domain_id, sum(map(len, results.values())), priority
+            )
+            results[impl, priority].append(result)
+            s = summarize([result], args.rate)
+            print(f"block {block + 1}/{args.blocks} {impl:4s} {priority:6s}: {s['tick_rate']:.1f} ticks/s, round trip "
+                  f"p50 {s['rtt_p50']:.0f} us p99 {s['rtt_p99']:.0f} us, misses {100 * s['miss_rate']:.3f} %",
+                  flush=True)  # fmt: skip
+    wall = time.monotonic() - wall0
+    others = max(0.0, (_cpu_busy_s() - busy0) - (_own_cpu_s() - own0)) / wall
+    load = f"load average {load0:.2f} at start, {os.getloadavg()[0]:.2f} at end"
+    summary = {v: summarize(results[v], args.rate) for v in variants}
+    body = report(summary, args, priorities, others, load)
+    print("\n" + body)
+    if not args.no_write:
+        write_section("ros_loop", body, args.results)
+
+
+if __name__ == "__main__":
+    main()

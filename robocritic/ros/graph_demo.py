@@ -1,0 +1,507 @@
+"""The pendulum closed loop as a ROS 2 node graph over DDS, checked against the in-process loop.
+
+:func:`run_graph_demo` starts ``sim_bridge`` and a controller node (``mpc_controller`` or
+``explicit_controller``) as **separate processes** on a fresh random ``ROS_DOMAIN_ID`` with the
+loopback-only Cyclone configuration (nothing leaves the machine, and a robot's graph on another
+domain is never touched), runs them in lockstep over ``/clock``, records every topic into a
+rosbag2 (MCAP) from this process, and reports:
+
+- control-loop timing measured by the bridge: achieved tick rate, command latency (state
+  published -> command received, p50/p99/max) and deadline misses (a latency above one tick of
+  wall time);
+- the closed-loop states and commands, compared with :func:`robocritic.testing.run_closed_loop`
+  running the same controller (built by the same function) from the same start state and seed.
+
+Why the two agree exactly (tolerance :data:`STATE_TOLERANCE`, observed difference 0.0): in
+lockstep the env steps only with the command computed from the state of that very tick, so the
+order of events is the in-process loop's; the bridge publishes the env's observation (float32,
+as ``run_closed_loop`` hands it to the controller) and CDR carries float64 without rounding; the
+controller is rebuilt by the same code from the same profile and runs the same deterministic solver
+on identical inputs. Anything but 0.0 would mean lost or reordered messages, and the watchdog and
+lockstep-timeout counters in the report would say so. The tolerance (1e-9 rad, rad/s) only leaves
+room for a different floating-point path on another machine (e.g. BLAS kernels chosen per process);
+it does not hide a missed tick, which changes the states by ~1e-3 or more.
+
+Processes are always cleaned up: SIGINT (the controller sends its safe stop), then SIGTERM, then
+SIGKILL, also when the demo itself fails or is interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bag import BagRecorder, read_bag_summary
+from .msgs import Bool, Clock, Float64MultiArray, JointState
+from .qos import CLOCK, COMMANDS, SENSOR_DATA
+from .transport import make_node
+from .transport.dds import LOOPBACK_CONFIG, check_domain_id
+
+ENV_ID = "robocritic/ClippedPendulum-v0"
+STATE_TOLERANCE = 1e-9
+"""Largest accepted |x_graph - x_in_process| [rad, rad/s] (see the module docstring)."""
+CONTROLLERS = ("mpc", "explicit")
+_SHUTDOWN_WAIT_S = (5.0, 3.0)  # SIGINT -> SIGTERM -> SIGKILL
+
+
+class GraphDemoError(RuntimeError):
+    """The node graph did not come up or finish; the message includes the nodes' log tails."""
+
+
+@dataclass(frozen=True)
+class GraphDemoConfig:
+    """Settings of :func:`run_graph_demo`.
+
+    Attributes:
+        episodes: seeded start states, the same as ``robocritic demo`` draws for ``seed``.
+        steps: control steps per episode (0.05 s each).
+        horizon: MPC horizon N (``controller="mpc"``).
+        solver: MPC QP solver (``daqp`` | ``osqp`` | ``cvxpy``).
+        controller: ``"mpc"`` (online MPC node) or ``"explicit"`` (explicit MPC node, needs ``law``).
+        law: path to an :class:`~robocritic.controllers.explicit_mpc.ExplicitLaw` ``.npz``.
+        seed: base seed; episode ``i`` resets the env with ``seed + i``.
+        real_time_factor: pacing of the lockstep loop (1.0 real time; 0.0 as fast as it closes).
+        profile: hardware profile name or path (pendulum kind).
+        out_dir: run directory (bags, node logs and reports, ``graph_demo.json``).
+        domain_id: DDS domain; ``None`` picks a random one in [100, 200].
+        startup_timeout_s: wall time allowed for the processes to start and discover each other.
+        tolerance: largest accepted state difference to the in-process run [rad, rad/s].
+    """
+
+    episodes: int = 1
+    steps: int = 200
+    horizon: int = 10
+    solver: str = "daqp"
+    controller: str = "mpc"
+    law: str | None = None
+    seed: int = 0
+    real_time_factor: float = 1.0
+    profile: str = "pendulum_sim"
+    out_dir: str = "runs/graph_demo"
+    domain_id: int | None = None
+    startup_timeout_s: float = 60.0
+    tolerance: float = STATE_TOLERANCE
+
+    def __post_init__(self) -> None:
+        for name in ("episodes", "steps", "horizon"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"GraphDemoConfig.{name} must be a positive integer; got {value!r}")
+        if self.steps > 10_000:
+            raise ValueError(f"GraphDemoConfig.steps must be <= 10000; got {self.steps}")
+        if self.controller not in CONTROLLERS:
+            raise ValueError(
+                f"GraphDemoConfig.controller must be one of {CONTROLLERS}; got {self.controller!r}"
+            )
+        if self.controller == "explicit" and not self.law:
+            raise ValueError("GraphDemoConfig.law is required for controller='explicit'")
+        if self.solver not in ("daqp", "osqp", "cvxpy"):
+            raise ValueError(f"GraphDemoConfig.solver must be daqp, osqp or cvxpy; got {self.solver!r}")
+        if not (np.isfinite(self.real_time_factor) and self.real_time_factor >= 0):
+            raise ValueError(f"GraphDemoConfig.real_time_factor must be >= 0; got {self.real_time_factor!r}")
+        if self.domain_id is not None:
+            check_domain_id(self.domain_id)
+        if not (np.isfinite(self.startup_timeout_s) and self.startup_timeout_s > 0):
+            raise ValueError(f"GraphDemoConfig.startup_timeout_s must be > 0; got {self.startup_timeout_s!r}")
+        if not (np.isfinite(self.tolerance) and self.tolerance >= 0):
+            raise ValueError(f"GraphDemoConfig.tolerance must be >= 0; got {self.tolerance!r}")
+
+
+def start_states(episodes: int, seed: int) -> np.ndarray:
+    """``(episodes, 2)`` start states [rad, rad/s], drawn as ``robocritic demo`` draws them."""
+    from ..envs.pendulum_task import START_HALF_WIDTH
+
+    return np.random.default_rng(seed).uniform(-START_HALF_WIDTH, START_HALF_WIDTH, size=(episodes, 2))
+
+
+def build_reference_controller(config: GraphDemoConfig) -> Any:
+    """The controller the node runs, built in this process by the node's own builder."""
+    from ..profiles import load_profile
+
+    profile = load_profile(config.profile)
+    if config.controller == "mpc":
+        from .nodes.mpc_controller import build_linear_mpc
+
+        return build_linear_mpc(profile, horizon=config.horizon, solver=config.solver)
+    from ..controllers.explicit_mpc import ExplicitMPC
+    from .nodes.explicit_controller import load_explicit_law
+
+    return ExplicitMPC(load_explicit_law(str(config.law), profile, profile.control_rate_hz))
+
+
+def run_graph_demo(config: GraphDemoConfig, progress: bool = False) -> dict[str, Any]:
+    """Run the node-graph demo (see the module docstring); returns the record, also written to
+    ``<out_dir>/graph_demo.json``.
+
+    Raises:
+        GraphDemoError: the graph did not start or finish in time (processes are cleaned up).
+    """
+    from ..profiles import load_profile
+    from ..testing import run_closed_loop
+
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    profile = load_profile(config.profile)
+    domain = config.domain_id if config.domain_id is not None else random.SystemRandom().randint(100, 200)
+    starts = start_states(config.episodes, config.seed)
+    started = time.perf_counter()
+    episodes = []
+    for i, x0 in enumerate(starts):
+        if progress:
+            print(
+                f"[graph demo] episode {i + 1}/{config.episodes}: x0 = {np.round(x0, 4).tolist()}",
+                file=sys.stderr,
+            )
+        graph = _run_graph_episode(config, profile, domain, x0, config.seed + i, out / f"episode_{i:03d}")
+        reference = run_closed_loop(
+            build_reference_controller(config), ENV_ID, x0=x0, steps=config.steps, seed=config.seed + i
+        )
+        episodes.append(_compare(graph, reference, config.tolerance))
+    record = {
+        "job": "robocritic graph demo",
+        "config": asdict(config),
+        "domain_id": domain,
+        "env": ENV_ID,
+        "transport": "dds (cyclonedds, loopback only), one process per node",
+        "controller_node": _controller_exec(config),
+        "start_states": starts.tolist(),
+        "tolerance": config.tolerance,
+        "tolerance_note": (
+            "lockstep + observation published as the env returns it: the node graph must reproduce the "
+            "in-process run_closed_loop bit for bit; the tolerance only allows for another machine's "
+            "floating-point path"
+        ),
+        "wall_time_s": time.perf_counter() - started,
+        "summary": _summarise(episodes, config.tolerance),
+        "episodes": episodes,
+    }
+    (out / "graph_demo.json").write_text(json.dumps(record, indent=1))
+    record["files"] = {"record": str(out / "graph_demo.json"), "bags": [e["bag"]["path"] for e in episodes]}
+    return record
+
+
+def format_graph_summary(record: dict[str, Any]) -> str:
+    """A few lines for the terminal."""
+    s = record["summary"]
+    cfg = record["config"]
+    rtf = cfg["real_time_factor"]
+    pacing = f"real-time factor {rtf:g}" if rtf > 0 else "unpaced"
+    target = f" (target {s['target_rate_hz']:.1f} Hz)" if s["target_rate_hz"] else ""
+    bags = record["files"]["bags"]
+    more = f" (+{len(bags) - 1} more)" if len(bags) > 1 else ""
+    verdict = "MATCH" if s["within_tolerance"] else "MISMATCH"
+    return "\n".join(
+        [
+            (
+                f"node graph over DDS ({record['controller_node']} + sim_bridge, separate processes, lockstep, "
+                f"{pacing}, domain {record['domain_id']}): {cfg['episodes']} episode(s) x {cfg['steps']} steps"
+            ),
+            (
+                f"  achieved rate {s['achieved_rate_hz']:.1f} Hz{target}; command latency p50 "
+                f"{s['latency_p50_ms']:.3f} ms, p99 {s['latency_p99_ms']:.3f} ms, max {s['latency_max_ms']:.3f} ms; "
+                f"deadline misses {s['deadline_misses']}/{s['commands_timed']} (deadline {s['deadline_ms']:.1f} ms)"
+            ),
+            (
+                f"  vs in-process run_closed_loop: max |dx| = {s['max_state_diff']:.3g}, max |du| = "
+                f"{s['max_action_diff']:.3g} (tolerance {record['tolerance']:g}) -> {verdict}; "
+                f"safe steps {s['safe_steps']}, rejected {s['rejected']}"
+            ),
+            f"  bag: {bags[0]}{more}",
+        ]
+    )
+
+
+# --- one episode ------------------------------------------------------------------------------
+
+
+def _controller_exec(config: GraphDemoConfig) -> str:
+    return "mpc_controller" if config.controller == "mpc" else "explicit_controller"
+
+
+def _param(name: str, value: Any) -> list[str]:
+    # JSON is valid YAML flow syntax and repr()s floats exactly, so values arrive bit-identical.
+    text = value if isinstance(value, str) else json.dumps(value)
+    return ["-p", f"{name}:={text}"]
+
+
+@contextlib.contextmanager
+def _dds_environment(domain: int) -> Iterator[dict[str, str]]:
+    """This process and its children on ``domain``, loopback only, over the DDS transport."""
+    overrides = {
+        "ROS_DOMAIN_ID": str(domain),
+        "CYCLONEDDS_URI": LOOPBACK_CONFIG,
+        "ROBOCRITIC_TRANSPORT": "dds",
+    }
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield {**os.environ, "PYTHONUNBUFFERED": "1"}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _run_graph_episode(
+    config: GraphDemoConfig, profile: Any, domain: int, x0: np.ndarray, seed: int, folder: Path
+) -> dict[str, Any]:
+    folder.mkdir(parents=True, exist_ok=True)
+    bag_path = folder / "bag"
+    if bag_path.exists():
+        raise GraphDemoError(f"{bag_path} exists already; choose a fresh out_dir")
+    bridge_report, controller_report = folder / "sim_bridge.json", folder / "controller.json"
+    for stale in (bridge_report, controller_report):
+        stale.unlink(missing_ok=True)
+    controller = _controller_exec(config)
+    topics = {
+        "/clock": (Clock, CLOCK),
+        profile.topics["joint_states"].name: (JointState, SENSOR_DATA),
+        profile.topics["command"].name: (Float64MultiArray, COMMANDS),
+        "/sim_bridge/ground_truth": (Float64MultiArray, _ground_truth_qos()),
+    }
+    ros = ["--transport", "dds", "--ros-args"]
+    bridge_cmd = [
+        sys.executable, "-m", "robocritic.ros.nodes.sim_bridge", *ros,
+        *_param("profile", config.profile), *_param("mode", "lockstep"), *_param("seed", seed),
+        *_param("initial_state", [float(v) for v in x0]), *_param("max_steps", config.steps),
+        *_param("real_time_factor", float(config.real_time_factor)),
+        *_param("wait_for_subscribers", 2),  # the controller and this recorder
+        # A stall of a loaded machine must not turn into a safe step (which would break the exact
+        # comparison); a dead controller is noticed by this process within 10 ms anyway.
+        *_param("lockstep_timeout_s", 10.0),
+        *_param("shutdown_when_done", True), *_param("report_path", str(bridge_report)),
+    ]  # fmt: skip
+    controller_cmd = [
+        sys.executable, "-m", f"robocritic.ros.nodes.{controller}", *ros,
+        *_param("profile", config.profile), *_param("use_sim_time", True),
+        *_param("autostart", False),  # activated once the recorder hears everybody
+        *_param("report_path", str(controller_report)),
+    ]  # fmt: skip
+    if config.controller == "mpc":
+        controller_cmd += [*_param("horizon", config.horizon), *_param("solver", config.solver)]
+    else:
+        controller_cmd += _param("law", str(Path(str(config.law)).resolve()))
+
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    logs: dict[str, Path] = {}
+    with _dds_environment(domain) as env:
+        node = make_node("graph_demo_recorder", transport="dds", domain_id=domain)
+        recorder = BagRecorder(node, bag_path, topics)
+        activate = node.create_publisher(Bool, f"/{controller}/activate", COMMANDS)
+        node.spin_in_thread()
+        try:
+            for name, cmd in (("sim_bridge", bridge_cmd), (controller, controller_cmd)):
+                logs[name] = folder / f"{name}.log"
+                with open(logs[name], "wb") as log:
+                    # Own session: a terminal's Ctrl-C reaches only this process, which then
+                    # signals each node exactly once (below).
+                    processes[name] = subprocess.Popen(
+                        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                    )
+            _wait(
+                lambda: all(n > 0 for n in recorder.publisher_counts().values())
+                and activate.get_subscription_count() > 0,
+                config.startup_timeout_s, processes, logs, "the nodes to start and discover each other",
+            )  # fmt: skip
+            activate.publish(Bool(data=True))
+            # Paced: twice the simulated duration; unpaced: 0.1 s per step is ~100x what it needs.
+            rtf = config.real_time_factor
+            run_s = 30.0 + (2.0 * config.steps * _profile_dt(profile) / rtf if rtf > 0 else 0.1 * config.steps)
+            _wait(lambda: processes["sim_bridge"].poll() is not None, run_s, {controller: processes[controller]},
+                  logs, f"{config.steps} lockstep steps")  # fmt: skip
+            if processes["sim_bridge"].returncode != 0:
+                raise GraphDemoError(
+                    f"sim_bridge exited with {processes['sim_bridge'].returncode}\n{_tails(logs)}"
+                )
+            truth = "/sim_bridge/ground_truth"
+            _wait_quietly(lambda: recorder.counts[truth] >= config.steps + 1, 2.0)
+        finally:
+            codes = _stop(processes)
+            node.destroy()
+            recorder.close()
+    if codes.get(controller) not in (0, None):
+        raise GraphDemoError(f"{controller} exited with {codes[controller]}\n{_tails(logs)}")
+    try:
+        bridge = json.loads(bridge_report.read_text())
+        ctl = json.loads(controller_report.read_text())
+    except (OSError, ValueError) as exc:
+        raise GraphDemoError(f"a node wrote no report ({exc})\n{_tails(logs)}") from None
+    return {
+        "bridge": bridge,
+        "controller": ctl,
+        "bag": {"path": str(bag_path), "topics": {t: list(v) for t, v in read_bag_summary(bag_path).items()}},
+        "logs": {k: str(v) for k, v in logs.items()},
+        "exit_codes": codes,
+    }
+
+
+def _profile_dt(profile: Any) -> float:
+    """Control period of a profile [s]."""
+    return 1.0 / profile.control_rate_hz
+
+
+def _ground_truth_qos() -> Any:
+    from .nodes.sim_bridge import GROUND_TRUTH_QOS
+
+    return GROUND_TRUTH_QOS
+
+
+def _wait(
+    condition: Any,
+    timeout_s: float,
+    watched: dict[str, subprocess.Popen[bytes]],
+    logs: dict[str, Path],
+    what: str,
+) -> None:
+    end = time.monotonic() + timeout_s
+    while not condition():
+        for name, proc in watched.items():
+            if proc.poll() is not None:
+                raise GraphDemoError(
+                    f"{name} exited with {proc.returncode} while waiting for {what}\n{_tails(logs)}"
+                )
+        if time.monotonic() > end:
+            raise GraphDemoError(f"timed out after {timeout_s:.0f} s waiting for {what}\n{_tails(logs)}")
+        time.sleep(0.01)
+
+
+def _wait_quietly(condition: Any, timeout_s: float) -> bool:
+    end = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> dict[str, int | None]:
+    """SIGINT every live process, then SIGTERM, then SIGKILL; returns the exit codes."""
+    for sig, wait_s in (
+        (signal.SIGINT, _SHUTDOWN_WAIT_S[0]),
+        (signal.SIGTERM, _SHUTDOWN_WAIT_S[1]),
+        (None, 5.0),
+    ):
+        live = [p for p in processes.values() if p.poll() is None]
+        if not live:
+            break
+        for proc in live:
+            with contextlib.suppress(ProcessLookupError):
+                if sig is None:
+                    proc.kill()
+                else:
+                    proc.send_signal(sig)
+        end = time.monotonic() + wait_s
+        for proc in live:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.0, end - time.monotonic()))
+    return {name: proc.poll() for name, proc in processes.items()}
+
+
+def _tails(logs: dict[str, Path], lines: int = 15) -> str:
+    parts = []
+    for name, path in logs.items():
+        try:
+            text = path.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            text = ["<no log>"]
+        parts.append(f"--- {name} ({path}) ---\n" + "\n".join(text))
+    return "\n".join(parts)
+
+
+# --- comparison and summary ---------------------------------------------------------------------
+
+
+def _compare(graph: dict[str, Any], reference: Any, tolerance: float) -> dict[str, Any]:
+    bridge = graph["bridge"]
+    episode = bridge["episodes"][0]
+    states = np.asarray(episode["states"])
+    actions = np.asarray(episode["actions"])
+    ref_states, ref_actions = reference.states, reference.actions
+    if states.shape != ref_states.shape or actions.shape != ref_actions.shape:
+        state_diff = action_diff = float("inf")
+    else:
+        state_diff = float(np.max(np.abs(states - ref_states)))
+        action_diff = float(np.max(np.abs(actions - ref_actions)))
+    timing = bridge["timing"]
+    return {
+        "seed": episode["seed"],
+        "x0": episode["states"][0],
+        "steps": int(actions.shape[0]),
+        "max_state_diff": state_diff,
+        "max_action_diff": action_diff,
+        "within_tolerance": bool(state_diff <= tolerance),
+        "graph": {"states": episode["states"], "actions": episode["actions"]},
+        "in_process": {
+            "states": ref_states.tolist(),
+            "actions": ref_actions.tolist(),
+            "cost": reference.total_cost,
+        },
+        "timing": {k: v for k, v in timing.items() if k != "latencies_s"},
+        "latencies_s": timing["latencies_s"],
+        "bridge_counters": bridge["counters"],
+        "controller": {k: v for k, v in graph["controller"].items()},
+        "bag": graph["bag"],
+        "logs": graph["logs"],
+        "exit_codes": graph["exit_codes"],
+    }
+
+
+def _summarise(episodes: list[dict[str, Any]], tolerance: float) -> dict[str, Any]:
+    latencies = np.concatenate([np.asarray(e["latencies_s"], dtype=np.float64) for e in episodes])
+    lat_ms = latencies * 1e3 if latencies.size else np.array([np.nan])
+    ticks = sum(e["timing"]["ticks"] for e in episodes)
+    wall = sum(e["timing"]["wall_time_s"] for e in episodes)
+    safe: dict[str, int] = {}
+    rejected: dict[str, int] = {}
+    for e in episodes:
+        for key, n in e["bridge_counters"]["safe_steps"].items():
+            safe[key] = safe.get(key, 0) + n
+        for key, n in {**e["bridge_counters"]["rejected"], **e["controller"]["rejected"]}.items():
+            rejected[key] = rejected.get(key, 0) + n
+    max_dx = max(e["max_state_diff"] for e in episodes)
+    return {
+        "ticks": ticks,
+        "commands_timed": int(latencies.size),
+        "achieved_rate_hz": ticks / wall if wall > 0 else float("nan"),
+        "target_rate_hz": episodes[0]["timing"]["target_rate_hz"],
+        "latency_p50_ms": float(np.percentile(lat_ms, 50)),
+        "latency_p99_ms": float(np.percentile(lat_ms, 99)),
+        "latency_max_ms": float(np.max(lat_ms)),
+        "deadline_ms": episodes[0]["timing"]["deadline_s"] * 1e3,
+        "deadline_misses": sum(e["timing"]["deadline_misses"] for e in episodes),
+        "controller_compute_p50_ms": float(
+            np.median([e["controller"]["compute"]["p50_ms"] or np.nan for e in episodes])
+        ),
+        "max_state_diff": max_dx,
+        "max_action_diff": max(e["max_action_diff"] for e in episodes),
+        "within_tolerance": bool(max_dx <= tolerance),
+        "safe_steps": safe,
+        "rejected": rejected,
+    }
+
+
+__all__ = [
+    "CONTROLLERS",
+    "ENV_ID",
+    "STATE_TOLERANCE",
+    "GraphDemoConfig",
+    "GraphDemoError",
+    "build_reference_controller",
+    "format_graph_summary",
+    "run_graph_demo",
+    "start_states",
+]

@@ -1,0 +1,356 @@
+"""Start a :class:`~robocritic.ros.launcher.description.LaunchPlan`'s nodes as processes and supervise them.
+
+Like ``ros2 launch``:
+
+- each node is a process: its executable with ``--ros-args -r __node:=NAME -r __ns:=/NS -p k:=v
+  --params-file FILE -r from:=to``, in the launcher's environment plus ``ROS_DOMAIN_ID``, the DDS
+  transport (``ROBOCRITIC_TRANSPORT``, ``CYCLONEDDS_URI`` loopback unless set) and the node's ``env``;
+- output lines are prefixed with the node's name (``output: screen``); ``log`` sends stdout to a
+  per-node file in the log directory and only stderr to the screen; ``both`` does both;
+- a node that exits non-zero is reported and the others are shut down; nodes that exit 0 just
+  end; the launch ends when every node has ended;
+- Ctrl-C / SIGTERM (or ``duration_s`` elapsing) shuts down: SIGINT to every node, SIGTERM after
+  ``sigterm_timeout_s``, SIGKILL after ``sigkill_timeout_s`` more; a second Ctrl-C skips ahead.
+
+Each node runs in its own process group, so a terminal's Ctrl-C reaches only the launcher, which
+then signals every node exactly once (a Python node that gets SIGINT twice may die mid-cleanup).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, TextIO
+
+from ..transport.dds import LOOPBACK_CONFIG, check_domain_id
+from .description import LaunchPlan, NodeSpec
+from .errors import LaunchError
+
+TRANSPORTS = ("dds", "rclpy", "auto")
+_POLL_S = 0.05
+
+
+@dataclass
+class NodeProcess:
+    """A started node.
+
+    Attributes:
+        spec: what was launched.
+        label: unique output prefix.
+        popen: the process.
+        returncode: exit status once ended (negative: killed by that signal).
+        log_path: per-node log file (``output: log`` or ``both``).
+    """
+
+    spec: NodeSpec
+    label: str
+    popen: subprocess.Popen[bytes]
+    returncode: int | None = None
+    log_path: Path | None = None
+    threads: list[threading.Thread] = field(default_factory=list)
+    log_file: IO[str] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+
+def describe_exit(returncode: int) -> str:
+    """``"code 3"`` or ``"signal SIGINT"``."""
+    if returncode < 0:
+        try:
+            return f"signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"code {returncode}"
+
+
+def default_log_dir(environ: Mapping[str, str]) -> Path:
+    """Where ``output: log`` goes: ``$ROS_LOG_DIR``, else ``$ROS_HOME/log``, else ``~/.ros/log``, per run."""
+    base = environ.get("ROS_LOG_DIR") or (
+        str(Path(environ["ROS_HOME"]) / "log")
+        if environ.get("ROS_HOME")
+        else str(Path.home() / ".ros" / "log")
+    )
+    return Path(base) / f"robocritic_launch_{datetime.now():%Y-%m-%d-%H-%M-%S}_{os.getpid()}"
+
+
+class LaunchRunner:
+    """Runs one plan's nodes until they end, one fails, a signal arrives or the duration elapses.
+
+    Args:
+        plan: the resolved launch file (executables resolved).
+        environ: base environment of the nodes (default ``os.environ``).
+        domain_id: ``ROS_DOMAIN_ID`` for the nodes (default: keep the environment's).
+        transport: ``ROBOCRITIC_TRANSPORT`` for the nodes (default: the environment's, else ``dds``).
+        sigterm_timeout_s: seconds between SIGINT and SIGTERM at shutdown.
+        sigkill_timeout_s: seconds between SIGTERM and SIGKILL.
+        log_dir: directory for ``output: log``/``both`` files (default :func:`default_log_dir`).
+        stdout: where node stdout lines go (default ``sys.stdout``).
+        stderr: where node stderr lines and the launcher's own messages go (default ``sys.stderr``).
+    """
+
+    def __init__(
+        self,
+        plan: LaunchPlan,
+        *,
+        environ: Mapping[str, str] | None = None,
+        domain_id: int | None = None,
+        transport: str | None = None,
+        sigterm_timeout_s: float = 5.0,
+        sigkill_timeout_s: float = 5.0,
+        log_dir: str | os.PathLike[str] | None = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.plan = plan
+        self.environ = dict(os.environ if environ is None else environ)
+        try:
+            self.domain_id = None if domain_id is None else check_domain_id(domain_id)
+        except ValueError as exc:
+            raise LaunchError(str(exc)) from None
+        transport = transport or self.environ.get("ROBOCRITIC_TRANSPORT", "").strip() or "dds"
+        if transport not in TRANSPORTS:
+            raise LaunchError(
+                f"transport {transport!r} cannot connect node processes; use one of {list(TRANSPORTS)}"
+            )
+        self.transport = transport
+        if sigterm_timeout_s < 0 or sigkill_timeout_s < 0:
+            raise LaunchError("shutdown timeouts must be >= 0 s")
+        self.sigterm_timeout_s = sigterm_timeout_s
+        self.sigkill_timeout_s = sigkill_timeout_s
+        self._log_dir = Path(log_dir) if log_dir is not None else None
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.processes: list[NodeProcess] = []
+        self.failed: list[NodeProcess] = []
+        self._lock = threading.Lock()  # one writer at a time: lines never interleave mid-line
+        # Set from signal handlers: plain attributes only (taking a lock there can deadlock).
+        self._stop_reason: str | None = None
+        self._escalations = 0
+        for spec in plan.nodes:
+            if not spec.command:
+                raise LaunchError(f"executable {spec.package}/{spec.executable} was not resolved", spec.where)
+
+    # --- environment and output -------------------------------------------------------------
+
+    def environment(self, spec: NodeSpec) -> dict[str, str]:
+        """The environment ``spec``'s process gets."""
+        env = dict(self.environ)
+        env.setdefault("CYCLONEDDS_URI", LOOPBACK_CONFIG)
+        if self.domain_id is not None:
+            env["ROS_DOMAIN_ID"] = str(self.domain_id)
+        env["ROBOCRITIC_TRANSPORT"] = self.transport
+        env.setdefault("PYTHONUNBUFFERED", "1")  # lines reach the launcher as they are printed
+        env.update(dict(spec.env))
+        return env
+
+    @property
+    def log_dir(self) -> Path:
+        """Directory of the per-node log files (created on first use)."""
+        if self._log_dir is None:
+            self._log_dir = default_log_dir(self.environ)
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        return self._log_dir
+
+    def say(self, message: str) -> None:
+        """A launcher message, ``[launch] ...`` on the launcher's stderr."""
+        self._write(self.stderr, f"[launch] {message}\n")
+
+    def _write(self, sink: TextIO | IO[str], text: str) -> None:
+        with self._lock:
+            try:
+                sink.write(text)
+                sink.flush()
+            except (OSError, ValueError):  # closed pipe or file: output is best effort
+                pass
+
+    def _pump(self, pipe: IO[bytes], label: str, sinks: list[TextIO | IO[str]], prefixed: list[bool]) -> None:
+        for raw in iter(pipe.readline, b""):
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            for sink, prefix in zip(sinks, prefixed):
+                self._write(sink, f"[{label}] {line}\n" if prefix else line + "\n")
+        pipe.close()
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def _labels(self) -> list[str]:
+        counts: dict[str, int] = {}
+        labels = []
+        for spec in self.plan.nodes:
+            counts[spec.label] = counts.get(spec.label, 0) + 1
+            labels.append(spec.label if counts[spec.label] == 1 else f"{spec.label}-{counts[spec.label]}")
+        return labels
+
+    def start(self) -> None:
+        """Start every node in launch order (``OSError`` if one cannot be started)."""
+        for spec, label in zip(self.plan.nodes, self._labels()):
+            argv = spec.argv()
+            popen = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=self.environment(spec), process_group=0,
+            )  # fmt: skip
+            proc = NodeProcess(spec, label, popen)
+            self.processes.append(proc)
+            out_sinks: list[TextIO | IO[str]] = []
+            err_sinks: list[TextIO | IO[str]] = [self.stderr]
+            if spec.output in ("log", "both"):
+                proc.log_path = self.log_dir / f"{label}.log"
+                proc.log_file = open(proc.log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in _finish
+                out_sinks.append(proc.log_file)
+                err_sinks.append(proc.log_file)
+            if spec.output in ("screen", "both"):
+                out_sinks.insert(0, self.stdout)
+            for pipe, sinks in ((popen.stdout, out_sinks), (popen.stderr, err_sinks)):
+                prefixed = [sink is self.stdout or sink is self.stderr for sink in sinks]
+                thread = threading.Thread(
+                    target=self._pump,
+                    args=(pipe, label, sinks, prefixed),
+                    name=f"launch-{label}",
+                    daemon=True,
+                )
+                thread.start()
+                proc.threads.append(thread)
+            shown = shlex.join([spec.executable, *spec.arguments, *spec.ros_arguments()])
+            where = f" (log: {proc.log_path})" if proc.log_path else ""
+            self.say(f"started {label} [pid {popen.pid}]: {shown}{where}")
+
+    def request_shutdown(self, reason: str) -> None:
+        """Begin shutting down (thread- and signal-safe); a further request skips to the next signal."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        else:
+            self._escalations += 1
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self.request_shutdown(f"{signal.Signals(signum).name} received")
+
+    def _reap(self) -> None:
+        for proc in self.processes:
+            if proc.returncode is not None:
+                continue
+            code = proc.popen.poll()
+            if code is None:
+                continue
+            proc.returncode = code
+            if self._stop_reason is not None:
+                self.say(f"{proc.label} [pid {proc.pid}] ended with {describe_exit(code)}")
+            elif code == 0:
+                self.say(f"{proc.label} [pid {proc.pid}] finished cleanly")
+            else:
+                self.failed.append(proc)
+                self.say(
+                    f"{proc.label} [pid {proc.pid}] died with {describe_exit(code)}; shutting down the launch"
+                )
+                self.request_shutdown(f"{proc.label} died")
+
+    def _alive(self) -> list[NodeProcess]:
+        self._reap()
+        return [p for p in self.processes if p.returncode is None]
+
+    def _signal_all(self, sig: signal.Signals) -> None:
+        for proc in self._alive():
+            try:
+                os.killpg(proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def _wait_alive(self, timeout_s: float) -> bool:
+        """Wait until no node is alive (True) or ``timeout_s`` passes / escalation is asked (False)."""
+        end = time.monotonic() + timeout_s
+        escalations = self._escalations
+        while self._alive():
+            if time.monotonic() >= end or self._escalations != escalations:
+                return False
+            time.sleep(_POLL_S / 2)
+        return True
+
+    def shutdown(self) -> None:
+        """SIGINT every live node, then SIGTERM and SIGKILL after the timeouts; wait for all."""
+        for sig, timeout in (
+            (signal.SIGINT, self.sigterm_timeout_s),
+            (signal.SIGTERM, self.sigkill_timeout_s),
+            (signal.SIGKILL, 5.0),
+        ):
+            alive = self._alive()
+            if not alive:
+                break
+            if sig is not signal.SIGINT:
+                self.say(f"{sig.name} to {', '.join(p.label for p in alive)} (still running)")
+            self._signal_all(sig)
+            if self._wait_alive(timeout):
+                break
+        self._finish()
+
+    def _finish(self) -> None:
+        for proc in self.processes:
+            for thread in proc.threads:
+                thread.join(timeout=2.0)
+            if proc.log_file is not None:
+                with self._lock:
+                    proc.log_file.close()
+
+    def run(self, duration_s: float | None = None, *, handle_signals: bool = True) -> int:
+        """Start the nodes and supervise them until the launch ends.
+
+        Args:
+            duration_s: shut down after this many seconds (None: run until the nodes end or a signal).
+            handle_signals: install SIGINT/SIGTERM handlers (main thread only).
+
+        Returns:
+            0 if no node failed, 1 if one exited non-zero (or could not be started).
+        """
+        if duration_s is not None and duration_s <= 0:
+            raise LaunchError(f"duration must be > 0 s; got {duration_s}")
+        previous: dict[int, Any] = {}
+        if handle_signals and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, self._on_signal)
+        try:
+            try:
+                self.start()
+            except OSError as exc:
+                self.say(f"could not start a node: {exc}; shutting down")
+                self.request_shutdown("start failed")
+                self.shutdown()
+                return 1
+            if not self.processes:
+                self.say("the launch file starts no node")
+                return 0
+            end = None if duration_s is None else time.monotonic() + duration_s
+            while self._stop_reason is None:
+                if not self._alive():
+                    break
+                if end is not None and time.monotonic() >= end:
+                    self.request_shutdown(f"duration of {duration_s:g} s elapsed")
+                    break
+                time.sleep(_POLL_S)
+            if self._stop_reason is not None:
+                self.say(f"shutting down: {self._stop_reason}")
+            self.shutdown()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if self.failed:
+            self.say(
+                "failed: " + ", ".join(f"{p.label} ({describe_exit(p.returncode or 0)})" for p in self.failed)
+            )
+            return 1
+        return 0
+
+
+def run_launch(plan: LaunchPlan, duration_s: float | None = None, **options: Any) -> int:
+    """Run ``plan`` with :class:`LaunchRunner` (``options`` as its keyword arguments); exit status."""
+    return LaunchRunner(plan, **options).run(duration_s)
+
+
+__all__ = ["TRANSPORTS", "LaunchRunner", "NodeProcess", "default_log_dir", "describe_exit", "run_launch"]

@@ -1,0 +1,249 @@
+"""What the node classes share: hardware-profile parameters, QoS per profile topic, input checks.
+
+The checks here are plain functions and classes (no middleware), used by the logic classes that
+the nodes wrap, so every rule about what a node accepts is unit-tested without a transport.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...profiles import HardwareProfile, JointMap, ProfileError, TopicSpec, load_profile
+from ..qos import CLOCK, COMMANDS, SENSOR_DATA, QoSProfile, Reliability
+from ..transport.base import Node, NodeLogger, ParameterError
+
+REJECT_LOG_PERIOD_S = 1.0
+"""At most one log line per rejection reason per this many seconds; the counters count them all."""
+
+ESTOP_QOS = QoSProfile(depth=10, reliability=Reliability.RELIABLE)
+"""E-stop and activation: reliable, and a few deep so a toggle is never collapsed into one sample."""
+
+_PROFILE_QOS: dict[str, QoSProfile] = {"sensor_data": SENSOR_DATA, "reliable": COMMANDS, "clock": CLOCK}
+
+
+class InputRejected(ValueError):
+    """An incoming message a node must drop; ``reason`` is the counter key, the text says why."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+class RejectionCounter:
+    """Counts dropped inputs by reason and logs each reason at most once per ``period_s``.
+
+    Attributes:
+        counts: rejections so far, by reason (``non_finite``, ``wrong_size``, ...).
+    """
+
+    def __init__(self, logger: NodeLogger, what: str, period_s: float = REJECT_LOG_PERIOD_S) -> None:
+        self.counts: Counter[str] = Counter()
+        self._logger = logger
+        self._what = what
+        self._period_s = period_s
+
+    def reject(self, exc: InputRejected) -> None:
+        """Count ``exc`` and log it (rate-limited per reason)."""
+        self.counts[exc.reason] += 1
+        self._logger.warning(
+            f"dropped {self._what}: {exc} ({exc.reason}: {self.counts[exc.reason]} so far)",
+            throttle_s=self._period_s,
+            key=("rejected", self._what, exc.reason),
+        )
+
+    @property
+    def total(self) -> int:
+        """All rejections so far."""
+        return sum(self.counts.values())
+
+
+def topic_qos(spec: TopicSpec) -> QoSProfile:
+    """QoS of a hardware-profile topic (``sensor_data``, ``reliable`` or ``clock``)."""
+    return _PROFILE_QOS[spec.qos]
+
+
+def declare_profile(node: Node, default: str = "pendulum_sim") -> HardwareProfile:
+    """Declare the ``profile`` parameter and return the validated hardware profile it names.
+
+    Raises:
+        ParameterError: naming ``profile`` and, from the profile loader, the file and field.
+    """
+    loaded: dict[str, HardwareProfile] = {}
+
+    def check(value: str) -> str | None:
+        try:
+            loaded["profile"] = load_profile(value)
+        except (ProfileError, OSError) as exc:
+            return str(exc)
+        return None
+
+    node.declare_parameter(
+        "profile", default, check, "hardware profile: a name under hardware/ or a YAML file path"
+    )
+    return loaded["profile"]
+
+
+def require_topic(profile: HardwareProfile, key: str, ros_type: str) -> TopicSpec:
+    """The profile's topic ``key``, checked to carry ``ros_type`` (``ParameterError`` on ``profile``)."""
+    spec = profile.topics.get(key)
+    if spec is None:
+        raise ParameterError(f"parameter 'profile' ({profile.source}): topics.{key} is required by this node")
+    if spec.type != ros_type:
+        raise ParameterError(
+            f"parameter 'profile' ({profile.source}): topics.{key}.type must be {ros_type} for this node; "
+            f"got {spec.type}"
+        )
+    return spec
+
+
+def require_joints(profile: HardwareProfile) -> JointMap:
+    """The profile's joint map; ``ParameterError`` naming ``profile`` for a robot without joints."""
+    if not profile.joints:
+        raise ParameterError(
+            f"parameter 'profile' ({profile.source}): a {profile.kind} profile lists no joints; this node "
+            "works in joint space"
+        )
+    return profile.joint_map
+
+
+def decode_joint_state(
+    joint_map: JointMap,
+    names: Sequence[str],
+    position: Sequence[float],
+    velocity: Sequence[float],
+    *,
+    ignore_unknown_joints: bool = False,
+) -> np.ndarray:
+    """Model-order state ``[q (n,), dq (n,)]`` [rad, rad/s] from the fields of a JointState.
+
+    The JointMap applies joint order, sign and offset. Raises :class:`InputRejected` with reason
+    ``malformed`` (lengths disagree, repeated names), ``unknown_joint`` (a name the profile does
+    not list, unless ``ignore_unknown_joints``), ``missing_joint``, ``no_velocity`` or
+    ``non_finite`` (NaN/inf in a joint the node uses).
+    """
+    names = [str(n) for n in names]
+    n = len(names)
+    if len(position) != n or len(velocity) not in (0, n):
+        raise InputRejected(
+            "malformed",
+            f"JointState has {n} names, {len(position)} positions and {len(velocity)} velocities",
+        )
+    if len(set(names)) != n:
+        raise InputRejected("malformed", f"JointState repeats a joint name: {names}")
+    known = set(joint_map.names)
+    unknown = [name for name in names if name not in known]
+    if unknown and not ignore_unknown_joints:
+        raise InputRejected(
+            "unknown_joint", f"JointState has joints {unknown} that the profile does not list"
+        )
+    missing = [name for name in joint_map.names if name not in names]
+    if missing:
+        raise InputRejected("missing_joint", f"JointState lacks joints {missing}; it has {names}")
+    if not len(velocity):
+        raise InputRejected("no_velocity", "JointState carries no velocities; the controller needs them")
+    q, dq = joint_map.to_model(
+        names, np.asarray(position, dtype=np.float64), np.asarray(velocity, dtype=np.float64)
+    )
+    x = np.concatenate([q, dq])
+    if not np.all(np.isfinite(x)):
+        raise InputRejected("non_finite", f"JointState holds NaN or inf: q={q.tolist()}, dq={dq.tolist()}")
+    return x
+
+
+def decode_effort(values: Sequence[float], joint_map: JointMap) -> np.ndarray:
+    """Model-order effort ``(n,)`` [N m or N] from a command in robot joint order.
+
+    Raises :class:`InputRejected`: ``wrong_size`` (not one value per profile joint) or
+    ``non_finite``.
+    """
+    u = np.asarray(values, dtype=np.float64).ravel()
+    n = len(joint_map.names)
+    if u.size != n:
+        raise InputRejected(
+            "wrong_size", f"command has {u.size} values; the profile has {n} joints {list(joint_map.names)}"
+        )
+    if not np.all(np.isfinite(u)):
+        raise InputRejected("non_finite", f"command holds NaN or inf: {u.tolist()}")
+    # sign is +-1, so the robot -> model map is the model -> robot map applied again.
+    return joint_map.effort_to_robot(u)
+
+
+# --- parameter validators (return None if valid, else the reason) ---------------------------------
+
+
+def positive(value: float) -> str | None:
+    """Validator: a finite number > 0."""
+    return None if math.isfinite(value) and value > 0 else "must be a finite number > 0"
+
+
+def non_negative(value: float) -> str | None:
+    """Validator: a finite number >= 0."""
+    return None if math.isfinite(value) and value >= 0 else "must be a finite number >= 0"
+
+
+def one_of(*choices: str) -> Callable[[str], str | None]:
+    """Validator: one of ``choices``."""
+
+    def check(value: str) -> str | None:
+        return None if value in choices else f"must be one of {list(choices)}"
+
+    return check
+
+
+def at_least(low: int) -> Callable[[int], str | None]:
+    """Validator: an integer >= ``low``."""
+
+    def check(value: int) -> str | None:
+        return None if value >= low else f"must be >= {low}"
+
+    return check
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
+    """Write ``data`` as JSON through a temporary file, so a reader never sees half a report."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, allow_nan=True))
+    tmp.replace(path)
+    return path
+
+
+def percentiles_ms(samples_s: Sequence[float]) -> dict[str, float | None]:
+    """p50/p99/max of durations [s] in milliseconds (``None`` without samples)."""
+    if not len(samples_s):
+        return {"p50_ms": None, "p99_ms": None, "max_ms": None}
+    a = np.asarray(samples_s, dtype=np.float64) * 1e3
+    return {
+        "p50_ms": float(np.percentile(a, 50)),
+        "p99_ms": float(np.percentile(a, 99)),
+        "max_ms": float(a.max()),
+    }
+
+
+__all__ = [
+    "ESTOP_QOS",
+    "REJECT_LOG_PERIOD_S",
+    "InputRejected",
+    "RejectionCounter",
+    "at_least",
+    "declare_profile",
+    "decode_effort",
+    "decode_joint_state",
+    "non_negative",
+    "one_of",
+    "percentiles_ms",
+    "positive",
+    "require_joints",
+    "require_topic",
+    "topic_qos",
+    "write_json_atomic",
+]

@@ -1,0 +1,218 @@
+"""One controller node for every control law: a thin adapter over :class:`ControllerLogic`.
+
+The control law comes from a :data:`ControllerFactory`, so ``mpc_controller`` and
+``explicit_controller`` (and later ones) differ only in the factory they pass.
+
+Topics (names from the hardware profile, remappable):
+
+=====================  =================================  =====================================
+topic                  type                               role
+=====================  =================================  =====================================
+``joint_states``       sensor_msgs/msg/JointState         state in (profile QoS, sensor data)
+``command``            std_msgs/msg/Float64MultiArray     efforts out, profile joint order
+``estop``              std_msgs/msg/Bool                  ``true`` latches the safe command
+``~/activate``         std_msgs/msg/Bool                  ``true`` activates, ``false`` deactivates
+=====================  =================================  =====================================
+
+Parameters (besides the factory's): ``profile`` (hardware profile name or path), ``rate_hz``
+(control rate, default the profile's), ``state_timeout_s`` (watchdog, default the profile's),
+``autostart`` (start active; default true, meant for simulation: on hardware set it false and
+activate explicitly), ``ignore_unknown_joints`` (default false), ``report_path`` (write a JSON
+report at shutdown; default none), ``use_sim_time``.
+
+Timing. On the wall clock a timer at ``rate_hz`` computes a command from the newest state. Under
+``use_sim_time`` the control step for simulated time ``t`` runs when the state stamped ``t``
+arrives (at most once per control period): simulated time only moves when the simulator
+publishes, and acting on the state of the tick itself, not on whichever of ``/clock`` or the state
+happened to be delivered first, is what makes a lockstep run deterministic. The timer then only
+runs the watchdog. A control step whose command nobody would hear (no matched subscription yet)
+is not consumed, so the simulator's re-sent state triggers it again once the graph is connected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...interfaces import Controller
+from ...profiles import HardwareProfile
+from ..msgs import Bool, Float64MultiArray, JointState
+from ..msgs.convert import numpy_to_float64_multi_array, time_to_ns
+from ..transport.base import Node
+from .common import (
+    ESTOP_QOS,
+    declare_profile,
+    percentiles_ms,
+    positive,
+    require_joints,
+    require_topic,
+    topic_qos,
+    write_json_atomic,
+)
+from .controller_logic import Command, ControllerLogic
+
+
+@dataclass(frozen=True)
+class BuiltController:
+    """What a factory returns.
+
+    Attributes:
+        controller: the control law; ``act([q, dq])`` in model joint order -> ``(n,)`` efforts.
+        safe_command: ``(n,)`` model-order efforts for safe stops [N m or N]; default zeros.
+        description: one line for the log (e.g. ``"LinearMPC N=10 (daqp)"``).
+        info: facts for the report (horizon, solver, law file, ...).
+    """
+
+    controller: Controller
+    safe_command: np.ndarray | None = None
+    description: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+ControllerFactory = Callable[[Node, HardwareProfile], BuiltController]
+"""Declares the law's own parameters on the node and builds it for the profile."""
+
+
+class ControllerNode:
+    """A controller node (see the module docstring); ``node`` is any transport's node.
+
+    Attributes:
+        logic: the :class:`ControllerLogic` (counters, state, activation).
+        profile: the hardware profile in use.
+        unheard: control steps skipped because no subscription was matched to the command topic.
+        finished: always ``False``: a controller runs until it is shut down.
+    """
+
+    finished = False
+
+    def __init__(self, node: Node, factory: ControllerFactory) -> None:
+        self.node = node
+        # -- parameters
+        self.profile = declare_profile(node)
+        joint_map = require_joints(self.profile)
+        state_spec = require_topic(self.profile, "joint_states", "sensor_msgs/msg/JointState")
+        command_spec = require_topic(self.profile, "command", "std_msgs/msg/Float64MultiArray")
+        rate_hz = node.declare_parameter(
+            "rate_hz", self.profile.control_rate_hz, positive, "control rate [Hz]; default the profile's"
+        )
+        state_timeout_s = node.declare_parameter(
+            "state_timeout_s", self.profile.state_timeout_s, positive,
+            "watchdog: no state for this long [s] -> safe command; default the profile's",
+        )  # fmt: skip
+        autostart = node.declare_parameter(
+            "autostart", True, description="start active (simulation); on hardware set false and activate"
+        )
+        ignore_unknown = node.declare_parameter(
+            "ignore_unknown_joints", False, description="accept JointStates carrying joints the profile lacks"
+        )
+        self.report_path = node.declare_parameter("report_path", "", description="JSON report at shutdown")
+        self.use_sim_time = bool(node.get_parameter("use_sim_time"))
+        built = factory(node, self.profile)
+        self.built = built
+        n = len(joint_map.names)
+        safe = np.zeros(n) if built.safe_command is None else np.asarray(built.safe_command, dtype=np.float64)
+        self.logic = ControllerLogic(
+            built.controller, joint_map,
+            effort_limits=[j.effort_limit for j in self.profile.joints], safe_command=safe,
+            state_timeout_ns=round(state_timeout_s * 1e9), control_period_ns=round(1e9 / rate_hz),
+            active=False, ignore_unknown_joints=ignore_unknown, logger=node.get_logger(),
+        )  # fmt: skip
+        self.unheard = 0
+        self._joint_map = joint_map
+        # -- publishers and subscriptions
+        self._command_pub = node.create_publisher(
+            Float64MultiArray, command_spec.name, topic_qos(command_spec)
+        )
+        node.create_subscription(JointState, state_spec.name, self._on_state, topic_qos(state_spec))
+        node.create_subscription(Bool, self.profile.estop.name, self._on_estop, ESTOP_QOS)
+        node.create_subscription(Bool, "~/activate", self._on_activate, ESTOP_QOS)
+        # -- timer
+        self._timer = node.create_timer(1.0 / rate_hz, self._on_timer)
+        node.get_logger().info(
+            f"{built.description or type(built.controller).__name__} at {rate_hz:g} Hz on "
+            f"{self.profile.robot} ({'sim time' if self.use_sim_time else 'wall clock'}); "
+            f"{'active' if autostart else 'inactive until activated'}"
+        )
+        if autostart:
+            self.activate()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def activate(self) -> bool:
+        """Start commanding (resets the law); under sim time, act at once on a waiting state."""
+        now = self.node.now_ns()
+        if not self.logic.activate(None if self.use_sim_time and now == 0 else now):
+            return False
+        stamp = self.logic.state_stamp_ns
+        if self.use_sim_time and stamp is not None:
+            self._control_step(stamp)
+        return True
+
+    def deactivate(self) -> None:
+        """Stop commanding after one safe stop."""
+        self._send(self.logic.deactivate())
+
+    def shutdown(self) -> None:
+        """Safe stop (if active) and the report; called once by ``main`` before the node is destroyed."""
+        self._send(self.logic.shutdown())
+        if self.report_path:
+            write_json_atomic(self.report_path, self.report())
+
+    # --- callbacks ------------------------------------------------------------------------------
+
+    def _on_state(self, msg: JointState) -> None:
+        stamp = time_to_ns(msg.header.stamp)
+        accepted = self.logic.on_state(msg.name, msg.position, msg.velocity, stamp, self.node.now_ns())
+        if accepted and self.use_sim_time:
+            self._control_step(stamp)
+
+    def _control_step(self, stamp_ns: int) -> None:
+        if self._command_pub.get_subscription_count() == 0:
+            self.unheard += 1
+            return
+        if self.logic.claim_tick(stamp_ns):
+            self._send(self.logic.command(self.node.now_ns()))
+
+    def _on_timer(self) -> None:
+        now = self.node.now_ns()
+        if self.use_sim_time and not self.logic.stale(now):
+            return  # control steps follow the state stamps; only the watchdog runs here
+        self._send(self.logic.command(now))
+
+    def _on_estop(self, msg: Bool) -> None:
+        self._send(self.logic.on_estop(bool(msg.data)))
+
+    def _on_activate(self, msg: Bool) -> None:
+        if msg.data:
+            self.activate()
+        else:
+            self.deactivate()
+
+    def _send(self, command: Command | None) -> None:
+        if command is None:
+            return
+        effort = self._joint_map.effort_to_robot(command.effort)
+        self._command_pub.publish(numpy_to_float64_multi_array(effort, labels=["joints"]))
+
+    # --- reporting ------------------------------------------------------------------------------
+
+    def report(self) -> dict[str, Any]:
+        """Counters and compute-time percentiles, JSON-ready."""
+        return {
+            "node": self.node.fully_qualified_name,
+            "controller": self.built.description,
+            "info": self.built.info,
+            "profile": self.profile.source,
+            "use_sim_time": self.use_sim_time,
+            **self.logic.counters(),
+            "unheard": self.unheard,
+            "compute": percentiles_ms(list(self.logic.compute_times_s)),
+            "callback_errors": dict(self.node.stats.callback_errors),
+            "receive_errors": dict(self.node.stats.receive_errors),
+        }
+
+
+__all__ = ["BuiltController", "ControllerFactory", "ControllerNode"]

@@ -1,0 +1,295 @@
+"""Actors of YANN-RL: the YANN actor (explicit MPC + per-region corrections) and an MLP actor.
+
+:class:`YANNActor` (YANN.md section 3). On critical region ``i`` of the explicit law::
+
+    u = clip(u_eq + K_i dx + r_i + h * g_i(dx / s)),   dx = x - x_eq
+
+with ``g_i`` a small per-region MLP (``n_x -> hidden... -> n_u``) whose input is the deviation
+state divided by the half-width ``s`` of the law's domain box (so that a 70 K temperature swing
+does not saturate a tanh unit) and whose output is multiplied by the half-width ``h`` of the
+input box (so that a learning rate means the same relative step for a 2 N m torque and a
+55 W/(m^2 K) heat-transfer coefficient). Region selection is the gather form of
+:class:`~robocritic.yann.network.YANNFast`: ``i = argmin_i max_j (e_ij dx - f_ij)`` over unit-norm
+facet rows. Outside the feasible set this is the *nearest region by margin*, the same documented
+fallback as :class:`~robocritic.controllers.explicit_mpc.ExplicitMPC`, so the actor is defined
+(and equal to the explicit controller at initialisation) everywhere, never a silent zero.
+
+Exact zero at initialisation, so that the initial actor IS the explicit MPC (bit for bit up to
+the rounding of ``K_i dx``):
+
+* ``zero_init="zero_last"`` (default): the last layer of every ``g_i`` is zero. Standard; the
+  hidden layers get gradients from the second update on.
+* ``zero_init="mirrored"``: ``g_i = a_i - b_i`` with ``b_i`` an identical copy of ``a_i`` at
+  initialisation. Both branches evaluate the same operations on the same numbers, so the
+  difference is exactly 0.0 in floating point (mirrored hidden units with antisymmetric outgoing
+  weights summed in one matmul would not be: the summation order leaves ~1e-17), and every layer
+  gets a non-zero gradient from the first update. It doubles the trainable parameters.
+
+The clip is ``torch.clamp`` (zero gradient where the input saturates): a correction cannot push
+an input past its bound, and it does not learn where the law already saturates.
+
+:class:`MLPActor` is the plain DDPG baseline: ``u = u_mid + u_half * tanh(MLP(dx / s))``.
+
+Both take absolute observations ``(B, n_x)`` and return absolute inputs ``(B, n_u)``;
+:class:`TorchPolicy` wraps either as a :class:`~robocritic.interfaces.Controller` (numpy in and
+out) for closed-loop evaluation.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from robocritic.controllers.explicit_mpc import ExplicitLaw
+from robocritic.yann.network import YANNFast
+
+__all__ = ["MLPActor", "RegionMLP", "TorchPolicy", "YANNActor", "activation_module", "make_mlp"]
+
+
+def activation_module(name: str) -> nn.Module:
+    """``"tanh"`` -> ``nn.Tanh()``, ``"relu"`` -> ``nn.ReLU()``."""
+    if name == "tanh":
+        return nn.Tanh()
+    if name == "relu":
+        return nn.ReLU()
+    raise ValueError(f"activation must be 'tanh' or 'relu'; got {name!r}")
+
+
+def make_mlp(
+    n_in: int, hidden: Sequence[int], n_out: int, activation: str, *, zero_last: bool, dtype: torch.dtype
+) -> nn.Sequential:
+    """``n_in -> hidden... -> n_out`` with ``activation`` between layers and a linear output.
+
+    ``zero_last``: the output layer's weight and bias are zero (the network outputs exactly 0).
+    Other layers use PyTorch's default ``nn.Linear`` initialisation (global torch RNG).
+    """
+    layers: list[nn.Module] = []
+    width = n_in
+    for h in hidden:
+        layers += [nn.Linear(width, h, dtype=dtype), activation_module(activation)]
+        width = h
+    out = nn.Linear(width, n_out, dtype=dtype)
+    if zero_last:
+        nn.init.zeros_(out.weight)
+        nn.init.zeros_(out.bias)
+    layers.append(out)
+    return nn.Sequential(*layers)
+
+
+class RegionMLP(nn.Module):
+    """``p`` independent MLPs ``n_in -> hidden... -> n_out``, one per region, evaluated by gather.
+
+    Parameters ``weight_l (p, out_l, in_l)`` and ``bias_l (p, out_l)`` per layer ``l``; sample
+    ``b`` uses only its region's slices (so only they receive gradient). Hidden layers are
+    initialised per region like ``nn.Linear`` (``U(-1/sqrt(in), 1/sqrt(in))``, global torch RNG);
+    the last layer is zero if ``zero_last``.
+
+    Args:
+        n_regions: ``p``. n_in, n_out: input and output sizes. hidden: hidden widths.
+        activation: "tanh" or "relu". zero_last: zero output layer. dtype: parameter dtype.
+    """
+
+    def __init__(
+        self,
+        n_regions: int,
+        n_in: int,
+        hidden: Sequence[int],
+        n_out: int,
+        activation: str,
+        *,
+        zero_last: bool,
+        dtype: torch.dtype,
+    ) -> None:
+        super().__init__()
+        sizes = [n_in, *hidden, n_out]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for layer, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+            bound = 1.0 / math.sqrt(fan_in)
+            w = torch.empty(n_regions, fan_out, fan_in, dtype=dtype)
+            b = torch.empty(n_regions, fan_out, dtype=dtype)
+            if zero_last and layer == len(sizes) - 2:
+                w.zero_()
+                b.zero_()
+            else:
+                w.uniform_(-bound, bound)
+                b.uniform_(-bound, bound)
+            self.weights.append(nn.Parameter(w))
+            self.biases.append(nn.Parameter(b))
+        self.act = activation_module(activation)
+        self.n_regions = n_regions
+
+    def forward(self, z: Tensor, region: Tensor) -> Tensor:
+        """``z (B, n_in)``, ``region (B,)`` int64 -> ``(B, n_out)``."""
+        h = z
+        last = len(self.weights) - 1
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.bmm(w[region], h.unsqueeze(-1)).squeeze(-1) + b[region]
+            if layer < last:
+                h = self.act(h)
+        return h
+
+
+class YANNActor(nn.Module):
+    """YANN actor: the explicit MPC law plus zero-initialised per-region corrections.
+
+    Args:
+        law: the explicit MPC law (deviation units; see
+            :class:`~robocritic.controllers.explicit_mpc.ExplicitLaw`).
+        hidden: hidden widths of each region's correction (the paper: 16 tanh units per layer
+            for the pendulum, 8 for the CSTR).
+        activation: "tanh" (the paper's) or "relu".
+        zero_init: "zero_last" or "mirrored" (module docstring).
+        train_law: make ``K (p, n_u, n_x)`` and ``r (p, n_u)`` trainable parameters (else buffers).
+        feasibility_tol: margin (deviation-state units) up to which a state counts as feasible.
+        dtype: ``torch.float64`` (exact equality with the explicit law) or ``torch.float32``.
+
+    Buffers: ``x_eq (n_x,)``, ``u_eq (n_u,)``, ``u_low, u_high (n_u,)`` (absolute input box),
+    ``in_scale (n_x,)`` (domain half-widths), ``out_scale (n_u,)`` (input half-widths), and the
+    point-location facets of :attr:`locator`.
+    """
+
+    def __init__(
+        self,
+        law: ExplicitLaw,
+        hidden: Sequence[int] = (16, 16),
+        activation: str = "tanh",
+        *,
+        zero_init: str = "zero_last",
+        train_law: bool = False,
+        feasibility_tol: float = 1e-8,
+        dtype: torch.dtype = torch.float64,
+    ) -> None:
+        super().__init__()
+        if zero_init not in ("zero_last", "mirrored"):
+            raise ValueError(f"zero_init must be 'zero_last' or 'mirrored'; got {zero_init!r}")
+        self.n_regions, self.n_x, self.n_u = law.n_regions, law.n_x, law.n_u
+        self.zero_init = zero_init
+        self.locator = YANNFast(law, feasibility_tol=feasibility_tol, clip=False, dtype=dtype)
+        self.locator.requires_grad_(False)
+        K = torch.from_numpy(law.K.copy()).to(dtype)
+        r = torch.from_numpy(law.r.copy()).to(dtype)
+        if train_law:
+            self.K = nn.Parameter(K)
+            self.r = nn.Parameter(r)
+        else:
+            self.register_buffer("K", K)
+            self.register_buffer("r", r)
+        half = 0.5 * (law.domain_high - law.domain_low)
+        scale = np.where(half > 0, half, 1.0)
+        self.register_buffer("in_scale", torch.from_numpy(scale).to(dtype))
+        u_half = 0.5 * (law.u_high - law.u_low)
+        self.register_buffer("out_scale", torch.from_numpy(np.where(u_half > 0, u_half, 1.0)).to(dtype))
+        self.register_buffer("x_eq", torch.from_numpy(law.x_eq.copy()).to(dtype))
+        self.register_buffer("u_eq", torch.from_numpy(law.u_eq.copy()).to(dtype))
+        self.register_buffer("u_low", torch.from_numpy(law.u_eq + law.u_low).to(dtype))
+        self.register_buffer("u_high", torch.from_numpy(law.u_eq + law.u_high).to(dtype))
+        zero_last = zero_init == "zero_last"
+        self.correction = RegionMLP(
+            law.n_regions, law.n_x, hidden, law.n_u, activation, zero_last=zero_last, dtype=dtype
+        )
+        self.mirror: RegionMLP | None = copy.deepcopy(self.correction) if not zero_last else None
+
+    def law_parameters(self) -> list[nn.Parameter]:
+        """``[K, r]`` if the law is trainable, else ``[]``."""
+        return [p for p in (self.K, self.r) if isinstance(p, nn.Parameter)]
+
+    def correction_parameters(self) -> list[nn.Parameter]:
+        """Parameters of the per-region corrections (both branches if mirrored)."""
+        params = list(self.correction.parameters())
+        if self.mirror is not None:
+            params += list(self.mirror.parameters())
+        return params
+
+    def parts(self, x: Tensor) -> dict[str, Tensor]:
+        """Everything the actor computes for absolute states ``x (B, n_x)``.
+
+        Returns:
+            ``u (B, n_u)`` clipped absolute input, ``u_law (B, n_u)`` the unclipped explicit law
+            (absolute), ``g (B, n_u)`` the correction (input units), ``region (B,)`` int64,
+            ``margin (B,)`` and
+            ``feasible (B,)`` bool (as :class:`~robocritic.yann.network.YANNFast`).
+        """
+        region, margin = self.locator.locate(x)
+        dx = x - self.x_eq
+        u_law = self.u_eq + (torch.bmm(self.K[region], dx.unsqueeze(-1)).squeeze(-1) + self.r[region])
+        z = dx / self.in_scale
+        g = self.correction(z, region)
+        if self.mirror is not None:
+            g = g - self.mirror(z, region)
+        g = self.out_scale * g
+        u = torch.clamp(u_law + g, self.u_low, self.u_high)
+        feasible = margin <= self.locator.feasibility_tol
+        return {"u": u, "u_law": u_law, "g": g, "region": region, "margin": margin, "feasible": feasible}
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x (B, n_x)`` absolute states -> ``u (B, n_u)`` absolute inputs in the input box."""
+        return self.parts(x)["u"]
+
+
+class MLPActor(nn.Module):
+    """Plain DDPG actor: ``u = u_mid + u_half * tanh(MLP((x - x_eq) / x_scale))``.
+
+    Args:
+        x_eq: ``(n_x,)`` operating state (input centring). x_scale: ``(n_x,)`` positive scales.
+        u_low, u_high: ``(n_u,)`` absolute input box. hidden: widths (the paper: 256, 256).
+        activation: hidden activation. dtype: parameter dtype.
+    """
+
+    def __init__(
+        self,
+        x_eq: np.ndarray,
+        x_scale: np.ndarray,
+        u_low: np.ndarray,
+        u_high: np.ndarray,
+        hidden: Sequence[int] = (256, 256),
+        activation: str = "relu",
+        *,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        super().__init__()
+        n_x, n_u = len(x_eq), len(u_low)
+        self.net = make_mlp(n_x, hidden, n_u, activation, zero_last=False, dtype=dtype)
+        self.register_buffer("x_eq", torch.as_tensor(np.asarray(x_eq, dtype=np.float64), dtype=dtype))
+        self.register_buffer("x_scale", torch.as_tensor(np.asarray(x_scale, dtype=np.float64), dtype=dtype))
+        lo, hi = np.asarray(u_low, dtype=np.float64), np.asarray(u_high, dtype=np.float64)
+        self.register_buffer("u_mid", torch.as_tensor(0.5 * (lo + hi), dtype=dtype))
+        self.register_buffer("u_half", torch.as_tensor(0.5 * (hi - lo), dtype=dtype))
+        self.register_buffer("u_low", torch.as_tensor(lo, dtype=dtype))
+        self.register_buffer("u_high", torch.as_tensor(hi, dtype=dtype))
+        self.n_x, self.n_u = n_x, n_u
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x (B, n_x)`` absolute states -> ``u (B, n_u)`` absolute inputs in the input box."""
+        return self.u_mid + self.u_half * torch.tanh(self.net((x - self.x_eq) / self.x_scale))
+
+
+class TorchPolicy:
+    """A torch actor as a :class:`~robocritic.interfaces.Controller`: ``act(obs (n_x,)) -> (n_u,)``.
+
+    Runs the actor without gradients in its own dtype and returns float64 numpy. Stateless.
+    """
+
+    def __init__(self, actor: nn.Module) -> None:
+        self.actor = actor
+        self._dtype = next(iter(actor.buffers())).dtype
+
+    def reset(self) -> None:
+        """Nothing to clear (the actor is a static map)."""
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        x = torch.as_tensor(np.asarray(obs, dtype=np.float64), dtype=self._dtype).reshape(1, -1)
+        with torch.no_grad():
+            return self.actor(x)[0].to(torch.float64).numpy().copy()
+
+    def act_batch(self, obs: np.ndarray) -> np.ndarray:
+        """``(B, n_x)`` -> ``(B, n_u)`` float64."""
+        x = torch.as_tensor(np.asarray(obs, dtype=np.float64), dtype=self._dtype)
+        with torch.no_grad():
+            return self.actor(x).to(torch.float64).numpy().copy()

@@ -1,0 +1,100 @@
+"""stable-baselines3 TD3 / SAC in the YANN-RL harness (robocritic.yann.baselines), and the
+comparison study writer (robocritic.yann.comparison) on a tiny grid."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from robocritic.controllers.lqr import dlqr
+
+from robocritic.dynamics import PendulumModel
+from robocritic.yann.checkpoint import load_weights
+from robocritic.yann.config import DDPGConfig, SB3Config, YANNDDPGConfig, default_config
+from robocritic.yann.laws import saturated_linear_law
+from robocritic.yann.runner import evaluate_run, load_policy, train
+
+PENDULUM = "robocritic/ClippedPendulum-v0"
+
+
+def tiny_config(tmp_path, episodes: int = 2):
+    lin = PendulumModel().linearize()
+    K, _ = dlqr(lin.A, lin.B, np.eye(2), np.array([[1e-3]]))
+    law_path = tmp_path / "law.npz"
+    saturated_linear_law(lin, K).save(law_path)
+    sb3 = SB3Config(batch_size=16, learning_starts=16, buffer_size=1000, net_arch=(16, 16))
+    small = {"batch_size": 16, "learning_starts": 16, "buffer_size": 1000}
+    base = default_config(PENDULUM)
+    return dataclasses.replace(
+        base,
+        episodes=episodes,
+        max_episode_steps=30,
+        test_states=base.test_states[:3],
+        law_path=str(law_path),
+        td3=sb3,
+        sac=sb3,
+        yann_ddpg=YANNDDPGConfig(actor_hidden=(8,), critic_hidden=(8,), **small),
+        ddpg=DDPGConfig(actor_hidden=(16,), critic_hidden=(16,), **small),
+    )
+
+
+@pytest.mark.parametrize("algorithm", ["td3", "sac"])
+def test_sb3_baseline_runs_in_the_harness(tmp_path, algorithm: str):
+    pytest.importorskip("stable_baselines3")
+    pytest.importorskip("tensorboard")
+    cfg = tiny_config(tmp_path)
+    run_dir = tmp_path / algorithm
+    result = train(cfg, algorithm, 0, run_dir, progress=False)
+    m = result.metrics
+    assert result.finished and m["episodes_done"] == 2
+    assert m["curve"]["train_steps"] == [30, 30]
+    assert m["eval_curve"]["episode"] == [0, 1, 2]
+    assert list((run_dir / "tb").glob("events.out.tfevents.*"))
+    assert "policy" in load_weights(run_dir / "actor.pt")  # weights only, no SB3 pickle
+    _, _, alg = load_policy(run_dir)
+    assert alg == algorithm
+    np.testing.assert_allclose(evaluate_run(run_dir).mean_cost, m["test_after"]["mean_cost"], rtol=1e-6)
+
+
+def test_comparison_writes_results_and_curves(tmp_path):
+    pytest.importorskip("tensorboard")
+    from robocritic.yann.comparison import format_table, run_comparison
+
+    cfg = tiny_config(tmp_path, episodes=2)
+    results = run_comparison(
+        tmp_path / "study",
+        env_ids=[PENDULUM],
+        algorithms=["yann_ddpg", "ddpg"],
+        seeds=[0, 1],
+        configs={PENDULUM: cfg},
+        progress=False,
+    )
+    saved = json.loads((tmp_path / "study" / "results.json").read_text())
+    assert saved["seeds"] == [0, 1]
+    env = saved["envs"][PENDULUM]
+    agg = env["algorithms"]["yann_ddpg"]["aggregate"]
+    assert agg["test_cost_before"]["n"] == 2
+    # YANN-DDPG starts at the explicit MPC's cost for every seed.
+    np.testing.assert_allclose(agg["test_cost_before"]["values"], env["explicit_mpc"]["mean_cost"], rtol=1e-9)
+    png = tmp_path / "study" / "curves_ClippedPendulum-v0.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = format_table(results)
+    assert "explicit MPC" in table and "yann_ddpg" in table and "ddpg" in table
+
+
+def test_every_algorithm_trains_from_the_same_start_states(tmp_path):
+    """The SB3 wrapper draws the Trainer's start-state stream (same seed -> same x0 sequence)."""
+    import gymnasium as gym
+    import robocritic.envs  # noqa: F401
+
+    from robocritic.yann.baselines import StartStates
+    from robocritic.yann.runner import start_state_rng
+
+    half = np.array([0.3, 0.3])
+    env = StartStates(gym.make(PENDULUM), np.zeros(2), half, seed=3)
+    got = [env.reset()[1]["state"] for _ in range(3)]
+    rng = start_state_rng(3)
+    np.testing.assert_array_equal(got, [rng.uniform(-half, half) for _ in range(3)])
+    env.close()

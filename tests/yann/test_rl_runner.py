@@ -1,0 +1,140 @@
+"""YANN-RL runner (robocritic.yann.runner): a tiny training run end to end (checkpoint,
+TensorBoard events, metrics JSON, reloadable policy), YANN-DDPG starting exactly at the explicit
+MPC's test cost, and a resumed run equal to an uninterrupted one bit for bit."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from robocritic.controllers.explicit_mpc import ExplicitMPC
+from robocritic.controllers.lqr import dlqr
+
+from robocritic.dynamics import PendulumModel
+from robocritic.yann.checkpoint import CheckpointError, load_weights
+from robocritic.yann.config import DDPGConfig, RLConfig, YANNDDPGConfig, default_config
+from robocritic.yann.laws import saturated_linear_law
+from robocritic.yann.runner import (
+    Trainer,
+    evaluate_explicit_mpc,
+    evaluate_policy,
+    evaluate_run,
+    load_policy,
+    train,
+)
+
+PENDULUM = "robocritic/ClippedPendulum-v0"
+
+
+def tiny_config(tmp_path: Path, episodes: int = 3) -> RLConfig:
+    """Pendulum, 30-step episodes, small nets, a hand-built law (no PPOPT)."""
+    lin = PendulumModel().linearize()
+    K, _ = dlqr(lin.A, lin.B, np.eye(2), np.array([[1e-3]]))
+    law_path = tmp_path / "law.npz"
+    if not law_path.exists():
+        saturated_linear_law(lin, K).save(law_path)
+    base = default_config(PENDULUM)
+    small = {"batch_size": 16, "learning_starts": 16, "buffer_size": 1000}
+    return dataclasses.replace(
+        base,
+        episodes=episodes,
+        max_episode_steps=30,
+        test_states=base.test_states[:3],
+        law_path=str(law_path),
+        yann_ddpg=YANNDDPGConfig(
+            actor_hidden=(8, 8), critic_hidden=(16,), actor_lr=1e-3, critic_lr=1e-3, **small
+        ),
+        ddpg=DDPGConfig(actor_hidden=(16, 16), critic_hidden=(16, 16), **small),
+    )
+
+
+def comparable(metrics: dict) -> dict:
+    """Metrics without wall-clock times and versions."""
+    m = json.loads(json.dumps(metrics))
+    m["curve"].pop("wall_s")
+    m.pop("versions", None)
+    return m
+
+
+@pytest.mark.parametrize("algorithm", ["yann_ddpg", "ddpg"])
+def test_tiny_run_end_to_end(tmp_path, algorithm: str):
+    pytest.importorskip("tensorboard")
+    cfg = tiny_config(tmp_path, episodes=2)
+    run_dir = tmp_path / "run"
+    result = train(cfg, algorithm, 0, run_dir, progress=False)
+    assert result.finished
+    m = result.metrics
+    assert m["episodes_done"] == 2 and m["curve"]["episode"] == [1, 2]
+    assert m["eval_curve"]["episode"] == [0, 1, 2]
+    assert len(m["test_before"]["costs"]) == 3 and np.isfinite(m["test_after"]["mean_cost"])
+    # Files: resumable checkpoint, TensorBoard events, final weights + sidecar, metrics JSON.
+    assert (run_dir / "checkpoints" / "latest.json").is_file()
+    assert list((run_dir / "tb").glob("events.out.tfevents.*"))
+    assert json.loads((run_dir / "metrics.json").read_text())["episodes_done"] == 2
+    assert "actor" in load_weights(run_dir / "actor.pt")
+    # The reloaded policy reproduces the final test cost.
+    _, cfg2, alg = load_policy(run_dir)
+    assert alg == algorithm and cfg2 == cfg
+    np.testing.assert_allclose(evaluate_run(run_dir).mean_cost, m["test_after"]["mean_cost"], rtol=1e-12)
+    # A finished run is not retrained: train() on it resumes to "done" at once.
+    again = train(cfg, algorithm, 0, run_dir, progress=False)
+    assert comparable(again.metrics) == comparable(m)
+
+
+def test_yann_ddpg_starts_at_the_explicit_mpc_cost(tmp_path):
+    cfg = tiny_config(tmp_path, episodes=1)
+    result = train(cfg, "yann_ddpg", 0, tmp_path / "run", progress=False, tensorboard=False)
+    mpc = evaluate_explicit_mpc(cfg)
+    np.testing.assert_allclose(result.metrics["test_before"]["costs"], mpc.costs, rtol=1e-9)
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    cfg = tiny_config(tmp_path, episodes=3)
+    full = train(cfg, "yann_ddpg", 7, tmp_path / "full", progress=False, tensorboard=False)
+
+    part = train(cfg, "yann_ddpg", 7, tmp_path / "part", progress=False, tensorboard=False, stop_after=1)
+    assert not part.finished and part.metrics["episodes_done"] == 1
+    # A new process would build a fresh Trainer: so does this.
+    resumed = train(cfg, "yann_ddpg", 7, tmp_path / "part", progress=False, tensorboard=False)
+    assert resumed.finished
+    assert comparable(resumed.metrics) == comparable(full.metrics)
+    a = load_weights(tmp_path / "full" / "actor.pt")["actor"]
+    b = load_weights(tmp_path / "part" / "actor.pt")["actor"]
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_resume_refuses_another_config_or_seed(tmp_path):
+    cfg = tiny_config(tmp_path, episodes=2)
+    train(cfg, "ddpg", 0, tmp_path / "run", progress=False, tensorboard=False, stop_after=1)
+    with pytest.raises(CheckpointError, match="gamma"):
+        train(
+            dataclasses.replace(cfg, gamma=0.9),
+            "ddpg",
+            0,
+            tmp_path / "run",
+            progress=False,
+            tensorboard=False,
+        )
+    with pytest.raises(CheckpointError, match="seed"):
+        train(cfg, "ddpg", 1, tmp_path / "run", progress=False, tensorboard=False)
+    with pytest.raises(CheckpointError, match="resume"):
+        Trainer(cfg, "ddpg", 0, tmp_path / "run", progress=False, tensorboard=False).train(resume=False)
+
+
+def test_lockstep_evaluation_equals_sequential(tmp_path):
+    cfg = tiny_config(tmp_path)
+    from robocritic.controllers.explicit_mpc import ExplicitLaw
+
+    from robocritic.yann.actor import TorchPolicy, YANNActor
+
+    law = ExplicitLaw.load(cfg.law_path)
+    batched = evaluate_policy(TorchPolicy(YANNActor(law)), cfg)  # has act_batch: lockstep
+    sequential = evaluate_policy(ExplicitMPC(law), cfg)  # a Controller: one episode at a time
+    np.testing.assert_allclose(batched.costs, sequential.costs, rtol=1e-9)
+    np.testing.assert_array_equal(batched.steps, [30, 30, 30])
