@@ -24,9 +24,14 @@ def test_help_explains_every_command():
 
 def test_demo_writes_plot_and_record(tmp_path, capsys):
     out_dir = tmp_path / "run"
-    assert main(["demo", "--episodes", "2", "--steps", "40", "--out", str(out_dir), "--no-progress"]) == 0
+    assert main(["demo", "--episodes", "2", "--steps", "40", "--out", str(out_dir), "--no-progress",
+                 "--real-time-factor", "0"]) == 0
     printed = capsys.readouterr().out
     assert "MPC N=10 (daqp)" in printed and "violations" in printed
+    assert "node graph over DDS" in printed and "-> MATCH" in printed
+    graph = json.loads((out_dir / "graph" / "graph_demo.json").read_text())
+    assert graph["summary"]["within_tolerance"]
+    assert any((out_dir / "graph").rglob("*.mcap")), "the node-graph run records an MCAP bag"
     record = json.loads((out_dir / "summary.json").read_text())
     assert set(record["summary"]) == {"MPC N=10 (daqp)", "MPC N=10 (osqp)", "MPC N=10 (cvxpy)", "LQR (saturated)",
                                       "explicit MPC (193 regions)", "YANN fast form (torch)"}
@@ -43,7 +48,7 @@ def test_demo_writes_plot_and_record(tmp_path, capsys):
 
 
 def test_demo_rejects_bad_options(capsys):
-    assert main(["demo", "--episodes", "0", "--no-progress"]) == 2
+    assert main(["demo", "--episodes", "0", "--no-progress", "--graph-episodes", "0"]) == 2
     assert "episodes" in capsys.readouterr().err
 
 
