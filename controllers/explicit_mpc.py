@@ -21,6 +21,17 @@ law of the *nearest region by margin* (the same argmin, extrapolated), then clip
 box. Near the feasible set this is the continuous extension of the MPC law; far from it the
 affine law saturates at an input bound. Every such call sets :attr:`ExplicitMPC.last_infeasible`,
 counts in :attr:`ExplicitMPC.n_infeasible` and logs a warning at the onset of a run of them.
+
+Speed: :meth:`ExplicitMPC.evaluate` is vectorised numpy (cache-sized chunks). :meth:`ExplicitMPC.act`
+(batch 1) is dominated by per-call interpreter overhead in numpy (~9 us for a dozen small array
+operations), so where `numba <https://numba.pydata.org>`_ is installed (it comes with the
+``explicit`` extra, as PPOPT's point location uses it) ``act`` runs the same full scan -- every
+region's margin, ``argmin`` with the lowest index winning ties, law, clip -- as one compiled call:
+~1.5-2 us for 7-193 regions on the CI machine, below PPOPT's compiled point location (2-3 us; see
+BENCHMARKS.md, section explicit_eval). It is compiled once per process when the first controller
+is built (~1 s, or ~0.5 s from numba's on-disk cache where a cache folder is writable), never
+inside ``act``; ``ROBOCRITIC_NUMBA=0`` in the environment turns it off. Both paths compute the same
+quantities; they may differ in the last bit of the margin (summation order), never in the rule.
 """
 
 from __future__ import annotations
@@ -402,6 +413,102 @@ class ExplicitLaw:
         ptr = np.concatenate([[0], np.cumsum([E.shape[0] for E in Es])]).astype(np.int64)
         return cls(E=np.vstack(Es), f=np.concatenate(fs), region_ptr=ptr, K=K, r=r, **kwargs)
 
+# -- compiled batch-1 path ------------------------------------------------------------------------
+
+
+def _act_kernel(
+    x: np.ndarray, packed: np.ndarray, u: np.ndarray, work: np.ndarray, p: int, q_max: int
+) -> tuple[int, float]:  # pragma: no cover - runs compiled (numba); the numpy path is the reference
+    """One explicit-MPC step (the computation of :meth:`ExplicitMPC.act`), for numba.
+
+    ``packed`` holds, contiguous: ``x_eq (n_x) | Et (n_x, m) | -f (m) | [K | r] (p, n_u, n_x + 1) |
+    u_eq (n_u) | u_low (n_u) | u_high (n_u)`` with ``m = q_max p`` padded facet columns in
+    slot-major order (column ``j p + i`` is slot ``j`` of region ``i``, as ``ExplicitMPC._Et``).
+    Writes the absolute input into ``u``; returns ``(region, margin)``, or ``(-1, nan)`` if ``x``
+    is not finite. ``work`` is scratch of ``n_x + m`` elements. The loops are written so LLVM
+    vectorises the facet products and the per-slot maxima.
+    """
+    n_x = x.shape[0]
+    n_u = u.shape[0]
+    for k in range(n_x):
+        if not np.isfinite(x[k]):
+            return -1, np.nan
+    m = p * q_max
+    o = 0
+    x_eq = packed[o : o + n_x]
+    o += n_x
+    Et = packed[o : o + n_x * m]
+    o += n_x * m
+    nf = packed[o : o + m]
+    o += m
+    L = packed[o : o + p * n_u * (n_x + 1)]
+    o += p * n_u * (n_x + 1)
+    u_eq = packed[o : o + n_u]
+    u_low = packed[o + n_u : o + 2 * n_u]
+    u_high = packed[o + 2 * n_u : o + 3 * n_u]
+    dx = work[:n_x]
+    S = work[n_x : n_x + m]
+    for k in range(n_x):
+        dx[k] = x[k] - x_eq[k]
+    for c in range(m):
+        S[c] = nf[c]
+    for k in range(n_x):
+        d = dx[k]
+        row = Et[k * m : (k + 1) * m]
+        for c in range(m):
+            S[c] += row[c] * d
+    # g_i = max over region i's slots, accumulated in slot 0's block.
+    g = S[:p]
+    for j in range(1, q_max):
+        Sj = S[j * p : (j + 1) * p]
+        for i in range(p):
+            if Sj[i] > g[i]:
+                g[i] = Sj[i]
+    best_i = 0
+    best = g[0]
+    for i in range(1, p):
+        if g[i] < best:  # strict: the lowest index wins a tie, as np.argmin
+            best = g[i]
+            best_i = i
+    base = best_i * n_u * (n_x + 1)
+    for a in range(n_u):
+        row0 = base + a * (n_x + 1)
+        s = 0.0
+        for k in range(n_x):
+            s += L[row0 + k] * dx[k]
+        v = u_eq[a] + (s + L[row0 + n_x])
+        u[a] = min(max(v, u_low[a]), u_high[a])
+    return best_i, best
+
+
+_KERNEL_STATE: dict[str, Any] = {}
+
+
+def _compiled_act_kernel() -> Any:
+    """The numba-compiled :func:`_act_kernel`, built once per process; ``None`` without numba or
+    with ``ROBOCRITIC_NUMBA=0`` (then ``act`` uses numpy)."""
+    if "kernel" in _KERNEL_STATE:
+        return _KERNEL_STATE["kernel"]
+    kernel = None
+    if os.environ.get("ROBOCRITIC_NUMBA", "1").strip().lower() not in ("0", "false", "no", "off"):
+        try:
+            import numba
+        except ImportError:
+            numba = None
+        if numba is not None:
+            # One explicit signature: compiled eagerly (or loaded from numba's cache) right here,
+            # and a call with other array types fails instead of compiling inside a control loop.
+            sig = ("Tuple((int64, float64))"
+                   "(float64[::1], float64[::1], float64[::1], float64[::1], int64, int64)")
+            for cache in (True, False):
+                try:
+                    kernel = numba.njit(sig, cache=cache, nogil=True)(_act_kernel)
+                    break
+                except Exception as exc:  # no writable cache folder, or a numba/LLVM problem
+                    logger.debug("numba kernel for ExplicitMPC.act (cache=%s) failed: %s", cache, exc)
+    _KERNEL_STATE["kernel"] = kernel
+    return kernel
+
 
 @dataclass(frozen=True, eq=False)
 class ExplicitEvaluation:
@@ -463,11 +570,40 @@ class ExplicitMPC:
         self._x_eq, self._u_eq = law.x_eq, law.u_eq
         self._u_low = law.u_eq + law.u_low
         self._u_high = law.u_eq + law.u_high
+        self._x_shape = (law.n_x,)
+        # Compiled batch-1 path (module docstring): the law packed into one array, a scratch
+        # buffer, and a smoke call so a broken numba install falls back to numpy here, not in act.
+        L = np.concatenate([law.K, law.r[:, :, None]], axis=2)
+        self._packed = np.ascontiguousarray(np.concatenate([
+            self._x_eq, self._Et.ravel(), -self._f, L.ravel(), self._u_eq, self._u_low, self._u_high,
+        ]))
+        self._work = np.empty(law.n_x + self._Et.shape[1])
+        self._kernel = _compiled_act_kernel()
+        if self._kernel is not None:
+            try:
+                i, _ = self._kernel(self._x_eq.copy(), self._packed, np.empty(law.n_u), self._work,
+                                    self._p, self._q_max)
+                if not 0 <= i < self._p:
+                    raise RuntimeError(f"region {i} out of range")
+            except Exception as exc:  # pragma: no cover - depends on the numba install
+                logger.warning("ExplicitMPC: compiled act path disabled (%s); using numpy", exc)
+                self._kernel = None
         self.last_infeasible = False
         self.last_margin = float("nan")
         self.last_region = -1
         self.n_calls = 0
         self.n_infeasible = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The compiled kernel is a per-process object: pickle whether it was in use, not it.
+        state = self.__dict__.copy()
+        state["_kernel"] = state.get("_kernel") is not None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        use_kernel = state.pop("_kernel", False)
+        self.__dict__.update(state)
+        self._kernel = _compiled_act_kernel() if use_kernel else None
 
     def reset(self) -> None:
         """Clear the per-episode flags (the law is stateless; counters are kept)."""
@@ -525,9 +661,13 @@ class ExplicitMPC:
 
     def feasible(self, x: np.ndarray) -> bool:
         """Whether the MPC QP is feasible at absolute state ``x`` ``(n_x,)`` (law's regions)."""
-        x = as_vector("x", x, self.law.n_x)
-        _, margin = self.locate((x - self._x_eq)[None, :])
-        return bool(margin[0] <= self.feasibility_tol)
+        x = np.array(as_vector("x", x, self.law.n_x))  # own, contiguous, writable copy
+        if self._kernel is not None:
+            u = np.empty(self.law.n_u)
+            _, margin = self._kernel(x, self._packed, u, self._work, self._p, self._q_max)
+            return bool(margin <= self.feasibility_tol)
+        _, margins = self.locate((x - self._x_eq)[None, :])
+        return bool(margins[0] <= self.feasibility_tol)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Explicit MPC input ``(n_u,)`` (absolute units) at the absolute state ``obs`` ``(n_x,)``.
@@ -538,14 +678,31 @@ class ExplicitMPC:
         Raises:
             ValueError: ``obs`` has the wrong shape or holds NaN/inf.
         """
-        x = as_vector("obs", obs, self.law.n_x)
-        dx = x - self._x_eq
-        S = dx @ self._Et
-        S -= self._f
-        g = S.reshape(self._q_max, self._p).max(axis=0)
-        i = int(g.argmin())
-        margin = float(g[i])
-        u = np.minimum(np.maximum(self._u_eq + (self._K[i] @ dx + self._r[i]), self._u_low), self._u_high)
+        kernel = self._kernel
+        if kernel is not None:
+            # Lean path: one copy (own, C-contiguous, writable: the kernel's one signature), the
+            # shape check, then one compiled call that also refuses NaN/inf.
+            try:
+                x = np.array(obs, dtype=np.float64)
+            except (TypeError, ValueError):
+                x = None
+            if x is None or x.shape != self._x_shape:
+                x = np.array(as_vector("obs", obs, self.law.n_x))  # accepted shapes, or the error
+            u = np.empty(self._u_eq.shape[0])
+            i, margin = kernel(x, self._packed, u, self._work, self._p, self._q_max)
+            if i < 0:
+                as_vector("obs", x, self.law.n_x)  # raises, naming the non-finite entries
+                raise ValueError("obs must be finite")  # pragma: no cover - as_vector raised
+        else:
+            x = as_vector("obs", obs, self.law.n_x)
+            dx = x - self._x_eq
+            S = dx @ self._Et
+            S -= self._f
+            g = S.reshape(self._q_max, self._p).max(axis=0)
+            i = int(g.argmin())
+            margin = float(g[i])
+            u = self._u_eq + (self._K[i] @ dx + self._r[i])
+            u = np.minimum(np.maximum(u, self._u_low), self._u_high)
         self.n_calls += 1
         infeasible = margin > self.feasibility_tol
         if infeasible:

@@ -136,12 +136,24 @@ def onnx_session(path: str | os.PathLike[str], *, threads: int = 1) -> Any:
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def run_onnx(session: Any, states: np.ndarray) -> dict[str, np.ndarray]:
-    """Run an exported YANN on ``states (B, n_x)``; returns ``{"u", "feasible"[, "margin"]}``."""
+def run_onnx(session: Any, states: np.ndarray, *, chunk_rows: int | None = 1024) -> dict[str, np.ndarray]:
+    """Run an exported YANN on ``states (B, n_x)``; returns ``{"u", "feasible"[, "margin"]}``.
+
+    A batch larger than ``chunk_rows`` runs as consecutive slices of that many rows (every row
+    is independent), which keeps the graph's ``(rows, p q_max)`` work arrays cache-sized: ~2x
+    faster at batch 4096 with ~200 regions. ``None`` runs the batch in one call.
+    """
     inp = session.get_inputs()[0]
     dtype = np.float32 if inp.type == "tensor(float)" else np.float64
-    outs = session.run(None, {inp.name: np.ascontiguousarray(states, dtype=dtype)})
-    return {o.name: v for o, v in zip(session.get_outputs(), outs, strict=True)}
+    X = np.ascontiguousarray(states, dtype=dtype)
+    names = [o.name for o in session.get_outputs()]
+    if chunk_rows is None or X.ndim != 2 or X.shape[0] <= chunk_rows:
+        outs = session.run(None, {inp.name: X})
+        return dict(zip(names, outs, strict=True))
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be >= 1 or None; got {chunk_rows}")
+    parts = [session.run(None, {inp.name: X[s : s + chunk_rows]}) for s in range(0, X.shape[0], chunk_rows)]
+    return {name: np.concatenate([pt[k] for pt in parts]) for k, name in enumerate(names)}
 
 
 def check_onnx(

@@ -196,6 +196,11 @@ class YANN(nn.Module):
         return YANNOutput(self.u_eq + a["y"], feasible, None)
 
 
+def _resync_after_load(module: nn.Module, incompatible_keys: object) -> None:
+    """``load_state_dict`` post-hook of :class:`YANNFast` (module-level: picklable)."""
+    module._sync_slot_buffers()
+
+
 class YANNFast(nn.Module):
     """Structured (gather) form of a YANN: exact on the feasible set, no big-M, O(q n_x).
 
@@ -208,8 +213,22 @@ class YANNFast(nn.Module):
 
     Buffers: ``E (p * q_max, n_x)`` and ``f (p, q_max)`` the padded unit-norm facets (see
     :meth:`ExplicitLaw.padded`), ``K (p, n_u, n_x)``, ``r (p, n_u)``, ``x_eq``, ``u_eq``,
-    ``u_low``, ``u_high`` (absolute input box).
+    ``u_low``, ``u_high`` (absolute input box). These are the module's state (``state_dict``).
+
+    Evaluation (speed): the padded facets are also kept slot-major (column ``j p + i`` is slot
+    ``j`` of region ``i``), so the margins of a batch are one ``addmm`` and the per-region maximum
+    is one ``amax`` over a middle axis (vectorised across regions; the region-major layout's
+    reduction over a short inner axis was the slow part). Outside ``torch.jit``/``torch.export``
+    (ONNX export records one graph), a large batch is located in chunks of about
+    :attr:`CHUNK_ELEMS` margin entries, so the work array stays in cache instead of a fresh
+    tens-of-MB tensor per call (measured 5-15x faster at batch 4096 with 115-193 regions in
+    float64). The slot-major copies are derived, non-persistent buffers: they follow
+    ``.to()``/``.float()`` and are not part of the ``state_dict``. Results equal the region-major
+    computation up to rounding (ties still go to the lowest region index).
     """
+
+    CHUNK_ELEMS = 1 << 18
+    """Margin entries (batch rows x ``p q_max``) per chunk of a large batch (~2 MB in float64)."""
 
     def __init__(
         self,
@@ -235,22 +254,64 @@ class YANNFast(nn.Module):
         self.register_buffer("u_eq", torch.from_numpy(law.u_eq.copy()))
         self.register_buffer("u_low", torch.from_numpy(law.u_eq + law.u_low))
         self.register_buffer("u_high", torch.from_numpy(law.u_eq + law.u_high))
+
+        # Slot-major copies (class docstring): (n_x, q_max p) and (q_max p,), derived from E and f
+        # here and again after every load_state_dict, so they never go stale.
+        self._n_cols = p * q_max
+        self.register_buffer("_Et_slot", torch.empty(n_x, p * q_max, dtype=torch.float64), persistent=False)
+        self.register_buffer("_nf_slot", torch.empty(p * q_max, dtype=torch.float64), persistent=False)
+        self._sync_slot_buffers()
+        self.register_load_state_dict_post_hook(_resync_after_load)
         self.to(dtype)
+
+    @torch.no_grad()
+    def _sync_slot_buffers(self) -> None:
+        p, q_max, n_x = self.n_regions, self.q_max, self.n_x
+        Et = self.E.reshape(p, q_max, n_x).transpose(0, 1).reshape(p * q_max, n_x).T
+        self._Et_slot = Et.contiguous().to(self.E.dtype)
+        self._nf_slot = (-self.f.T.reshape(-1)).contiguous().to(self.f.dtype)
+
+    def _margins(self, dx: Tensor) -> tuple[Tensor, Tensor]:
+        """``dx (B, n_x)`` deviation states -> ``margin (B,)``, ``region (B,)``."""
+        S = torch.addmm(self._nf_slot, dx, self._Et_slot)  # (B, q_max p): e_ij dx - f_ij
+        g = S.reshape(-1, self.q_max, self.n_regions).amax(dim=1)  # (B, p): max over each region's slots
+        return g.min(dim=-1)  # the first (lowest-index) minimum on ties
+
+    def _law(self, dx: Tensor, region: Tensor) -> Tensor:
+        u = (self.K[region] @ dx.unsqueeze(-1)).squeeze(-1) + self.r[region] + self.u_eq
+        if self.clip:
+            # minimum/maximum rather than clamp: per-element bounds export to ONNX as Min/Max.
+            u = torch.minimum(torch.maximum(u, self.u_low), self.u_high)
+        return u
+
+    def _chunk_rows(self, x: Tensor) -> int:
+        """Rows per chunk for ``x``, or 0 to evaluate in one piece (small batch, or a graph being
+        traced / exported, where a Python loop over the batch must not be recorded)."""
+        # torch.export (and so the ONNX exporter) sets is_exporting / is_compiling; the legacy
+        # TorchScript-based ONNX exporter traces. (torch.onnx.is_in_onnx_export costs ~2 us.)
+        if torch.compiler.is_exporting() or torch.compiler.is_compiling() or torch.jit.is_tracing():
+            return 0
+        rows = max(1, self.CHUNK_ELEMS // max(1, self._n_cols))
+        return rows if x.shape[0] > rows else 0
+
+    def _locate_dx(self, dx: Tensor) -> tuple[Tensor, Tensor]:
+        """``margin (B,)``, ``region (B,)`` of deviation states, in chunks where that pays."""
+        rows = self._chunk_rows(dx)
+        if not rows:
+            return self._margins(dx)
+        parts = [self._margins(dx[s : s + rows]) for s in range(0, dx.shape[0], rows)]
+        return torch.cat([pt[0] for pt in parts]), torch.cat([pt[1] for pt in parts])
 
     def locate(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``x (B, n_x)`` absolute -> ``region (B,)`` int64 and ``margin (B,)``."""
         dx = x - self.x_eq
-        g = (dx @ self.E.T).reshape(-1, self.n_regions, self.q_max) - self.f
-        margin, region = g.amax(dim=-1).min(dim=-1)
+        margin, region = self._locate_dx(dx if dx.dim() == 2 else dx.reshape(-1, self.n_x))
         return region, margin
 
     def forward(self, x: Tensor) -> YANNOutput:
         """``x (B, n_x)`` absolute states -> ``YANNOutput(u (B, n_u), feasible (B,), margin (B,))``."""
         dx = x - self.x_eq
-        g = (dx @ self.E.T).reshape(-1, self.n_regions, self.q_max) - self.f
-        margin, region = g.amax(dim=-1).min(dim=-1)
-        u = (self.K[region] @ dx.unsqueeze(-1)).squeeze(-1) + self.r[region] + self.u_eq
-        if self.clip:
-            # minimum/maximum rather than clamp: per-element bounds export to ONNX as Min/Max.
-            u = torch.minimum(torch.maximum(u, self.u_low), self.u_high)
-        return YANNOutput(u, margin <= self.feasibility_tol, margin)
+        if dx.dim() != 2:
+            dx = dx.reshape(-1, self.n_x)  # a single (n_x,) state is a batch of one
+        margin, region = self._locate_dx(dx)
+        return YANNOutput(self._law(dx, region), margin <= self.feasibility_tol, margin)
