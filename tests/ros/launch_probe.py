@@ -22,13 +22,14 @@ KEYS = ("ROS_DOMAIN_ID", "ROBOCRITIC_TRANSPORT", "CYCLONEDDS_URI", "PYTHONUNBUFF
 
 def main() -> int:
     mode = os.environ.get("PROBE_MODE", "exit:0")
+    if mode == "stubborn":
+        # Before the report line: the tests signal as soon as they read it.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     env = {key: os.environ.get(key) for key in KEYS}
     print(json.dumps({"pid": os.getpid(), "argv": sys.argv[1:], "env": env, "mode": mode}), flush=True)
     print(f"probe {os.getpid()} on stderr", file=sys.stderr, flush=True)
     if mode.startswith("exit:"):
         return int(mode.split(":", 1)[1])
-    if mode == "stubborn":
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
     end = time.monotonic() + float(mode.split(":", 1)[1]) if mode.startswith("fail_after:") else None
     try:
         while end is None or time.monotonic() < end:
