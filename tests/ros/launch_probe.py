@@ -22,9 +22,10 @@ KEYS = ("ROS_DOMAIN_ID", "ROBOCRITIC_TRANSPORT", "CYCLONEDDS_URI", "PYTHONUNBUFF
 
 def main() -> int:
     mode = os.environ.get("PROBE_MODE", "exit:0")
-    if mode == "stubborn":
-        # Before the report line: the tests signal as soon as they read it.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Set SIGINT's disposition explicitly, before the report line (the tests signal as soon as
+    # they read it): an ignored SIGINT is inherited across exec, e.g. when the test run itself
+    # was started as a background job by a non-interactive shell.
+    signal.signal(signal.SIGINT, signal.SIG_IGN if mode == "stubborn" else signal.default_int_handler)
     env = {key: os.environ.get(key) for key in KEYS}
     print(json.dumps({"pid": os.getpid(), "argv": sys.argv[1:], "env": env, "mode": mode}), flush=True)
     print(f"probe {os.getpid()} on stderr", file=sys.stderr, flush=True)
