@@ -39,7 +39,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from robocritic.utils.atomic import atomic_write
 from robocritic.utils.validation import as_vector
 
 __all__ = ["FORMAT_VERSION", "ExplicitEvaluation", "ExplicitLaw", "ExplicitMPC"]
@@ -306,20 +306,7 @@ class ExplicitLaw:
         arrays["input_names"] = np.array(self.input_names, dtype=np.str_)
         arrays["metadata"] = np.array(json.dumps(self.metadata, sort_keys=True), dtype=np.str_)
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        atomic_write(path, lambda fh: np.savez(fh, **arrays))
         return path
 
     @classmethod

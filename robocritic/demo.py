@@ -13,7 +13,6 @@ unconstrained reference), then writes into a run directory:
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from dataclasses import asdict, dataclass
@@ -28,6 +27,7 @@ from robocritic.dynamics import PendulumModel
 from robocritic.envs.pendulum_task import INPUT_WEIGHT, START_HALF_WIDTH, STATE_WEIGHT
 from robocritic.interfaces import Controller
 from robocritic.testing import Trajectory, run_closed_loop
+from robocritic.utils.atomic import atomic_write_json
 
 ENV_ID = "robocritic/ClippedPendulum-v0"
 
@@ -199,14 +199,8 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
     plot_demo(plotted, f"episode {shown}, x0 = {np.round(starts[shown], 3).tolist()}", {name: np.concatenate([e["compute_time_s"] for e in eps])
                       for name, eps in results.items()}, plot_path)
     record["files"] = {"plot": str(plot_path), "record": str(out / "summary.json")}
-    _write_json_atomic(out / "summary.json", record)
+    atomic_write_json(out / "summary.json", record)
     return record
-
-
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(path)
 
 
 def format_summary(record: dict[str, Any]) -> str:

@@ -28,6 +28,8 @@ from typing import IO, Any
 
 import torch
 
+from robocritic.utils.atomic import atomic_write, atomic_write_json, fsync_dir, umask  # noqa: F401 -- re-exported
+
 __all__ = [
     "CHECKPOINT_FORMAT",
     "Checkpoint",
@@ -46,61 +48,6 @@ CHECKPOINT_FORMAT = 1
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt, of another format, or not weights-only."""
-
-
-def _umask() -> int:
-    # os.umask can only be read by setting it; done once, before any thread of ours runs.
-    global _UMASK
-    if _UMASK is None:
-        _UMASK = os.umask(0o022)
-        os.umask(_UMASK)
-    return _UMASK
-
-
-_UMASK: int | None = None
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
-    """Call ``write(fh)`` on a temporary file next to ``path``, fsync it, ``os.replace`` it over
-    ``path``. On any error the temporary file is removed and ``path`` is untouched."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes 0600 files; give the result the usual mode of a new file.
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
-    """Write ``obj`` as indented JSON (NaN/inf refused) atomically."""
-    data = json.dumps(obj, indent=2, sort_keys=True, allow_nan=False).encode()
-    return atomic_write(path, lambda fh: fh.write(data))
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
@@ -204,7 +151,7 @@ class CheckpointStore:
         name = self._name(episode)
         tmp = Path(tempfile.mkdtemp(dir=self.directory, prefix=f".{name}.", suffix=".tmp"))
         try:
-            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders
+            os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes 0700 folders
             save_weights(tmp / "state.pt", state)
             files = {"state.pt": _sha256(tmp / "state.pt")}
             if replay is not None:
@@ -223,7 +170,7 @@ class CheckpointStore:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         atomic_write_json(self.directory / self.POINTER, {"checkpoint": name, "episode": int(episode)})
         self._prune(keep_name=name)
         return final

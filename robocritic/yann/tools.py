@@ -8,13 +8,13 @@ the explicit law and from its YANN (5-layer and fast forms, float64), written to
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from robocritic.controllers.explicit_mpc import ExplicitLaw, ExplicitMPC
+from robocritic.utils.atomic import atomic_write
 
 
 def build_explicit(spec_path: str | Path, out_path: str | Path, *, verify_states: int = 1000,
@@ -86,9 +86,6 @@ def evaluate_explicit(artefact: str | Path, states_path: str | Path, out_path: s
             summary["max_abs_du_yann"] = float(np.max(np.abs(out["u_yann"][feasible] - ev.u[feasible])))
             summary["max_abs_du_yann_fast"] = float(np.max(np.abs(out["u_yann_fast"][feasible] - ev.u[feasible])))
         summary["feasibility_mismatches_yann"] = int(np.sum(out["feasible_yann"] != feasible))
-    out_path = Path(out_path)
-    tmp = out_path.with_name(out_path.name + ".tmp.npz")
-    np.savez(tmp, **out)
-    os.replace(tmp, out_path)
+    out_path = atomic_write(out_path, lambda fh: np.savez(fh, **out))
     summary["output"] = str(out_path)
     return summary
