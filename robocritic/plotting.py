@@ -39,7 +39,7 @@ def plot_demo(
     axes[0].legend(fontsize=7, loc="upper right")
     ax = axes[-1]
     names = list(compute_times)
-    ax.boxplot([compute_times[n] * 1e3 for n in names], vert=False, whis=(1, 99), showfliers=False)
+    ax.boxplot([compute_times[n] * 1e3 for n in names], orientation="horizontal", whis=(1, 99), showfliers=False)
     ax.set_yticks(range(1, len(names) + 1), names, fontsize=7)
     ax.set_xscale("log")
     ax.set_xlabel("compute time per step (ms), whiskers p1-p99")
