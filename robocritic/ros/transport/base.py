@@ -307,6 +307,22 @@ class Node(ABC):
     def get_logger(self) -> NodeLogger:
         """The node's logger."""
 
+    def _invoke(self, source: str, callback: Callable[..., Any], *args: Any) -> bool:
+        """Run one callback; count, log (rate-limited) and swallow any ``Exception`` it raises."""
+        try:
+            callback(*args)
+            return True
+        except Exception as exc:  # the dispatcher must survive any callback failure
+            self.stats.callback_errors[source] += 1
+            count = self.stats.callback_errors[source]
+            self.get_logger().error(
+                f"{source}: callback raised {type(exc).__name__}: {exc} ({count} error(s) from this source)",
+                throttle_s=ERROR_LOG_PERIOD_S,
+                key=("callback", source),
+                exc_info=count == 1,
+            )
+            return False
+
     @abstractmethod
     def spin_once(self, timeout_s: float | None = 0.0) -> int:
         """Run the callbacks that are ready, waiting up to ``timeout_s`` for one (None: forever).
@@ -502,21 +518,6 @@ class LocalNode(Node):
             self._timers.remove(timer)
         return calls
 
-    def _invoke(self, source: str, callback: Callable[..., Any], *args: Any) -> bool:
-        """Run one callback; count, log (rate-limited) and swallow any ``Exception`` it raises."""
-        try:
-            callback(*args)
-            return True
-        except Exception as exc:  # the dispatcher must survive any callback failure
-            self.stats.callback_errors[source] += 1
-            count = self.stats.callback_errors[source]
-            self._logger.error(
-                f"{source}: callback raised {type(exc).__name__}: {exc} ({count} error(s) from this source)",
-                throttle_s=ERROR_LOG_PERIOD_S,
-                key=("callback", source),
-                exc_info=count == 1,
-            )
-            return False
 
     def _count_receive_error(self, topic: str, exc: BaseException) -> None:
         self.stats.receive_errors[topic] += 1

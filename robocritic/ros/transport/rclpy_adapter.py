@@ -290,20 +290,6 @@ class RclpyNode(Node):
         timer._timer = self._node.create_timer(float(period_s), on_timer)
         return timer
 
-    def _invoke(self, source: str, callback: Callable[..., Any], *args: Any) -> bool:
-        try:
-            callback(*args)
-            return True
-        except Exception as exc:  # the executor must survive any callback failure
-            self.stats.callback_errors[source] += 1
-            count = self.stats.callback_errors[source]
-            self._logger.error(
-                f"{source}: callback raised {type(exc).__name__}: {exc} ({count} error(s) from this source)",
-                throttle_s=ERROR_LOG_PERIOD_S,
-                key=("callback", source),
-                exc_info=count == 1,
-            )
-            return False
 
     # --- time, logging, execution -----------------------------------------------------------
 
