@@ -15,7 +15,7 @@ import numpy as np
 from robocritic.dynamics import DynamicsModel
 from robocritic.envs.base.assets import asset_path
 from robocritic.envs.base.randomization import DomainRandomization
-from robocritic.envs.base.robocritic_env import RobocriticEnv
+from robocritic.envs.base.robocritic_env import RobocriticEnv, check_frame_skip
 
 
 class MujocoEnv(RobocriticEnv):
@@ -41,8 +41,7 @@ class MujocoEnv(RobocriticEnv):
         height: int = 480,
     ) -> None:
         super().__init__(dynamics, randomization, render_mode)
-        if int(frame_skip) != frame_skip or frame_skip < 1:
-            raise ValueError(f"frame_skip must be a positive integer; got {frame_skip!r}")
+        check_frame_skip(frame_skip)
         self.frame_skip = int(frame_skip)
         self.model = mujoco.MjModel.from_xml_path(asset_path(asset))
         self.data = mujoco.MjData(self.model)
@@ -80,13 +79,6 @@ class MujocoEnv(RobocriticEnv):
         mujoco.mj_resetData(self.model, self.data)
         obs = self.reset_model(options)
         return self._observe(obs), {"state": self.state_vector(), "episode_physics": self.episode_physics}
-
-    def reset_model(self, options: dict[str, Any] | None) -> np.ndarray:
-        """Set the initial state (honouring ``options``) and return the true observation."""
-        raise NotImplementedError(f"{type(self).__name__} must implement reset_model")
-
-    def _get_obs(self) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} must implement _get_obs")
 
     def set_state(self, qpos: np.ndarray, qvel: np.ndarray) -> None:
         self.data.qpos[:] = qpos

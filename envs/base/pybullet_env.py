@@ -29,7 +29,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 from robocritic.dynamics import DynamicsModel
 from robocritic.envs.base.assets import asset_path
 from robocritic.envs.base.randomization import DomainRandomization
-from robocritic.envs.base.robocritic_env import RobocriticEnv
+from robocritic.envs.base.robocritic_env import RobocriticEnv, check_frame_skip
 
 _MOVABLE_JOINT_TYPES = (pybullet.JOINT_REVOLUTE, pybullet.JOINT_PRISMATIC)
 
@@ -65,8 +65,7 @@ class PyBulletEnv(RobocriticEnv):
         height: int = 480,
     ) -> None:
         super().__init__(dynamics, randomization, render_mode)
-        if int(frame_skip) != frame_skip or frame_skip < 1:
-            raise ValueError(f"frame_skip must be a positive integer; got {frame_skip!r}")
+        check_frame_skip(frame_skip)
         if not (np.isfinite(physics_timestep) and physics_timestep > 0):
             raise ValueError(
                 f"physics_timestep must be a positive number of seconds; got {physics_timestep!r}"
@@ -166,13 +165,6 @@ class PyBulletEnv(RobocriticEnv):
             self._p.resetJointState(self.body, j, 0.0, 0.0)
         obs = self.reset_model(options)
         return self._observe(obs), {"state": self.state_vector(), "episode_physics": self.episode_physics}
-
-    def reset_model(self, options: dict[str, Any] | None) -> np.ndarray:
-        """Set the initial state (honouring ``options``) and return the true observation."""
-        raise NotImplementedError(f"{type(self).__name__} must implement reset_model")
-
-    def _get_obs(self) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} must implement _get_obs")
 
     def set_state(self, qpos: np.ndarray, qvel: np.ndarray) -> None:
         """Set joint positions (rad or m) and velocities (rad/s or m/s), in joint order."""

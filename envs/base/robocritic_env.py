@@ -54,6 +54,15 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
         self._delay_line: deque[np.ndarray] = deque()
         self.action_saturation_count = 0  # commands clipped to the actuator limits, this episode
 
+    # ---- override surface (shared by every engine) ----------------------------------------
+    def reset_model(self, options: dict[str, Any] | None) -> np.ndarray:
+        """Set the initial state (honouring ``options``) and return the true observation."""
+        raise NotImplementedError(f"{type(self).__name__} must implement reset_model")
+
+    def _get_obs(self) -> np.ndarray:
+        """The true (noise-free) observation of the current state."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _get_obs")
+
     # ---- helpers for concrete envs -------------------------------------------------------
     def _begin_episode(self) -> None:
         """Draw this episode's physics and reset delay line and counters (call in ``reset``)."""
@@ -108,3 +117,9 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
             if unknown:
                 raise ValueError(f"reset options: unknown key(s) {unknown}; known: ['state']")
         return np.asarray(sample(), dtype=np.float64)
+
+
+def check_frame_skip(frame_skip: int) -> None:
+    """Engine bases take ``frame_skip`` physics steps per control step; it must be a whole >= 1."""
+    if int(frame_skip) != frame_skip or frame_skip < 1:
+        raise ValueError(f"frame_skip must be a positive integer; got {frame_skip!r}")
