@@ -1,7 +1,7 @@
 """1 kHz state -> command loop between two processes on loopback: robocritic's node interface on
 the DDS transport versus raw cyclonedds, side by side in one run.
 
-    .venv/bin/python benchmarks/ros_loop.py [--seconds 60] [--rate 1000] [--blocks 3] [--priority normal,fifo]
+    .venv/bin/python benchmarks/ros_loop.py [--seconds 60] [--rate 1000] [--blocks 3] [--priority normal,fifo,rt]
                                             [--results PATH] [--no-write]
 
 A "plant" process publishes a sensor_msgs/JointState from a timer at ``--rate`` Hz (sensor-data
@@ -13,11 +13,14 @@ when the next tick fired, plus periods the timer had to skip because the loop fe
 
 Both implementations use the same message classes, topic names (``rt/<ns>/joint_states``,
 ``rt/<ns>/effort_command``) and QoS: ``node`` goes through :func:`robocritic.ros.transport.make_node`
-(timer, subscription dispatch, parameter and name handling as in a real node); ``raw`` is a
-hand-written DomainParticipant / DataWriter / DataReader / WaitSet loop. ``--seconds`` per
+(timer, subscription dispatch, parameter and name handling, robocritic's CDR codec, as in a real
+node); ``raw`` is a hand-written DomainParticipant / DataWriter / DataReader / WaitSet loop with
+cyclonedds' own (de)serialisation. ``--seconds`` per
 implementation are split into ``--blocks`` interleaved blocks (node, raw, node, raw, ...), each
-with a fresh pair of processes, so machine noise hits both alike. ``--priority normal,fifo`` adds
-rows with both processes at SCHED_FIFO (as a robot's real-time control processes run). Internal
+with a fresh pair of processes, so machine noise hits both alike. Both processes apply the same
+:mod:`robocritic.ros.realtime` settings once set up, as node executables do: ``normal`` only
+freezes the garbage collector; ``fifo`` adds SCHED_FIFO 50 for all threads; ``rt`` adds mlockall
+and a cpu_dma_latency 0 request (no deep CPU idle) on top. Internal
 roles: ``--role plant`` and ``--role controller`` (started by the benchmark itself).
 """
 
@@ -56,10 +59,21 @@ def _own_cpu_s() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _set_priority(priority: str) -> None:
-    """``fifo``: SCHED_FIFO 50 for this process and the threads it starts (needs root or CAP_SYS_NICE)."""
-    if priority == "fifo":
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
+SCHEDULING = {
+    "normal": ("default scheduling (SCHED_OTHER)", {}),
+    "fifo": ("SCHED_FIFO 50", {"priority": 50}),
+    "rt": ("SCHED_FIFO 50 + mlockall + cpu_dma_latency 0", {"priority": 50, "lock_memory": True, "cpu_dma_latency_us": 0}),
+}  # fmt: skip
+"""--priority choices: row label and the RealtimeSettings both processes apply once set up."""
+
+
+def _go_realtime(priority: str) -> None:
+    """What a node executable does before spinning (robocritic.ros.realtime), for both implementations."""
+    from robocritic.ros.realtime import RealtimeSettings, apply_realtime
+
+    report = apply_realtime(RealtimeSettings(**SCHEDULING[priority][1]))
+    if report.failed:
+        raise SystemExit(f"real-time settings for --priority {priority} failed: {report}")
 
 
 def _single_thread_torch() -> None:
@@ -132,7 +146,7 @@ class PlantStats:
         self.sent.clear()
 
 
-def plant_node(ns: str, rate: float, seconds: float) -> dict:
+def plant_node(ns: str, rate: float, seconds: float, priority: str) -> dict:
     from robocritic.ros.msgs import Float64MultiArray, JointState
     from robocritic.ros.qos import COMMANDS, SENSOR_DATA
     from robocritic.ros.transport import make_node
@@ -150,6 +164,7 @@ def plant_node(ns: str, rate: float, seconds: float) -> dict:
         period_ns / 1e9, lambda: stats.tick(lambda s: pub.publish(_state(s, theta[0], 0.0)))
     )
     grid_ns = timer.next_ns  # LocalTimer: first deadline on the monotonic clock the DDS node's timers use
+    _go_realtime(priority)
     node.spin(WARMUP_S)
     skipped_before = timer.missed
     stats.start_measuring(grid_ns)
@@ -161,7 +176,7 @@ def plant_node(ns: str, rate: float, seconds: float) -> dict:
     return _result(stats, elapsed, skipped)
 
 
-def plant_raw(ns: str, rate: float, seconds: float, domain_id: int) -> dict:
+def plant_raw(ns: str, rate: float, seconds: float, domain_id: int, priority: str) -> dict:
     from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
     from cyclonedds.domain import DomainParticipant
     from cyclonedds.pub import DataWriter
@@ -184,6 +199,7 @@ def plant_raw(ns: str, rate: float, seconds: float, domain_id: int) -> dict:
     stats = PlantStats(period_ns)
     skipped = 0
 
+    _go_realtime(priority)
     next_ns = time.monotonic_ns() + period_ns
     grid_ns = next_ns
 
@@ -249,7 +265,7 @@ def _stdin_closed() -> threading.Event:
     return done
 
 
-def controller_node(ns: str) -> None:
+def controller_node(ns: str, priority: str) -> None:
     from robocritic.ros.msgs import Float64MultiArray, JointState
     from robocritic.ros.qos import COMMANDS, SENSOR_DATA
     from robocritic.ros.transport import make_node
@@ -258,13 +274,14 @@ def controller_node(ns: str) -> None:
     pub = node.create_publisher(Float64MultiArray, "effort_command", COMMANDS)
     node.create_subscription(JointState, "joint_states", lambda m: pub.publish(_command(m)), SENSOR_DATA)
     done = _stdin_closed()
+    _go_realtime(priority)
     print("READY", flush=True)
     while not done.is_set():
         node.spin_once(0.1)
     node.destroy()
 
 
-def controller_raw(ns: str, domain_id: int) -> None:
+def controller_raw(ns: str, domain_id: int, priority: str) -> None:
     from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
     from cyclonedds.domain import DomainParticipant
     from cyclonedds.pub import DataWriter
@@ -281,6 +298,7 @@ def controller_raw(ns: str, domain_id: int) -> None:
     waitset = WaitSet(dp)
     waitset.attach(ReadCondition(reader, SampleState.Any | ViewState.Any | InstanceState.Any))
     done = _stdin_closed()
+    _go_realtime(priority)
     print("READY", flush=True)
     while not done.is_set():
         waitset.wait(duration(milliseconds=100))
@@ -345,9 +363,6 @@ def summarize(results: list[dict], rate: float) -> dict:
     }
 
 
-SCHEDULING = {"normal": "default scheduling (SCHED_OTHER)", "fifo": "SCHED_FIFO 50"}
-
-
 def report(summary: dict[tuple[str, str], dict], args: argparse.Namespace, priorities: list[str],
            others: float, load: str) -> str:  # fmt: skip
     lines = [
@@ -360,10 +375,13 @@ def report(summary: dict[tuple[str, str], dict], args: argparse.Namespace, prior
             f"configuration; {args.seconds:g} s per row in {args.blocks} interleaved blocks with fresh processes. "
             "Round trip = state published -> its command's callback runs in the plant. Deadline miss = the "
             "command had not arrived when the next tick fired, or a period skipped because the loop fell behind. "
-            "`node` = robocritic's node interface (make_node, timer, subscription callbacks); `raw` = a "
-            "hand-written cyclonedds DataWriter/DataReader/WaitSet loop with the same types, topics and QoS. "
-            "SCHED_FIFO rows run both processes (and Cyclone's threads) at real-time priority 50, as a robot's "
-            f"control processes would. Other processes on the machine used {others:.2f} of its "
+            "`node` = robocritic's node interface (make_node, timer, subscription callbacks, robocritic's CDR "
+            "codec); `raw` = a hand-written cyclonedds DataWriter/DataReader/WaitSet loop with the same types, "
+            "topics and QoS and cyclonedds' own (de)serialisation. "
+            "Both processes apply the row's robocritic.ros.realtime settings once set up, as node executables do "
+            "(`realtime_priority`, `lock_memory`, `cpu_dma_latency_us` parameters; the GC is frozen in every row); "
+            "SCHED_FIFO covers all threads, Cyclone's included. cpu_dma_latency 0 keeps idle CPUs polling instead of "
+            f"halting (on this VM a halted vCPU wakes slowly). Other processes on the machine used {others:.2f} of its "
             f"{os.cpu_count()} cores during the run ({load})."
         ),
         "",
@@ -378,7 +396,7 @@ def report(summary: dict[tuple[str, str], dict], args: argparse.Namespace, prior
             s = summary[impl, priority]
             blocks = ", ".join(f"{b:.0f}" for b in s["block_p50"])
             lines.append(
-                f"| {name} | {SCHEDULING[priority]} | {s['tick_rate']:,.1f} | {s['reply_rate']:,.1f} | "
+                f"| {name} | {SCHEDULING[priority][0]} | {s['tick_rate']:,.1f} | {s['reply_rate']:,.1f} | "
                 f"{s['rtt_p50']:.0f} ({blocks}) | {s['rtt_p99']:.0f} | {s['rtt_max']:,.0f} | {s['late_p99']:.0f} | "
                 f"{100 * s['miss_rate']:.3f} % ({s['misses']} late + {s['skipped']} skipped of {s['ticks']:,}) |"
             )
@@ -387,7 +405,7 @@ def report(summary: dict[tuple[str, str], dict], args: argparse.Namespace, prior
         node, raw = summary["node", priority], summary["raw", priority]
         met = node["tick_rate"] >= 0.99 * args.rate and node["miss_rate"] <= 0.01
         lines.append(
-            f"- {SCHEDULING[priority]}: node-interface overhead versus raw cyclonedds "
+            f"- {SCHEDULING[priority][0]}: node-interface overhead versus raw cyclonedds "
             f"{node['rtt_p50'] - raw['rtt_p50']:+.0f} us median round trip ({node['rtt_p50'] / raw['rtt_p50']:.2f}x), "
             f"{node['rtt_p99'] - raw['rtt_p99']:+.0f} us at p99; target ({args.rate:g} Hz sustained, <= 1 % misses) "
             f"{'met' if met else 'NOT met'} by the node interface."
@@ -410,8 +428,8 @@ def main() -> None:
     parser.add_argument(
         "--priority",
         default="normal",
-        help="comma-separated scheduling of plant and controller: normal, fifo (SCHED_FIFO 50, "
-        "needs root); default normal",
+        help="comma-separated real-time settings of plant and controller: normal, fifo (SCHED_FIFO 50), "
+        "rt (fifo + mlockall + cpu_dma_latency 0); fifo and rt need root; default normal",
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="file to write (default BENCHMARKS.md)")
     parser.add_argument("--no-write", action="store_true", help="print the section, do not write it")
@@ -424,15 +442,16 @@ def main() -> None:
     if not priorities or any(p not in SCHEDULING for p in priorities):
         parser.error(f"--priority takes a comma-separated list of {list(SCHEDULING)}")
     _single_thread_torch()
-    if args.role is not None:
-        _set_priority(priorities[0])  # before the participant exists: Cyclone's threads inherit it
     if args.role == "plant":
-        result = (plant_node(args.ns, args.rate, args.seconds) if args.impl == "node"
-                  else plant_raw(args.ns, args.rate, args.seconds, args.domain_id))  # fmt: skip
+        result = (plant_node(args.ns, args.rate, args.seconds, priorities[0]) if args.impl == "node"
+                  else plant_raw(args.ns, args.rate, args.seconds, args.domain_id, priorities[0]))  # fmt: skip
         print(json.dumps(result))
         return
     if args.role == "controller":
-        controller_node(args.ns) if args.impl == "node" else controller_raw(args.ns, args.domain_id)
+        if args.impl == "node":
+            controller_node(args.ns, priorities[0])
+        else:
+            controller_raw(args.ns, args.domain_id, priorities[0])
         return
     domain_id = random.SystemRandom().randint(100, 200)
     per_block = args.seconds / args.blocks

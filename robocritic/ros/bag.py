@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Self
 
-from .msgs import MSG_DEFINITIONS, get_message_type, ros_type_name
+from .msgs import MSG_DEFINITIONS, cdr, get_message_type, ros_type_name
 from .qos import Durability, History, QoSProfile, Reliability
 from .transport.base import Node, Subscription
 
@@ -154,7 +154,7 @@ class BagRecorder:
 
     def _write(self, topic: str, msg: Any) -> None:
         stamp = self.node.now_ns()
-        data = msg.serialize()
+        data = cdr.encode(msg)
         with self._lock:
             if self._closed:
                 return
@@ -224,7 +224,7 @@ def read_bag_messages(
         if not connections:
             return
         for conn, timestamp, raw in reader.messages(connections=connections):
-            yield conn.topic, timestamp, classes[conn.id].deserialize(bytes(raw))
+            yield conn.topic, timestamp, cdr.decode(classes[conn.id], raw)
 
 
 __all__ = [

@@ -5,6 +5,7 @@ data files (package.xml, marker, launch files, params, hardware profiles) in the
 
 from __future__ import annotations
 
+import ast
 import configparser
 import json
 import re
@@ -109,10 +110,28 @@ def test_setup_py_data_files_cover_launch_params_and_hardware():
 
 
 def test_setup_py_keeps_pyproject_authoritative():
-    # The shim passes data_files only; name, version, packages and entry points come from pyproject.
+    # The shim passes data files and build plumbing only; name, version, packages, package-dir and
+    # entry points come from pyproject. (Its --symlink-install step reads the package folders.)
     text = (ROOT / "setup.py").read_text()
-    for key in ("name=", "version=", "packages=", "entry_points", "install_requires", "package_dir"):
+    for key in ("name=", "version=", "packages=", "entry_points", "install_requires"):
         assert key not in text, key
+    calls = [
+        node for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setup"
+    ]  # fmt: skip
+    assert len(calls) == 1 and not calls[0].args
+    assert {kw.arg for kw in calls[0].keywords} <= {"data_files", "distclass", "cmdclass", "src_root"}
+
+
+def test_package_dir_is_one_colcon_symlink_install_accepts():
+    # `colcon build --symlink-install` (colcon-core, PythonBuildTask._symlinks_in_build) fails on a
+    # top-level package whose package-dir folder is itself a package-dir key or a package name, as
+    # with "robocritic" = "robocritic". The full check needs colcon: see README, section ROS 2.
+    package_dir = PYPROJECT["tool"]["setuptools"]["package-dir"]
+    packages = PYPROJECT["tool"]["setuptools"]["packages"]
+    for package in packages:
+        if "." not in package and package in package_dir:
+            assert package_dir[package] not in package_dir and package_dir[package] not in packages, package
 
 
 def test_colcon_can_read_the_setup_data_back():

@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 import pytest
 from cyclonedds.idl import IdlStruct
+from cyclonedds.idl._support import Endianness
 from cyclonedds.idl._type_normalize import get_idl_annotations
-from cyclonedds.idl.types import array, sequence
+from cyclonedds.idl.types import array, bounded_str, sequence
 from rosbags.interfaces import Nodetype
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from robocritic.ros import msgs
-from robocritic.ros.msgs import convert
+from robocritic.ros.msgs import cdr, convert
 
 REPO = Path(__file__).resolve().parents[2]
 TYPES = msgs.message_types()
@@ -118,6 +119,8 @@ def _random_value(hint: Any, rng: random.Random) -> Any:
             return [_random_value(meta.subtype, rng) for _ in range(meta.length)]
         if isinstance(meta, sequence):
             return [_random_value(meta.subtype, rng) for _ in range(rng.randint(1, 4))]
+        if isinstance(meta, bounded_str):  # string<=N (rmw_dds_common node names)
+            return rng.choice([s for s in _STRINGS if len(s.encode()) <= meta.max_length])
         if meta in _INT_RANGES:
             return rng.randint(*_INT_RANGES[meta])
         if meta == "float64":
@@ -222,6 +225,7 @@ def test_realistic_messages_wire_equal(case, typestore):
 def _assert_wire_equal(msg: IdlStruct, store) -> None:
     name = msgs.ros_type_name(type(msg))
     ours = msg.serialize()
+    assert cdr.encode(msg) == ours, "the fast codec must give cyclonedds' bytes"
     reference_msg = to_rosbags(msg, store)
     theirs = bytes(store.serialize_cdr(reference_msg, name))
     assert ours[:4] == b"\x00\x01\x00\x00", "encapsulation must be CDR little endian, like ROS 2"
@@ -229,6 +233,7 @@ def _assert_wire_equal(msg: IdlStruct, store) -> None:
     # Each side decodes the other's bytes to the same values.
     assert plain(store.deserialize_cdr(ours, name)) == plain(reference_msg)
     assert plain(type(msg).deserialize(theirs)) == plain(msg)
+    assert plain(cdr.decode(type(msg), theirs)) == plain(msg)
 
 
 def _first_difference(a: bytes, b: bytes) -> int:
@@ -251,7 +256,7 @@ def test_every_type_creates_a_dds_topic():
 
 def test_idl_modules_avoid_known_cyclonedds_pitfalls():
     folder = REPO / "robocritic" / "ros" / "msgs"
-    idl_modules = [p for p in folder.glob("*.py") if p.name not in ("__init__.py", "convert.py")]
+    idl_modules = [p for p in folder.glob("*.py") if p.name not in ("__init__.py", "convert.py", "cdr.py")]
     assert len(idl_modules) >= 7
     for path in idl_modules:
         for node in ast.walk(ast.parse(path.read_text())):
@@ -282,18 +287,98 @@ def test_registry_lookup():
     assert msgs.register_message_type(msgs.Twist) is msgs.Twist  # idempotent for the same class
 
 
-@pytest.mark.parametrize("as_bytes", [False, True])
-def test_image_fast_serialiser_matches_generic(as_bytes):
-    """Image.serialize splices the pixel block; it must equal cyclonedds' generic CDR bit for bit."""
-    from cyclonedds.idl._support import Endianness
+# --- the fast codec (robocritic.ros.msgs.cdr) beyond the rosbags comparison above ---------------
 
-    rng = random.Random(SEED)
-    img = random_message(msgs.Image, rng)
-    img.data = [rng.randrange(256) for _ in range(1001)]  # odd length: trailing alignment matters
-    generic = IdlStruct.serialize(img)
-    if as_bytes:
-        img.data = bytes(img.data)
-    assert img.serialize() == generic
-    big = img.serialize(endianness=Endianness.Big)
-    assert big[:2] == b"\x00\x00" and msgs.Image.deserialize(big).data == list(img.data)
-    assert img.serialize(use_version_2=True) == IdlStruct.serialize(img, use_version_2=True)
+
+CDR_SEED = 20261128
+
+
+def _random(cls: type, seed: int) -> IdlStruct:
+    return random_message(cls, random.Random(CDR_SEED + seed))
+
+
+@pytest.mark.parametrize("name", sorted(TYPES))
+def test_every_type_round_trips_and_decodes_big_endian(name):
+    cls = TYPES[name]
+    for seed in range(3):
+        msg = _random(cls, seed)
+        generic = IdlStruct.serialize(msg)
+        assert cdr.encode(msg) == generic
+        assert plain(cdr.decode(cls, generic)) == plain(msg)
+        big = IdlStruct.serialize(msg, endianness=Endianness.Big)
+        assert big[:2] == b"\x00\x00"
+        assert plain(cdr.decode(cls, big)) == plain(msg)
+        # cyclonedds pads what it writes to 4 bytes: trailing padding must be ignored
+        assert plain(cdr.decode(cls, generic + bytes(-len(generic) & 3))) == plain(msg)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5])
+def test_alignment_after_empty_and_odd_sequences(n):
+    """Empty float64 sequences add no padding; odd-length strings and byte blocks shift the rest."""
+    js = msgs.JointState(
+        header=msgs.Header(frame_id="x" * n), name=["j"] * n, position=[0.5] * n, velocity=[], effort=[1.0] * n
+    )
+    img = msgs.Image(encoding="8UC1" if n % 2 else "mono16", height=1, width=n, step=n, data=list(range(n)))
+    for msg in (js, img, msgs.CameraInfo(header=msgs.Header(frame_id="c" * n), distortion_model="p" * n)):
+        generic = IdlStruct.serialize(msg)
+        assert cdr.encode(msg) == generic
+        assert plain(cdr.decode(type(msg), generic)) == plain(msg)
+
+
+def test_numpy_and_bytes_inputs_encode_like_lists():
+    pos = np.array([0.1, -2.0, 3.5])
+    js = msgs.JointState(name=["a", "b", "c"], position=pos, velocity=list(pos), effort=pos.astype(np.float32))
+    as_lists = msgs.JointState(
+        name=["a", "b", "c"], position=list(pos), velocity=list(pos), effort=[float(np.float32(x)) for x in pos]
+    )
+    assert cdr.encode(js) == IdlStruct.serialize(as_lists)
+    pixels = np.arange(12, dtype=np.uint8).reshape(3, 4)  # a 2-D array: all 12 bytes, not 3 rows
+    as_list = msgs.Image(height=3, width=4, step=4, encoding="mono8", data=pixels.ravel().tolist())
+    for data in (pixels, pixels.tobytes(), bytearray(pixels.tobytes())):
+        image = msgs.Image(height=3, width=4, step=4, encoding="mono8", data=data)
+        assert cdr.encode(image) == cdr.encode(as_list)
+    decoded = cdr.decode(msgs.Image, cdr.encode(as_list))
+    assert decoded.data == pixels.tobytes() and isinstance(decoded.data, bytes)
+
+
+def test_bad_values_raise_cyclonedds_errors():
+    """A value the packer rejects goes through cyclonedds' serialiser, which names the problem."""
+    bad = [
+        msgs.JointState(position=["a"]),
+        msgs.Time(sec=2**40),
+        msgs.Image(data=np.zeros(3, dtype=np.float64)),
+        msgs.PoseWithCovariance(covariance=[0.0] * 35),
+        msgs.String(data=None),
+    ]
+    for msg in bad:
+        with pytest.raises(Exception) as ours:  # whatever cyclonedds raises
+            cdr.encode(msg)
+        with pytest.raises(type(ours.value)):
+            IdlStruct.serialize(msg)
+
+
+@pytest.mark.parametrize("name", ["sensor_msgs/msg/JointState", "nav_msgs/msg/Odometry", "tf2_msgs/msg/TFMessage",
+                                  "sensor_msgs/msg/Image", "std_msgs/msg/Float64MultiArray"])  # fmt: skip
+def test_malformed_bytes_raise_cdr_error_only(name):
+    """Truncations, flipped bytes and huge counts: CdrError (a ValueError), never anything else."""
+    cls = TYPES[name]
+    rng = random.Random(CDR_SEED)
+    good = cdr.encode(_random(cls, 7))
+    cases = [good[:k] for k in range(len(good))]
+    for _ in range(300):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(4, len(data))] = rng.choice([0x00, 0xFF, 0x7F, 0x80, rng.randrange(256)])
+        cases.append(bytes(data))
+    cases.append(good[:4] + b"\xff\xff\xff\x7f" * 8)  # counts of 2^31 - 1
+    cases.append(b"\x00\x07\x00\x00" + good[4:])  # an encapsulation we do not read
+    decoded = 0
+    for data in cases:
+        try:
+            cdr.decode(cls, data)
+            decoded += 1
+        except cdr.CdrError:
+            pass
+    assert decoded < len(cases)  # the truncations at least must fail
+    with pytest.raises(cdr.CdrError, match="unsupported CDR encapsulation"):
+        cdr.decode(cls, b"")

@@ -79,6 +79,7 @@ def test_controller_process_shuts_down_cleanly_with_a_safe_stop(tmp_path, dds_en
         ("sim_bridge", ["-p", "mode:=warp"], "parameter 'mode' = 'warp' is invalid"),
         ("mpc_controller", ["-p", "rate_hz:=20"], "parameter 'rate_hz' expects float"),
         ("explicit_controller", ["--frobnicate"], "unknown ROS argument"),
+        ("mpc_controller", ["-p", "realtime_priority:=99"], "parameter 'realtime_priority' = 99 is invalid"),
     ],
 )
 def test_bad_arguments_exit_with_status_2_and_name_the_problem(module, args, message, dds_env):

@@ -23,7 +23,7 @@ import pytest
 from robocritic.ros.msgs import Twist, Vector3
 from robocritic.ros.qos import QoSProfile
 from robocritic.ros.transport import make_node
-from robocritic.ros.transport.dds import LOOPBACK_CONFIG, check_domain_id
+from robocritic.ros.transport.dds import LOOPBACK_CONFIG
 
 # A hung peer or discovery must fail the test, not the whole run (readline() blocks).
 pytestmark = pytest.mark.timeout(60)
@@ -33,22 +33,6 @@ N_MESSAGES = 50
 TIMEOUT_S = 20.0
 # Unique per run: a random domain can still collide with a concurrent run (1 in 101 per pair).
 NS = f"robocritic_test_{os.getpid()}_{random.SystemRandom().randrange(10**6)}"
-
-
-@pytest.fixture(scope="module")
-def domain_id():
-    """A random domain so parallel runs never cross; every participant here uses loopback only."""
-    # Not seeded on purpose: two concurrent test runs must not share a domain.
-    domain = check_domain_id(random.SystemRandom().randint(100, 200))
-    saved = {k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "CYCLONEDDS_URI")}
-    os.environ["ROS_DOMAIN_ID"] = str(domain)
-    os.environ["CYCLONEDDS_URI"] = LOOPBACK_CONFIG
-    yield domain
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 @pytest.fixture

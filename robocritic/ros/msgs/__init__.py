@@ -36,6 +36,7 @@ from .geometry_msgs import (
     WrenchStamped,
 )
 from .nav_msgs import Odometry, Path
+from .rmw_dds_common import Gid, NodeEntitiesInfo, ParticipantEntitiesInfo
 from .robocritic_msgs import MSG_DEFINITIONS, JointImpedanceCommand, SafetyVerdict
 from .rosgraph_msgs import Clock
 from .sensor_msgs import CameraInfo, Image, Imu, JointState, RegionOfInterest
@@ -118,6 +119,7 @@ for _cls in (
     Odometry, Path,
     TFMessage,
     JointImpedanceCommand, SafetyVerdict,
+    Gid, NodeEntitiesInfo, ParticipantEntitiesInfo,
 ):  # fmt: skip
     register_message_type(_cls)
 del _cls
@@ -130,6 +132,7 @@ __all__ = [
     "Duration",
     "Float64",
     "Float64MultiArray",
+    "Gid",
     "Header",
     "Image",
     "Imu",
@@ -137,7 +140,9 @@ __all__ = [
     "JointState",
     "MultiArrayDimension",
     "MultiArrayLayout",
+    "NodeEntitiesInfo",
     "Odometry",
+    "ParticipantEntitiesInfo",
     "Path",
     "Point",
     "Pose",

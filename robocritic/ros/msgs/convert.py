@@ -321,7 +321,7 @@ def numpy_to_image(a: np.ndarray, encoding: str, *, stamp_ns: int = 0, frame_id:
         encoding=encoding,
         is_bigendian=0,
         step=width * channels * pixels.dtype.itemsize,
-        data=pixels.tobytes(),  # bytes: Image.serialize sends them as one block
+        data=pixels.tobytes(),  # bytes: the CDR codec sends them as one block
     )
 
 

@@ -4,8 +4,7 @@ IDL type module: no ``from __future__ import annotations`` and no aliased types 
 ROS2.md).
 """
 
-import struct
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from cyclonedds.idl import IdlStruct
 from cyclonedds.idl.annotations import final
@@ -40,8 +39,8 @@ class Image(IdlStruct, typename="sensor_msgs.msg.dds_.Image_"):
     """An uncompressed image; ``data`` holds ``height * step`` bytes.
 
     Depth images use encoding ``32FC1`` in metres (see :func:`robocritic.ros.msgs.convert.image_to_numpy`).
-    To send, ``data`` may be ``bytes`` (fast, what ``numpy_to_image`` produces) or a list of ints;
-    received images carry a list of ints.
+    To send, ``data`` may be ``bytes`` (what ``numpy_to_image`` produces), a uint8 numpy array or a
+    list of ints; :mod:`robocritic.ros.msgs.cdr` sends it as one block and decodes it as ``bytes``.
     """
 
     header: Header = field(default_factory=Header)
@@ -51,22 +50,6 @@ class Image(IdlStruct, typename="sensor_msgs.msg.dds_.Image_"):
     is_bigendian: uint8 = 0
     step: uint32 = 0
     data: sequence[uint8] = field(default_factory=list)
-
-    def serialize(self, buffer=None, endianness=None, use_version_2=None) -> bytes:
-        """CDR bytes, identical to the generic serialiser's but ~200x faster for camera images.
-
-        cyclonedds packs a ``uint8`` sequence element by element (~50 ms for a 640x480 depth
-        image); since ``data`` is the last field, the pixels are appended as one block after the
-        serialised fields instead.
-        """
-        if buffer is not None:
-            return super().serialize(buffer=buffer, endianness=endianness, use_version_2=use_version_2)
-        head = super(Image, replace(self, data=[])).serialize(endianness=endianness, use_version_2=use_version_2)
-        if head[-4:] != bytes(4):  # not ending in an empty sequence's length: use the generic path
-            return super().serialize(endianness=endianness, use_version_2=use_version_2)
-        payload = bytes(self.data)
-        order = "<" if head[1] & 1 else ">"  # encapsulation id: odd means little endian
-        return head[:-4] + struct.pack(order + "I", len(payload)) + payload
 
 
 @final

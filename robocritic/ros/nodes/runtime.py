@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Protocol
 
 from ...profiles import ProfileError
+from ..realtime import MAX_FIFO_PRIORITY, RealtimeSettings, apply_realtime
 from ..transport import make_node
 from ..transport.base import Node, ParameterError
 from .args import NodeArgumentError, parse_node_arguments
@@ -92,11 +93,23 @@ def run_node(
     except KeyboardInterrupt:  # Ctrl-C while starting up: nothing was commanded yet
         node.destroy()
         return 130
+    try:
+        realtime = _realtime_settings(node)
+    except ParameterError as exc:
+        node.destroy()
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
     undeclared = getattr(node, "undeclared_overrides", list)()
     if undeclared:
         log.warning(
             "%s: parameters given but never declared (typo?): %s", node.fully_qualified_name, undeclared
         )
+
+    report = apply_realtime(realtime)  # set-up is done: freeze the GC, raise priority if asked
+    if report.failed:
+        log.warning("%s: real-time settings %s", node.fully_qualified_name, report)
+    elif realtime.requested:
+        log.info("%s: real-time settings %s", node.fully_qualified_name, report)
 
     stop = threading.Event()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -123,6 +136,20 @@ def run_node(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return status
+
+
+def _realtime_settings(node: Node) -> RealtimeSettings:
+    """The process-level real-time parameters every node executable takes (see ros/realtime.py)."""
+    priority = node.declare_parameter(
+        "realtime_priority", 0, lambda p: 0 <= p <= MAX_FIFO_PRIORITY or f"must be in 0..{MAX_FIFO_PRIORITY}",
+        "SCHED_FIFO priority of all the process's threads; 0 keeps default scheduling",
+    )  # fmt: skip
+    lock = node.declare_parameter("lock_memory", False, description="mlockall the process's memory")
+    latency = node.declare_parameter(
+        "cpu_dma_latency_us", -1, lambda v: v >= -1 or "must be -1 (off) or >= 0",
+        "hold a CPU wake-up latency request [us] while running; -1 off",
+    )  # fmt: skip
+    return RealtimeSettings(priority=priority, lock_memory=lock, cpu_dma_latency_us=None if latency < 0 else latency)
 
 
 def _configure_logging(level: str | None) -> None:

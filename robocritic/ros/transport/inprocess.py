@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..msgs import cdr
 from ..qos import Durability, History, QoSProfile, as_qos
 from .base import LocalNode, MsgT, Publisher, Subscription
 
@@ -211,7 +212,7 @@ class InProcessBus:
         return reason is not None
 
     def _publish(self, pub: InProcessPublisher, msg: Any) -> None:
-        payload = msg.serialize() if self.copy_messages else msg
+        payload = cdr.encode(msg) if self.copy_messages else msg
         if pub.qos.durability is Durability.TRANSIENT_LOCAL:
             pub._history.append(payload)
         for sub in self._topics[pub.topic].subscriptions:
@@ -238,7 +239,7 @@ class InProcessBus:
             return 0
         if self.copy_messages:
             try:
-                msg = sub.msg_type.deserialize(delivery.payload)
+                msg = cdr.decode(sub.msg_type, delivery.payload)
             except Exception as exc:  # noqa: BLE001 - a bad sample is counted, never raised
                 sub.errors += 1
                 node._count_receive_error(sub.topic, exc)

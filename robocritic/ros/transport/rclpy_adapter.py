@@ -5,8 +5,8 @@ imports it lazily and :func:`require_rclpy` explains what is missing.
 
 Messages stay robocritic's cyclonedds classes on both sides of the interface. The adapter moves
 them as CDR bytes, which are identical to ROS 2's (tests/ros/test_msgs_wire.py): ``publish`` hands
-``msg.serialize()`` to rclpy's raw publish, and subscriptions are created with ``raw=True`` and
-decode with ``msg_type.deserialize``. rclpy still needs the generated ROS class of each type for
+``cdr.encode(msg)`` to rclpy's raw publish, and subscriptions are created with ``raw=True`` and
+decode with ``cdr.decode``. rclpy still needs the generated ROS class of each type for
 its type support; it is imported from the ROS package by name (``geometry_msgs.msg.Twist``), so
 robocritic's own types need the ``robocritic_msgs`` interface package built on that machine.
 
@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..msgs import ros_type_name
+from ..msgs import cdr, ros_type_name
 from ..qos import QoSProfile, as_qos
 from .base import (
     ERROR_LOG_PERIOD_S,
@@ -108,7 +108,7 @@ class RclpyPublisher(Publisher[MsgT]):
 
     def publish(self, msg: MsgT) -> None:
         self._check(msg)
-        self._pub.publish(msg.serialize())  # bytes -> rclpy's raw publish; same CDR as ROS 2
+        self._pub.publish(cdr.encode(msg))  # bytes -> rclpy's raw publish; same CDR as ROS 2
         self.published += 1
 
     def get_subscription_count(self) -> int:
@@ -259,7 +259,7 @@ class RclpyNode(Node):
 
         def on_raw(data: bytes) -> None:
             try:
-                msg = msg_type.deserialize(data)
+                msg = cdr.decode(msg_type, data)
             except Exception as exc:  # noqa: BLE001 - malformed bytes from the network
                 sub.errors += 1
                 self.stats.receive_errors[sub.topic] += 1
