@@ -111,6 +111,8 @@ def _cmd_yann_train(args: argparse.Namespace) -> int:
     print(json.dumps({"run_dir": str(args.run_dir), "algorithm": args.algorithm, "seed": args.seed,
                       "test_cost_before": m["test_before"]["mean_cost"],
                       "test_cost_after": m["test_after"]["mean_cost"],
+                      "test_cost_after_last_iterate": (m.get("test_after_last") or m["test_after"])["mean_cost"],
+                      "selected_episode": (m.get("selection") or {}).get("episode"),
                       "training_violations": m["training_violations"]}, indent=1))
     return 0
 

@@ -45,11 +45,16 @@ def _stats(values: Sequence[float]) -> dict[str, Any]:
 
 def aggregate(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Across-seed statistics of one (env, algorithm): test cost before / after (each seed's mean
-    over the test states), violating training episodes, wall time."""
+    over the test states; "after" of the final policy, "after_last" of the last iterate: they
+    differ where a validation set selected an earlier snapshot), violating training episodes,
+    wall time."""
+    last = [(r.get("test_after_last") or r["test_after"])["mean_cost"] for r in runs]
     return {
         "seeds": [r["seed"] for r in runs],
         "test_cost_before": _stats([r["test_before"]["mean_cost"] for r in runs]),
         "test_cost_after": _stats([r["test_after"]["mean_cost"] for r in runs]),
+        "test_cost_after_last": _stats(last),
+        "selected": sum(r.get("selection") is not None for r in runs),
         "training_violations": _stats([r["training_violations"] for r in runs]),
         "wall_s": _stats([r["curve"]["wall_s"][-1] if r["curve"]["wall_s"] else 0.0 for r in runs]),
     }
@@ -107,8 +112,8 @@ def run_comparison(
 
 
 def plot_curves(env_result: dict[str, Any], path: str | Path, *, title: str = "") -> Path:
-    """Two panels: mean test cost vs training episode (mean +- std over seeds, log scale, with the
-    explicit MPC as a line) and the training-episode cost. Written atomically as PNG."""
+    """Two panels: mean test cost vs training episode (mean over seeds, band min-max, log scale,
+    with the explicit MPC as a line) and the training-episode cost. Written atomically as PNG."""
     import io
 
     import matplotlib
@@ -125,9 +130,9 @@ def plot_curves(env_result: dict[str, Any], path: str | Path, *, title: str = ""
                 continue
             x = np.asarray(curves[0]["episode"][:n])
             y = np.array([c[key][:n] for c in curves], dtype=np.float64)
-            mean, std = y.mean(axis=0), y.std(axis=0)
-            (line,) = ax.plot(x, mean, label=f"{algorithm} (n={len(curves)})")
-            ax.fill_between(x, np.maximum(mean - std, 1e-12), mean + std, color=line.get_color(), alpha=0.2)
+            (line,) = ax.plot(x, y.mean(axis=0), label=f"{algorithm} (n={len(curves)})")
+            # min-max over seeds: unlike mean +- std it never dips below zero on the log axis
+            ax.fill_between(x, y.min(axis=0), y.max(axis=0), color=line.get_color(), alpha=0.2)
     mpc = env_result.get("explicit_mpc")
     if mpc is not None:
         ax_test.axhline(mpc["mean_cost"], color="k", ls="--", lw=1, label="explicit MPC")
@@ -147,20 +152,28 @@ def plot_curves(env_result: dict[str, Any], path: str | Path, *, title: str = ""
 
 def format_table(results: dict[str, Any]) -> str:
     """The paper's table as Markdown: per env and algorithm, test cost before -> after (mean +-
-    std over seeds) and violating training episodes (mean, max), plus the explicit MPC's cost."""
+    std over seeds; the last iterate and the final policy, which is the validation-selected
+    snapshot where the run had a validation set) and violating training episodes (mean, max),
+    plus the explicit MPC's cost."""
     lines = [
-        "| env | algorithm | seeds | test cost before | test cost after | training violations (mean / max) |",
-        "|---|---|---|---|---|---|",
+        (
+            "| env | algorithm | seeds | test cost before | after, last iterate | after, final policy "
+            "| training violations (mean / max) |"
+        ),
+        "|---|---|---|---|---|---|---|",
     ]
     for env_id, env_res in results["envs"].items():
         lines.append(
-            f"| {env_slug(env_id)} | explicit MPC | - | {env_res['explicit_mpc']['mean_cost']:.4g} | - | - |"
+            f"| {env_slug(env_id)} | explicit MPC | - | {env_res['explicit_mpc']['mean_cost']:.4g} | - | - | - |"
         )
         for algorithm, res in env_res["algorithms"].items():
             a = res["aggregate"]
-            b, f, v = a["test_cost_before"], a["test_cost_after"], a["training_violations"]
+            b, v = a["test_cost_before"], a["training_violations"]
+            last = a.get("test_cost_after_last", a["test_cost_after"])
+            final = a["test_cost_after"]
+            chosen = f"{final['mean']:.4g} +- {final['std']:.2g}" if a.get("selected") else "(last iterate)"
             lines.append(
                 f"| {env_slug(env_id)} | {algorithm} | {b['n']} | {b['mean']:.4g} +- {b['std']:.2g} | "
-                f"{f['mean']:.4g} +- {f['std']:.2g} | {v['mean']:.3g} / {v['max']:.0f} |"
+                f"{last['mean']:.4g} +- {last['std']:.2g} | {chosen} | {v['mean']:.3g} / {v['max']:.0f} |"
             )
     return "\n".join(lines)

@@ -295,6 +295,12 @@ class RLConfig:
     """``Q (n_x, n_x)`` of the stage cost (the env's) and of the MPC."""
     input_weight: tuple[tuple[float, ...], ...]
     """``R (n_u, n_u)`` of the stage cost (the env's) and of the MPC."""
+    validation_states: tuple[tuple[float, ...], ...] = ()
+    """Start states ``(n_val, n_x)`` of policy selection, absolute units, disjoint from the test
+    states. Non-empty: our DDPG learners also evaluate on them at every test evaluation, and the
+    run's final policy is the snapshot with the lowest mean validation cost, the untrained actor
+    included (for YANN-DDPG: never worse than the explicit MPC on these states). Empty: the final
+    policy is the last iterate. The stable-baselines3 baselines always return the last iterate."""
     episodes: int = 50
     """Training episodes (the paper's 50)."""
     max_episode_steps: int | None = None
@@ -338,6 +344,14 @@ class RLConfig:
             if len(s) != n_x:
                 raise ValueError(
                     f"{o}.test_states[{i}] must have {n_x} entries (like start_half_width); got {len(s)}"
+                )
+        if not isinstance(self.validation_states, tuple):
+            raise ValueError(f"{o}.validation_states must be a list of states; got {self.validation_states!r}")
+        for i, s in enumerate(self.validation_states):
+            _check_vector(o, f"validation_states[{i}]", s)
+            if len(s) != n_x:
+                raise ValueError(
+                    f"{o}.validation_states[{i}] must have {n_x} entries (like start_half_width); got {len(s)}"
                 )
         _check_matrix(o, "state_weight", self.state_weight)
         _check_matrix(o, "input_weight", self.input_weight)
@@ -384,6 +398,10 @@ class RLConfig:
         """``(n_test, n_x)`` float64 copy of :attr:`test_states`."""
         return np.array(self.test_states, dtype=np.float64)
 
+    def validation_state_array(self) -> np.ndarray:
+        """``(n_val, n_x)`` float64 copy of :attr:`validation_states` (``(0, n_x)`` if none)."""
+        return np.array(self.validation_states, dtype=np.float64).reshape(-1, self.n_x)
+
 
 # -- defaults per env id -------------------------------------------------------------------
 
@@ -403,6 +421,8 @@ def draw_start_states(
 
 TEST_STATE_SEED = 16474
 """Seed of the stored test states (``draw_start_states(x_eq, env start box, 10, 16474)``)."""
+VALIDATION_STATE_SEED = 52831
+"""Seed of the default validation states (policy selection), drawn like the test states."""
 
 
 def _tuple2(a: np.ndarray) -> tuple[tuple[float, ...], ...]:
@@ -429,6 +449,7 @@ def _pendulum_config() -> RLConfig:
     return RLConfig(
         env_id="robocritic/ClippedPendulum-v0",
         test_states=test_states,
+        validation_states=_tuple2(draw_start_states(np.zeros(2), START_HALF_WIDTH, 10, VALIDATION_STATE_SEED)),
         start_half_width=tuple(float(v) for v in START_HALF_WIDTH),
         state_weight=_tuple2(STATE_WEIGHT),
         input_weight=_tuple2(INPUT_WEIGHT),
@@ -445,6 +466,7 @@ def _pendulum_config() -> RLConfig:
 
 
 def _cstr_config() -> RLConfig:
+    from robocritic.dynamics import CSTRModel
     from robocritic.envs.safety_cstr_v0 import INPUT_WEIGHT, START_HALF_WIDTH, STATE_WEIGHT
 
     # draw_start_states(CSTRModel().x_eq, START_HALF_WIDTH, 10, TEST_STATE_SEED): the env's own
@@ -464,6 +486,7 @@ def _cstr_config() -> RLConfig:
     return RLConfig(
         env_id="robocritic/SafetyCSTR-v0",
         test_states=test_states,
+        validation_states=_tuple2(draw_start_states(CSTRModel().x_eq, START_HALF_WIDTH, 10, VALIDATION_STATE_SEED)),
         start_half_width=tuple(float(v) for v in START_HALF_WIDTH),
         state_weight=_tuple2(STATE_WEIGHT),
         input_weight=_tuple2(INPUT_WEIGHT),

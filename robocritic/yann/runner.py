@@ -16,8 +16,11 @@ One harness for every learner, so the comparison differs only in the learner:
 trains ``config.episodes`` episodes (an env step, then ``updates_per_step`` updates once the
 buffer holds ``learning_starts`` transitions), evaluates every ``eval_every`` episodes and at the
 end, logs TensorBoard scalars, shows a tqdm bar, and writes a resumable checkpoint (weights,
-optimiser and RNG states, replay buffer, episode counter, metrics so far) every
-``checkpoint_every`` episodes. A run resumed from its checkpoint reproduces the uninterrupted run
+optimiser and RNG states, replay buffer, episode counter, metrics so far, best snapshot) every
+``checkpoint_every`` episodes. With :attr:`RLConfig.validation_states` it also evaluates every
+snapshot on them and the final policy is the best one (the untrained actor included): policy
+selection on states the test set does not contain; ``metrics["test_after_last"]`` keeps the last
+iterate's test evaluation. A run resumed from its checkpoint reproduces the uninterrupted run
 bit for bit (single-threaded CPU torch). :func:`train` dispatches to it or to the
 stable-baselines3 baselines (:mod:`robocritic.yann.baselines`).
 
@@ -286,7 +289,8 @@ class EvalResult:
 
 
 class TestSet:
-    """The config's fixed test states, one env per state, for repeated evaluations.
+    """Fixed start states (the config's test states unless ``states`` is given), one env per
+    state, for repeated evaluations.
 
     A policy with ``act_batch(obs (B, n_x)) -> (B, n_u)`` (a stateless batched policy, e.g.
     :class:`~robocritic.yann.actor.TorchPolicy`) runs all test episodes in lockstep with one
@@ -294,8 +298,8 @@ class TestSet:
     Env ``i`` is reset with seed ``i`` (it matters only with randomisation).
     """
 
-    def __init__(self, config: RLConfig) -> None:
-        self.states = config.test_state_array()
+    def __init__(self, config: RLConfig, states: np.ndarray | None = None) -> None:
+        self.states = config.test_state_array() if states is None else np.asarray(states, dtype=np.float64)
         self.envs = [make_env(config) for _ in self.states]
 
     def evaluate(self, policy: Controller | Callable[[np.ndarray], np.ndarray]) -> EvalResult:
@@ -405,9 +409,11 @@ def _new_metrics(config: RLConfig, algorithm: str, seed: int) -> dict[str, Any]:
             "actor_loss": [],
             "wall_s": [],
         },
-        "eval_curve": {"episode": [], "test_cost": [], "test_violating": []},
+        "eval_curve": {"episode": [], "test_cost": [], "test_violating": [], "validation_cost": []},
         "test_before": None,
-        "test_after": None,
+        "test_after": None,  # of the final policy: the selected snapshot if there is a validation set
+        "test_after_last": None,  # of the last iterate
+        "selection": None,  # {"episode", "validation_cost"} of the best snapshot so far
         "training_violations": 0,
         "training_violation_steps": 0,
     }
@@ -456,6 +462,8 @@ class Trainer:
         self.start_rng = start_state_rng(self.seed)
         self.metrics = _new_metrics(config, algorithm, self.seed)
         self.tests = TestSet(config)
+        self.validation = TestSet(config, config.validation_state_array()) if config.validation_states else None
+        self.best_actor: dict[str, torch.Tensor] | None = None  # weights of metrics["selection"]
         self.store = CheckpointStore(self.run_dir / "checkpoints", keep=config.keep_checkpoints)
         self._u_low = self.model.u_eq + self.model.input_box.low
         self._u_high = self.model.u_eq + self.model.input_box.high
@@ -477,6 +485,8 @@ class Trainer:
     def _save_checkpoint(self) -> None:
         episode = self.metrics["episodes_done"]
         state = {"learner": self.learner.state_dict(), "torch_rng": torch.get_rng_state()}
+        if self.best_actor is not None:
+            state["best_actor"] = self.best_actor
         meta = {
             "algorithm": self.algorithm,
             "seed": self.seed,
@@ -501,6 +511,7 @@ class Trainer:
             )
         _check_same_config(meta["config"], config_to_dict(self.config), ckpt.path)
         self.learner.load_state_dict(ckpt.state["learner"])
+        self.best_actor = ckpt.state.get("best_actor")
         torch.set_rng_state(ckpt.state["torch_rng"])
         self.rng.bit_generator.state = meta["numpy_rng"]
         self.start_rng.bit_generator.state = meta["start_rng"]
@@ -527,7 +538,10 @@ class Trainer:
         return action
 
     def _evaluate(self, episode: int, writer: Any) -> dict[str, Any]:
-        result = self.tests.evaluate(TorchPolicy(self.learner.actor))
+        """Test evaluation of the current actor; with a validation set, also validate it and keep
+        its weights if it is the best so far (ties keep the earlier snapshot)."""
+        policy = TorchPolicy(self.learner.actor)
+        result = self.tests.evaluate(policy)
         curve = self.metrics["eval_curve"]
         curve["episode"].append(episode)
         curve["test_cost"].append(result.mean_cost)
@@ -535,6 +549,15 @@ class Trainer:
         if writer is not None:
             writer.add_scalar("eval/test_cost", result.mean_cost, episode)
             writer.add_scalar("eval/test_violating_episodes", result.n_violating, episode)
+        if self.validation is not None:
+            cost = self.validation.evaluate(policy).mean_cost
+            curve["validation_cost"].append(cost)
+            best = self.metrics["selection"]
+            if best is None or cost < best["validation_cost"]:
+                self.metrics["selection"] = {"episode": episode, "validation_cost": cost}
+                self.best_actor = {k: v.detach().clone() for k, v in self.learner.actor.state_dict().items()}
+            if writer is not None:
+                writer.add_scalar("eval/validation_cost", cost, episode)
         return result.to_dict()
 
     def _train_episode(self, episode: int) -> tuple[EpisodeResult, float, float]:
@@ -642,7 +665,14 @@ class Trainer:
         return tensorboard_writer(self.run_dir / "tb", purge_step) if self.tensorboard else None
 
     def _finish(self) -> None:
-        """Final weights + sidecar and ``metrics.json`` (written last: marks the run finished)."""
+        """Select the final policy, then write its weights + sidecar and ``metrics.json`` (written
+        last: marks the run finished)."""
+        m = self.metrics
+        if m["test_after_last"] is None:
+            m["test_after_last"] = m["test_after"]
+            if self.best_actor is not None and m["selection"]["episode"] != m["episodes_done"]:
+                self.learner.actor.load_state_dict(self.best_actor)
+                m["test_after"] = self.tests.evaluate(TorchPolicy(self.learner.actor)).to_dict()
         save_weights(self.run_dir / "actor.pt", {"actor": self.learner.actor.state_dict()})
         atomic_write_json(
             self.run_dir / "actor.json",

@@ -138,3 +138,32 @@ def test_lockstep_evaluation_equals_sequential(tmp_path):
     sequential = evaluate_policy(ExplicitMPC(law), cfg)  # a Controller: one episode at a time
     np.testing.assert_allclose(batched.costs, sequential.costs, rtol=1e-9)
     np.testing.assert_array_equal(batched.steps, [30, 30, 30])
+
+
+def test_final_policy_is_the_best_validation_snapshot(tmp_path):
+    """A damaging actor LR makes the last iterate worse; the final policy is the best snapshot on
+    the validation states (here the untrained actor, i.e. the explicit MPC), and actor.pt holds it."""
+    base = tiny_config(tmp_path, episodes=3)
+    cfg = dataclasses.replace(base, yann_ddpg=dataclasses.replace(base.yann_ddpg, actor_lr=1.0))
+    m = train(cfg, "yann_ddpg", 0, tmp_path / "run", progress=False, tensorboard=False).metrics
+    curve = m["eval_curve"]
+    assert len(curve["validation_cost"]) == len(curve["episode"]) == 4
+    best = int(np.argmin(curve["validation_cost"]))  # first minimum: ties keep the earlier snapshot
+    assert m["selection"] == {
+        "episode": curve["episode"][best],
+        "validation_cost": curve["validation_cost"][best],
+    }
+    assert m["test_after_last"]["mean_cost"] == curve["test_cost"][-1]
+    np.testing.assert_allclose(m["test_after"]["mean_cost"], curve["test_cost"][best], rtol=1e-12)
+    assert best == 0 and m["test_after"]["costs"] == m["test_before"]["costs"]
+    assert m["test_after_last"]["mean_cost"] > m["test_after"]["mean_cost"]
+    np.testing.assert_allclose(
+        evaluate_run(tmp_path / "run").mean_cost, m["test_after"]["mean_cost"], rtol=1e-12
+    )
+
+
+def test_without_validation_states_the_last_iterate_is_final(tmp_path):
+    cfg = dataclasses.replace(tiny_config(tmp_path, episodes=1), validation_states=())
+    m = train(cfg, "ddpg", 0, tmp_path / "run", progress=False, tensorboard=False).metrics
+    assert m["selection"] is None and m["eval_curve"]["validation_cost"] == []
+    assert m["test_after"] == m["test_after_last"]
