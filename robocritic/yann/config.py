@@ -86,6 +86,16 @@ def _check_choice(owner: str, name: str, v: object, choices: tuple[str, ...]) ->
         raise ValueError(f"{owner}.{name} must be one of {list(choices)}; got {v!r}")
 
 
+def _check_states(owner: str, name: str, states: object, n_x: int, *, allow_empty: bool) -> None:
+    """``states`` is a tuple of ``n_x``-vectors (non-empty unless ``allow_empty``)."""
+    if not isinstance(states, tuple) or not (states or allow_empty):
+        raise ValueError(f"{owner}.{name} must be a {'' if allow_empty else 'non-empty '}list of states; got {states!r}")
+    for i, state in enumerate(states):
+        _check_vector(owner, f"{name}[{i}]", state)
+        if len(state) != n_x:
+            raise ValueError(f"{owner}.{name}[{i}] must have {n_x} entries (like start_half_width); got {len(state)}")
+
+
 def _check_bool(owner: str, name: str, v: object) -> None:
     if not isinstance(v, bool):
         raise ValueError(f"{owner}.{name} must be true or false; got {v!r}")
@@ -337,22 +347,8 @@ class RLConfig:
         if any(h < 0 for h in self.start_half_width):
             raise ValueError(f"{o}.start_half_width must be >= 0; got {self.start_half_width!r}")
         n_x = len(self.start_half_width)
-        if not isinstance(self.test_states, tuple) or not self.test_states:
-            raise ValueError(f"{o}.test_states must be a non-empty list of states; got {self.test_states!r}")
-        for i, s in enumerate(self.test_states):
-            _check_vector(o, f"test_states[{i}]", s)
-            if len(s) != n_x:
-                raise ValueError(
-                    f"{o}.test_states[{i}] must have {n_x} entries (like start_half_width); got {len(s)}"
-                )
-        if not isinstance(self.validation_states, tuple):
-            raise ValueError(f"{o}.validation_states must be a list of states; got {self.validation_states!r}")
-        for i, s in enumerate(self.validation_states):
-            _check_vector(o, f"validation_states[{i}]", s)
-            if len(s) != n_x:
-                raise ValueError(
-                    f"{o}.validation_states[{i}] must have {n_x} entries (like start_half_width); got {len(s)}"
-                )
+        _check_states(o, "test_states", self.test_states, n_x, allow_empty=False)
+        _check_states(o, "validation_states", self.validation_states, n_x, allow_empty=True)
         _check_matrix(o, "state_weight", self.state_weight)
         _check_matrix(o, "input_weight", self.input_weight)
         if len(self.state_weight) != n_x:

@@ -15,6 +15,7 @@ from robocritic.dynamics import CSTRModel
 from robocritic.yann.config import (
     CONFIG_FACTORIES,
     TEST_STATE_SEED,
+    VALIDATION_STATE_SEED,
     DDPGConfig,
     RLConfig,
     SB3Config,
@@ -50,6 +51,14 @@ def test_stored_test_states_regenerate_from_their_seed():
         default_config(CSTR).test_state_array(),
         draw_start_states(CSTRModel().x_eq, CSTR_BOX, 10, TEST_STATE_SEED),
     )
+
+
+def test_default_validation_states_are_seeded_and_disjoint_from_the_test_states():
+    for env_id, x_eq, box in ((PENDULUM, np.zeros(2), PENDULUM_BOX), (CSTR, CSTRModel().x_eq, CSTR_BOX)):
+        cfg = default_config(env_id)
+        val = cfg.validation_state_array()
+        np.testing.assert_array_equal(val, draw_start_states(x_eq, box, 10, VALIDATION_STATE_SEED))
+        assert not {tuple(v) for v in val} & {tuple(t) for t in cfg.test_state_array()}
 
 
 def test_paper_specific_defaults():
@@ -93,6 +102,8 @@ def test_yaml_unknown_keys_are_rejected_by_name(tmp_path, text: str, named: str)
         ({"gamma": "0.9"}, "gamma"),
         ({"ddpg": {"cost_scale": -1.0}}, "cost_scale"),
         ({"test_states": [[0.1, 0.2, 0.3]]}, r"test_states\[0\]"),
+        ({"test_states": []}, "test_states must be a non-empty list"),
+        ({"validation_states": [[0.1, 0.2], [0.1]]}, r"validation_states\[1\]"),
         ({"state_weight": [[1.0, 2.0], [0.0, 1.0]]}, "state_weight"),
         ({"yann_ddpg": {"tau": 0.0}}, "tau"),
         ({"yann_ddpg": {"zero_init": "ones"}}, "zero_init"),
