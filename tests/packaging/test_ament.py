@@ -198,3 +198,38 @@ def test_installed_copy_finds_its_share_and_runs_the_launch_file_parser(wheel, t
         assert (share / name).is_file(), name
     assert (prefix / "share" / "ament_index" / "resource_index" / "packages" / "robocritic").is_file()
     assert str(share / "launch" / "params" / "mpc_controller.yaml") in proc.stdout
+
+
+def test_robocritic_msgs_is_a_rosidl_interface_package_of_every_msg_file():
+    """robocritic_msgs/ (ament_cmake): format 3, rosidl generators, every .msg file generated, and
+    every message package the .msg files use declared both in package.xml and in CMakeLists.txt."""
+    folder = ROOT / "robocritic_msgs"
+    manifest = ET.parse(folder / "package.xml").getroot()  # also rejects "--" inside XML comments
+    assert manifest.tag == "package" and manifest.get("format") == "3"
+    assert [c.tag for c in list(manifest)[:3]] == ["name", "version", "description"]
+    assert manifest.findtext("name") == "robocritic_msgs"
+    assert manifest.findtext("version") == PYPROJECT["project"]["version"]
+    assert [b.text for b in manifest.findall("export/build_type")] == ["ament_cmake"]
+    assert [g.text for g in manifest.findall("member_of_group")] == ["rosidl_interface_packages"]
+    buildtools = {e.text for e in manifest.findall("buildtool_depend")}
+    assert {"ament_cmake", "rosidl_default_generators"} <= buildtools
+    assert "rosidl_default_runtime" in {e.text for e in manifest.findall("exec_depend")}
+    msg_files = sorted(p.name for p in (folder / "msg").glob("*.msg"))
+    assert msg_files == ["JointImpedanceCommand.msg", "SafetyVerdict.msg"]
+    used = set()
+    for name in msg_files:
+        for line in (folder / "msg" / name).read_text().splitlines():
+            field_type = line.split("#", 1)[0].split()[:1]
+            if field_type and "/" in field_type[0]:
+                used.add(field_type[0].split("/")[0])
+    assert used == {"std_msgs"}
+    assert used <= {e.text for e in manifest.findall("depend")}
+    cmake = (folder / "CMakeLists.txt").read_text()
+    call = re.search(r"rosidl_generate_interfaces\(\$\{PROJECT_NAME\}(.*?)\)", cmake, re.S)
+    assert call is not None
+    listed = re.findall(r'"msg/([A-Za-z0-9]+\.msg)"', call.group(1))
+    assert sorted(listed) == msg_files
+    deps = re.search(r"DEPENDENCIES\s+([^)]*)", call.group(1))
+    assert deps is not None and set(deps.group(1).split()) == used
+    for package in used | {"ament_cmake", "rosidl_default_generators"}:
+        assert f"find_package({package} REQUIRED)" in cmake

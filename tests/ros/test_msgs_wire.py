@@ -45,7 +45,7 @@ _NUMPY_DTYPES = {
 def typestore():
     """ROS 2 Humble typestore plus robocritic's custom types, registered from their .msg files."""
     store = get_typestore(Stores.ROS2_HUMBLE)
-    for path in sorted((REPO / "msg").glob("*.msg")):
+    for path in sorted((REPO / "robocritic_msgs" / "msg").glob("*.msg")):
         store.register(get_types_from_msg(path.read_text(), f"robocritic_msgs/msg/{path.stem}"))
     return store
 
@@ -268,7 +268,7 @@ def test_idl_modules_avoid_known_cyclonedds_pitfalls():
 
 
 def test_custom_msg_files_match_embedded_definitions():
-    files = {f"robocritic_msgs/msg/{p.stem}": p.read_text() for p in (REPO / "msg").glob("*.msg")}
+    files = {f"robocritic_msgs/msg/{p.stem}": p.read_text() for p in (REPO / "robocritic_msgs" / "msg").glob("*.msg")}
     assert files == msgs.MSG_DEFINITIONS
     custom = {name for name in TYPES if name.startswith("robocritic_msgs/")}
     assert custom == set(files)

@@ -1,11 +1,13 @@
 """robocritic_msgs/msg: robocritic's own message types, as ROS 2 DDS types.
 
-The ``.msg`` sources live in ``msg/`` at the repository root; :data:`MSG_DEFINITIONS` holds the
-same text so tools that need the definition (rosbag2 recording, rosbags type registration) work
-from an installed wheel too. A test keeps the two identical.
+The ``.msg`` sources live in the interface package ``robocritic_msgs/msg/`` at the repository
+root; :data:`MSG_DEFINITIONS` holds the same text so tools that need the definition (rosbag2
+recording, rosbags type registration) work from an installed wheel too. A test keeps the two
+identical.
 
-On a ROS 2 machine these types need an ``ament_cmake`` interface package named ``robocritic_msgs``
-(ament_python packages cannot generate interfaces); the DDS and in-process transports need nothing.
+On a ROS 2 machine, rclpy needs the code rosidl generates from them: build ``robocritic_msgs/``
+(ament_cmake) with colcon next to robocritic (README). The DDS and in-process transports need
+nothing.
 
 IDL type module: no ``from __future__ import annotations`` and no aliased types import here (see
 ROS2.md).
