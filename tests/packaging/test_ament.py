@@ -225,7 +225,7 @@ def test_robocritic_msgs_is_a_rosidl_interface_package_of_every_msg_file():
     assert used == {"std_msgs"}
     assert used <= {e.text for e in manifest.findall("depend")}
     cmake = (folder / "CMakeLists.txt").read_text()
-    call = re.search(r"rosidl_generate_interfaces\(\$\{PROJECT_NAME\}(.*?)\)", cmake, re.S)
+    call = re.search(r"rosidl_generate_interfaces\(\$\{PROJECT_NAME\}(.*?)\)", cmake, re.DOTALL)
     assert call is not None
     listed = re.findall(r'"msg/([A-Za-z0-9]+\.msg)"', call.group(1))
     assert sorted(listed) == msg_files
