@@ -48,20 +48,27 @@ class _Parser:
 
     def template(self) -> Template:
         """Top level: text (anything but ``$(``) and substitutions."""
+        return tuple(self.parts(lambda c: not c))
+
+    def parts(self, stop: Callable[[str], bool], forbidden: str = "") -> list[str | Substitution]:
+        """Text and substitutions up to the first character ``stop`` accepts ("" at the end);
+        ``\\x`` escapes ``x``; an unescaped character of ``forbidden`` is an error."""
         parts: list[str | Substitution] = []
         buf: list[str] = []
-        while self.pos < len(self.text):
+        while not stop(self.peek()):
             if self.at_substitution():
                 _flush(buf, parts)
                 parts.append(self.substitution())
             elif self.peek() == "\\" and self.peek(1):
                 buf.append(self.peek(1))
                 self.pos += 2
+            elif self.peek() in forbidden:
+                raise self.fail(f"unexpected {self.peek()!r} in a substitution argument (quote or escape it)")
             else:
                 buf.append(self.peek())
                 self.pos += 1
         _flush(buf, parts)
-        return tuple(parts)
+        return parts
 
     def substitution(self) -> Substitution:
         start = self.pos
@@ -86,43 +93,17 @@ class _Parser:
         quote = self.peek()
         if quote in ("'", '"'):
             return self.quoted(quote)
-        parts: list[str | Substitution] = []
-        buf: list[str] = []
-        while self.peek() and self.peek() not in " )":
-            if self.at_substitution():
-                _flush(buf, parts)
-                parts.append(self.substitution())
-            elif self.peek() == "\\" and self.peek(1):
-                buf.append(self.peek(1))
-                self.pos += 2
-            elif self.peek() in "('\"":
-                raise self.fail(f"unexpected {self.peek()!r} in a substitution argument (quote or escape it)")
-            else:
-                buf.append(self.peek())
-                self.pos += 1
-        _flush(buf, parts)
+        parts = self.parts(lambda c: not c or c in " )", forbidden="('\"")
         if not parts:
             raise self.fail("empty substitution argument")
         return tuple(parts)
 
     def quoted(self, quote: str) -> Template:
         self.pos += 1
-        parts: list[str | Substitution] = []
-        buf: list[str] = []
-        while self.peek() != quote:
-            if not self.peek():
-                raise self.fail(f"unterminated {quote} quote")
-            if self.at_substitution():
-                _flush(buf, parts)
-                parts.append(self.substitution())
-            elif self.peek() == "\\" and self.peek(1):
-                buf.append(self.peek(1))
-                self.pos += 2
-            else:
-                buf.append(self.peek())
-                self.pos += 1
+        parts = self.parts(lambda c: c in (quote, ""))
+        if not self.peek():
+            raise self.fail(f"unterminated {quote} quote")
         self.pos += 1
-        _flush(buf, parts)
         return tuple(parts)
 
 
