@@ -7,6 +7,7 @@ module                     contents
 ``controller_node``        :class:`ControllerNode`: one controller node for any control law
 ``mpc_controller``         console script ``mpc_controller`` (linear MPC factory)
 ``explicit_controller``    console script ``explicit_controller`` (explicit MPC law factory)
+``yann_controller``        console script ``yann_controller`` (a trained YANN-RL run's policy)
 ``bridge_logic``           :class:`BridgeLogic`: an env behind joint-space state/command topics
 ``sim_bridge``             console script ``sim_bridge`` (lockstep / free-running, /clock)
 ``common``                 profile parameter, QoS per profile topic, input checks, validators

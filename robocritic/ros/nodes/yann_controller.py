@@ -1,0 +1,74 @@
+"""``yann_controller``: a trained YANN-RL policy (a finished ``robocritic yann train`` run) as a ROS 2 node.
+
+    yann_controller --ros-args -p run_dir:=runs/yann -p use_sim_time:=true
+
+Same node as ``mpc_controller`` (topics, activation, e-stop, watchdog: see
+:mod:`robocritic.ros.nodes.controller_node`); the command is the run's final policy (YANN-DDPG:
+the YANN actor on its explicit law; DDPG, TD3, SAC: their actor), loaded weights-only with
+:func:`robocritic.yann.runner.load_policy`, evaluated by torch on one thread.
+
+Parameters of the policy: ``run_dir`` (the run folder with ``actor.json``, ``actor.pt`` and, for
+YANN-DDPG, ``law.npz``; required). The policy must act on ``[q, dq]`` of the profile's joints with
+one input per joint, and its env's control period must equal ``1/rate_hz``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ...profiles import HardwareProfile
+from ..transport.base import Node, ParameterError
+from .controller_node import BuiltController, ControllerNode
+from .runtime import run_node
+
+
+def yann_factory(node: Node, profile: HardwareProfile) -> BuiltController:
+    """:data:`~robocritic.ros.nodes.controller_node.ControllerFactory` of a trained YANN-RL run."""
+    import torch
+
+    from ...yann.checkpoint import CheckpointError
+    from ...yann.runner import linear_model, load_policy, make_env
+
+    torch.set_num_threads(1)  # a control loop: no intra-op thread pool competing with the node
+    run_dir = node.declare_parameter("run_dir", None, description="finished YANN-RL run folder")
+    where = f"parameter 'run_dir' = {run_dir!r}"
+    if not (Path(run_dir) / "actor.json").is_file():
+        raise ParameterError(f"{where}: no actor.json there (is it a finished `robocritic yann train` run?)")
+    try:
+        policy, config, algorithm = load_policy(run_dir)
+        env = make_env(config)
+        try:
+            model = linear_model(env)
+        finally:
+            env.close()
+    except (OSError, ValueError, KeyError, CheckpointError) as exc:
+        raise ParameterError(f"{where}: cannot load the policy: {exc}") from None
+    n = len(profile.joints)
+    if model.n_x != 2 * n or model.n_u != n:
+        raise ParameterError(
+            f"{where}: the policy maps {model.n_x} states to {model.n_u} inputs ({config.env_id}); profile "
+            f"{profile.robot} needs {2 * n} states ([q, dq]) and {n} inputs"
+        )
+    rate_hz = node.get_parameter("rate_hz")
+    if abs(model.dt * rate_hz - 1.0) > 1e-9:
+        raise ParameterError(
+            f"{where}: the policy's control period {model.dt:g} s ({config.env_id}) differs from "
+            f"1/rate_hz = {1.0 / rate_hz:g} s"
+        )
+    return BuiltController(
+        controller=policy,
+        safe_command=model.u_eq.copy(),
+        description=f"YANN-RL policy ({algorithm}, {run_dir})",
+        info={"run_dir": str(run_dir), "algorithm": algorithm, "env_id": config.env_id},
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console script ``yann_controller``."""
+    return run_node(lambda node: ControllerNode(node, yann_factory), "yann_controller", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""``yann_controller``: a trained YANN-RL run as a controller node, over the in-process transport."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from robocritic.controllers.lqr import dlqr
+
+from robocritic.dynamics import PendulumModel
+from robocritic.ros.msgs import Float64MultiArray
+from robocritic.ros.nodes.controller_node import ControllerNode
+from robocritic.ros.nodes.sim_bridge import SimBridgeNode
+from robocritic.ros.nodes.yann_controller import yann_factory
+from robocritic.ros.transport import InProcessBus, ParameterError
+from robocritic.testing import run_closed_loop
+from robocritic.yann.config import YANNDDPGConfig, default_config
+from robocritic.yann.laws import saturated_linear_law
+from robocritic.yann.runner import load_policy, train
+
+ENV = "robocritic/ClippedPendulum-v0"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A finished two-episode YANN-DDPG run on the pendulum (hand-built law, no PPOPT)."""
+    folder = tmp_path_factory.mktemp("yann")
+    lin = PendulumModel().linearize()
+    K, _ = dlqr(lin.A, lin.B, np.eye(2), np.array([[1e-3]]))
+    law = saturated_linear_law(lin, K).save(folder / "given_law.npz")
+    base = default_config(ENV)
+    config = dataclasses.replace(
+        base, episodes=2, max_episode_steps=30, test_states=base.test_states[:2], validation_states=(),
+        law_path=str(law),
+        yann_ddpg=YANNDDPGConfig(actor_hidden=(8, 8), critic_hidden=(16,), batch_size=16, learning_starts=16,
+                                 buffer_size=1000, actor_lr=1e-2),
+    )  # fmt: skip
+    train(config, "yann_ddpg", 0, folder / "run", progress=False, tensorboard=False)
+    return folder / "run"
+
+
+def test_node_runs_the_trained_policy_like_run_closed_loop(run_dir):
+    bus = InProcessBus()
+    x0, steps = [0.2, -0.1], 40
+    sim = SimBridgeNode(bus.create_node("sim_bridge", parameters={"initial_state": x0, "max_steps": steps,
+                                                                   "real_time_factor": 0.0}))  # fmt: skip
+    commands: list[list[float]] = []
+    probe = bus.create_node("probe")
+    probe.create_subscription(Float64MultiArray, "/pendulum/effort_command", lambda m: commands.append(list(m.data)), 100)
+    ctl = ControllerNode(bus.create_node("ctl", parameters={"run_dir": str(run_dir), "use_sim_time": True}), yann_factory)
+    bus.step(0.1)
+    policy, _, algorithm = load_policy(run_dir)
+    ref = run_closed_loop(policy, ENV, x0=x0, steps=steps)
+    np.testing.assert_array_equal(np.array(sim.logic.episodes[0]["states"]), ref.states)
+    assert algorithm == "yann_ddpg" and ctl.logic.rejected == {} and len(commands) >= steps
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({}, "parameter 'run_dir' is required"),
+        ({"run_dir": "/no/such/run"}, "no actor.json there"),
+        ({"run_dir": "TRAINED", "rate_hz": 10.0}, "control period 0.05 s .* differs from 1/rate_hz = 0.1 s"),
+        ({"run_dir": "TRAINED", "profile": "arm7_torque"}, "policy maps 2 states to 1 inputs"),
+    ],
+)
+def test_bad_run_dir_or_rate_is_a_parameter_error(run_dir, params, match):
+    params = {k: str(run_dir) if v == "TRAINED" else v for k, v in params.items()}
+    with pytest.raises(ParameterError, match=match):
+        ControllerNode(InProcessBus().create_node("ctl", parameters=params), yann_factory)
+
+
+def test_console_script_reports_a_missing_run_dir():
+    proc = subprocess.run(
+        [sys.executable, "-m", "robocritic.ros.nodes.yann_controller", "--transport", "inprocess", "--ros-args",
+         "-p", "run_dir:=/no/such/run"],
+        check=False, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "parameter 'run_dir'" in proc.stderr and "Traceback" not in proc.stderr
