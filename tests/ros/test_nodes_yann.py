@@ -63,8 +63,8 @@ def test_node_runs_the_trained_policy_like_run_closed_loop(run_dir):
     [
         ({}, "parameter 'run_dir' is required"),
         ({"run_dir": "/no/such/run"}, "no actor.json there"),
-        ({"run_dir": "TRAINED", "rate_hz": 10.0}, "control period 0.05 s .* differs from 1/rate_hz = 0.1 s"),
-        ({"run_dir": "TRAINED", "profile": "arm7_torque"}, "policy maps 2 states to 1 inputs"),
+        ({"run_dir": "TRAINED", "rate_hz": 10.0}, "sample time 0.05 s differs from the control period 1/rate_hz = 0.1 s"),
+        ({"run_dir": "TRAINED", "profile": "arm7_torque"}, "law maps 2 states to 1 inputs"),
     ],
 )
 def test_bad_run_dir_or_rate_is_a_parameter_error(run_dir, params, match):

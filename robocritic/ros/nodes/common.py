@@ -114,6 +114,25 @@ def require_joints(profile: HardwareProfile) -> JointMap:
     return profile.joint_map
 
 
+def check_joint_space_law(
+    where: str, n_x: int, n_u: int, dt: float, profile: HardwareProfile, rate_hz: float
+) -> None:
+    """A control law loaded from a file fits the profile: ``[q, dq]`` of its joints in, one input
+    per joint out, sample time ``dt`` [s] equal to ``1/rate_hz``; else ``ParameterError`` starting
+    with ``where`` (the parameter that named the file)."""
+    n = len(profile.joints)
+    if n_x != 2 * n or n_u != n:
+        raise ParameterError(
+            f"{where}: the law maps {n_x} states to {n_u} inputs; profile {profile.robot} needs "
+            f"{2 * n} states ([q, dq]) and {n} inputs"
+        )
+    if abs(dt * rate_hz - 1.0) > 1e-9:
+        raise ParameterError(
+            f"{where}: the law's sample time {dt:g} s differs from the control period "
+            f"1/rate_hz = {1.0 / rate_hz:g} s"
+        )
+
+
 def decode_joint_state(
     joint_map: JointMap,
     names: Sequence[str],

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from ...controllers.explicit_mpc import ExplicitLaw, ExplicitMPC
 from ...profiles import HardwareProfile
 from ..transport.base import Node, ParameterError
-from .common import non_negative
+from .common import check_joint_space_law, non_negative
 from .controller_node import BuiltController, ControllerNode
 from .runtime import run_node
 
@@ -31,17 +31,7 @@ def load_explicit_law(path: str, profile: HardwareProfile, rate_hz: float) -> Ex
         law = ExplicitLaw.load(path)
     except (OSError, ValueError, KeyError) as exc:
         raise ParameterError(f"parameter 'law' = {path!r}: cannot load the explicit law: {exc}") from None
-    n = len(profile.joints)
-    if law.n_x != 2 * n or law.n_u != n:
-        raise ParameterError(
-            f"parameter 'law' = {path!r}: the law maps {law.n_x} states to {law.n_u} inputs; profile "
-            f"{profile.robot} needs {2 * n} states ([q, dq]) and {n} inputs"
-        )
-    if abs(law.dt * rate_hz - 1.0) > 1e-9:
-        raise ParameterError(
-            f"parameter 'law' = {path!r}: the law's sample time {law.dt:g} s differs from the control "
-            f"period 1/rate_hz = {1.0 / rate_hz:g} s"
-        )
+    check_joint_space_law(f"parameter 'law' = {path!r}", law.n_x, law.n_u, law.dt, profile, rate_hz)
     return law
 
 

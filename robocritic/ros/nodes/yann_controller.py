@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ...profiles import HardwareProfile
 from ..transport.base import Node, ParameterError
+from .common import check_joint_space_law
 from .controller_node import BuiltController, ControllerNode
 from .runtime import run_node
 
@@ -45,18 +46,8 @@ def yann_factory(node: Node, profile: HardwareProfile) -> BuiltController:
             env.close()
     except (OSError, ValueError, KeyError, CheckpointError) as exc:
         raise ParameterError(f"{where}: cannot load the policy: {exc}") from None
-    n = len(profile.joints)
-    if model.n_x != 2 * n or model.n_u != n:
-        raise ParameterError(
-            f"{where}: the policy maps {model.n_x} states to {model.n_u} inputs ({config.env_id}); profile "
-            f"{profile.robot} needs {2 * n} states ([q, dq]) and {n} inputs"
-        )
-    rate_hz = node.get_parameter("rate_hz")
-    if abs(model.dt * rate_hz - 1.0) > 1e-9:
-        raise ParameterError(
-            f"{where}: the policy's control period {model.dt:g} s ({config.env_id}) differs from "
-            f"1/rate_hz = {1.0 / rate_hz:g} s"
-        )
+    where = f"{where} ({algorithm} on {config.env_id})"
+    check_joint_space_law(where, model.n_x, model.n_u, model.dt, profile, node.get_parameter("rate_hz"))
     return BuiltController(
         controller=policy,
         safe_command=model.u_eq.copy(),
