@@ -296,7 +296,8 @@ class SimBridgeNode:
         self._truth_pub.publish(numpy_to_float64_multi_array(sample.state, labels=["state"]))
         perf = time.perf_counter_ns()
         self._published_ns, self._published_perf_ns = now, perf
-        self._first_tick_perf_ns = self._first_tick_perf_ns or perf
+        if self.logic.steps == 1:  # the first stepped tick: before it, the graph was starting up
+            self._first_tick_perf_ns = perf
         self._last_tick_perf_ns = perf
         self._latency_open = True
         self._slot_passed = False
@@ -315,13 +316,15 @@ class SimBridgeNode:
     def report(self) -> dict[str, Any]:
         """States, applied commands, timing and counters of the run, JSON-ready.
 
-        Timing: ``achieved_rate_hz`` is ticks per wall second between the first and the last tick;
+        Timing: ``achieved_rate_hz`` is ticks per wall second from the first stepped tick to the
+        last (``intervals`` of them; the wait for the first command is start-up, not rate);
         ``latency`` the wall time from a tick's first publish to the first command received after
         it; a ``deadline_miss`` is a latency above ``deadline_s`` (one tick of wall time:
         ``dt / real_time_factor``, or ``dt`` unpaced); free-running also counts ticks stepped with
         a held or safe command (``stale_ticks``).
         """
         ticks = self.logic.steps
+        intervals = max(ticks - 1, 0)
         span_s = (
             (self._last_tick_perf_ns - self._first_tick_perf_ns) / 1e9
             if self._first_tick_perf_ns is not None and self._last_tick_perf_ns is not None
@@ -342,8 +345,9 @@ class SimBridgeNode:
             "episodes": list(self.logic.episodes),
             "timing": {
                 "ticks": ticks,
+                "intervals": intervals,
                 "wall_time_s": span_s,
-                "achieved_rate_hz": ticks / span_s if span_s > 0 else math.nan,
+                "achieved_rate_hz": intervals / span_s if span_s > 0 else math.nan,
                 "target_rate_hz": (1.0 / self.deadline_s) if self.paced else None,
                 "latency": percentiles_ms(list(self.latencies_s)),
                 "latencies_s": list(self.latencies_s),
