@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import gc
 import os
 import struct
@@ -113,6 +114,8 @@ def _try(report: RealtimeReport, what: str, action: Callable[[], None]) -> None:
 
 def _set_fifo_all_threads(priority: int) -> None:
     """Put every thread of this process (Linux task ids) under SCHED_FIFO ``priority``."""
+    if not hasattr(os, "sched_setscheduler"):
+        raise OSError(errno.ENOSYS, "SCHED_FIFO is not available on this platform")
     for tid in (int(t) for t in os.listdir("/proc/self/task")):
         try:
             os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(priority))
