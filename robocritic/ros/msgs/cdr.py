@@ -137,16 +137,17 @@ def _kind(tp: Any) -> tuple[str, Any]:
     if isinstance(tp, type) and issubclass(tp, IdlStruct):
         return "struct", tp
     args = typing.get_args(tp)
-    if typing.get_origin(tp) is typing.Annotated and len(args) == 2:
-        meta = args[1]
-        if isinstance(meta, str) and meta in _PRIMITIVES:
-            return "prim", _PRIMITIVES[meta]
-        if isinstance(meta, sequence) and meta.max_length is None:
-            return "seq", meta.subtype
-        if isinstance(meta, array):
-            return "array", (meta.subtype, meta.length)
-        if isinstance(meta, bounded_str):
-            return "str", meta.max_length
+    # A field's type is Annotated[python type, meta]; an element type inside sequence/array may be
+    # the bare meta object itself (e.g. sequence[bounded_str[10]]).
+    meta = args[1] if typing.get_origin(tp) is typing.Annotated and len(args) == 2 else tp
+    if isinstance(meta, str) and meta in _PRIMITIVES:
+        return "prim", _PRIMITIVES[meta]
+    if isinstance(meta, sequence) and meta.max_length is None:
+        return "seq", meta.subtype
+    if isinstance(meta, array):
+        return "array", (meta.subtype, meta.length)
+    if isinstance(meta, bounded_str):
+        return "str", meta.max_length
     raise UnsupportedType(f"field type {tp!r}")
 
 
