@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import struct
 import typing
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -170,7 +171,7 @@ class _Alignment:
         self.unit, self.residue = unit, 0
 
 
-class _Builder:
+class _Builder(ABC):
     """Shared code-generation state: emitted lines, constants, unique names, and the pending run of
     fixed-size fields (``run_fmt``, a struct format without byte order) with what is known of its
     alignment. Subclasses say how the generated code flushes a run and pads at run time."""
@@ -184,13 +185,13 @@ class _Builder:
         self.align = _Alignment()
         self.run_fmt = ""
 
+    @abstractmethod
     def flush(self) -> None:
         """Emit the code for the pending run of fixed-size fields."""
-        raise NotImplementedError
 
+    @abstractmethod
     def pad_statement(self, size: int) -> str:
         """Generated statement that aligns the offset to ``size`` bytes at run time."""
-        raise NotImplementedError
 
     def pad(self, size: int) -> None:
         """Align the next item to ``size`` bytes: inside the run if the offset is known, else at run time."""
