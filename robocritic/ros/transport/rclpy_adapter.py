@@ -92,13 +92,18 @@ class _RclpyLogger(NodeLogger):
             self._last[key] = now
         if exc_info:
             msg = f"{msg}\n{traceback.format_exc()}"
-        method = {
-            logging.DEBUG: self._ros.debug,
-            logging.INFO: self._ros.info,
-            logging.WARNING: self._ros.warning,
-            logging.ERROR: self._ros.error,
-        }.get(level, self._ros.fatal)
-        method(msg)
+        # rclpy fixes the severity of each call site (file, function, line) at its first use and
+        # raises if the same line later logs at another one, so every severity gets its own line.
+        if level <= logging.DEBUG:
+            self._ros.debug(msg)
+        elif level <= logging.INFO:
+            self._ros.info(msg)
+        elif level <= logging.WARNING:
+            self._ros.warning(msg)
+        elif level <= logging.ERROR:
+            self._ros.error(msg)
+        else:
+            self._ros.fatal(msg)
 
 
 class RclpyPublisher(Publisher[MsgT]):
