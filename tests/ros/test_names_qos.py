@@ -87,9 +87,3 @@ def test_cyclonedds_qos_mapping():
     assert latched[Policy.Durability] == Policy.Durability.TransientLocal
     assert QoSProfile(history="keep_all").to_cyclonedds()[Policy.History] == Policy.History.KeepAll
 
-
-def test_rclpy_mapping_needs_ros():
-    pytest.importorskip("rclpy")
-    from rclpy.qos import ReliabilityPolicy
-
-    assert SENSOR_DATA.to_rclpy().reliability == ReliabilityPolicy.BEST_EFFORT
