@@ -1,11 +1,15 @@
-"""CDR encode/decode time per message: robocritic's generated codec versus cyclonedds' generic one.
+"""CDR encode/decode time per message: robocritic's generated codec versus cyclonedds' generic one,
+and, where rclpy is installed, rclpy's ``serialize_message`` / ``deserialize_message`` on its
+generated message classes.
 
     .venv/bin/python benchmarks/msg_codec.py [--repeats 7] [--no-write]
+    .venv-jazzy/bin/python benchmarks/msg_codec.py     # with the rclpy columns
 
 For each message, each repeat times ``--calls`` back-to-back calls of every method in turn
 (interleaved, so machine noise hits both alike); a repeat's value is the mean call time, and the
 table gives the median over repeats with the p25-p75 spread. Both sides produce the same bytes
-(checked here before timing, and for every type in tests/ros/test_msgs_wire.py).
+(checked here before timing, and for every type in tests/ros/test_msgs_wire.py and, against rclpy,
+tests/ros2/test_cdr_rclpy.py).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 import timeit
+from typing import Any
 
 import numpy as np
 from common import command, machine, stats, write_section
@@ -20,6 +25,7 @@ from cyclonedds.idl import IdlStruct
 
 from robocritic.ros import msgs
 from robocritic.ros.msgs import cdr, convert
+from robocritic.ros.transport.rclpy_adapter import rclpy_available, ros_message_class
 
 
 def messages() -> dict[str, tuple[IdlStruct, int]]:
@@ -48,6 +54,23 @@ def messages() -> dict[str, tuple[IdlStruct, int]]:
     }
 
 
+def rclpy_methods(msg: IdlStruct, data: bytes) -> dict[str, Any]:
+    """rclpy's serialize/deserialize of the same message, if rclpy and the message package are here."""
+    if not rclpy_available():
+        return {}
+    from rclpy.serialization import deserialize_message, serialize_message
+
+    try:
+        ros_cls = ros_message_class(type(msg))
+    except ImportError:
+        return {}  # e.g. no tf2_msgs wheel
+    ros_msg = deserialize_message(data, ros_cls)
+    return {
+        "encode rclpy": lambda m=ros_msg: serialize_message(m),
+        "decode rclpy": lambda c=ros_cls, d=data: deserialize_message(d, c),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -67,6 +90,7 @@ def main() -> None:
             "encode robocritic": lambda m=msg: cdr.encode(m),
             "decode cyclonedds": lambda c=cls, d=data: c.deserialize(d),
             "decode robocritic": lambda c=cls, d=data: cdr.decode(c, d),
+            **rclpy_methods(msg, data),
         }
         samples: dict[str, list[float]] = {m: [] for m in methods}
         for _ in range(args.repeats):
@@ -79,6 +103,7 @@ def main() -> None:
     def cell(v: tuple[float, float, float]) -> str:
         return f"{v[0]:,.2f} [{v[1]:,.2f}, {v[2]:,.2f}]"
 
+    with_rclpy = any("encode rclpy" in med for _, _, med in rows)
     lines = [
         "## ROS 2 message CDR codec",
         "",
@@ -86,23 +111,27 @@ def main() -> None:
         (
             "Microseconds per message, median over repeats [p25, p75]; methods interleaved per repeat. "
             "`robocritic` = `robocritic.ros.msgs.cdr` (what the DDS, in-process and rclpy transports and the "
-            "bag recorder use), `cyclonedds` = `IdlStruct.serialize` / `deserialize` (cyclonedds-python 11). "
-            "Both give identical bytes."
+            "bag recorder use), `cyclonedds` = `IdlStruct.serialize` / `deserialize` (cyclonedds-python 11)"
+            + (
+                ", `rclpy` = `rclpy.serialization.serialize_message` / `deserialize_message` on the "
+                "generated class (ROS 2 Jazzy wheels; n/a: no wheel for the package). All give the same CDR."
+                if with_rclpy else ". Both give identical bytes."
+            )
         ),
         "",
-        (
-            "| message | bytes | encode cyclonedds | encode robocritic | speed-up | decode cyclonedds "
-            "| decode robocritic | speed-up |"
-        ),
-        "|---|---|---|---|---|---|---|---|",
     ]
+    columns = ["encode cyclonedds", "encode robocritic", "speed-up", "decode cyclonedds", "decode robocritic",
+               "speed-up"]  # fmt: skip
+    if with_rclpy:
+        columns = columns[:3] + ["encode rclpy"] + columns[3:] + ["decode rclpy"]
+    lines += ["| message | bytes | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
     for name, size, med in rows:
-        enc = med["encode cyclonedds"][0] / med["encode robocritic"][0]
-        dec = med["decode cyclonedds"][0] / med["decode robocritic"][0]
-        lines.append(
-            f"| {name} | {size:,} | {cell(med['encode cyclonedds'])} | {cell(med['encode robocritic'])} | {enc:.1f}x "
-            f"| {cell(med['decode cyclonedds'])} | {cell(med['decode robocritic'])} | {dec:.1f}x |"
-        )
+        cells = {m: cell(v) for m, v in med.items()}
+        cells["speed-up"] = f"{med['encode cyclonedds'][0] / med['encode robocritic'][0]:.1f}x"
+        encode = [cells.get(c, "n/a") for c in columns[: columns.index("decode cyclonedds")]]
+        cells["speed-up"] = f"{med['decode cyclonedds'][0] / med['decode robocritic'][0]:.1f}x"
+        decode = [cells.get(c, "n/a") for c in columns[columns.index("decode cyclonedds") :]]
+        lines.append(f"| {name} | {size:,} | " + " | ".join(encode + decode) + " |")
     body = "\n".join(lines)
     print("\n" + body)
     if not args.no_write:

@@ -160,12 +160,22 @@ class HardwareProfile:
 
 
 class JointMap:
-    """Reorders, flips and shifts joint data between a robot's JointState and model order."""
+    """Reorders, flips and shifts joint data between a robot's JointState and model order.
+
+    Also carries the joints' limits in model units, so whoever converts a reading can check it:
+    ``position_limits`` ``(n, 2)`` [rad or m] (``[-inf, inf]`` for a joint without them),
+    ``velocity_limit`` ``(n,)`` [rad/s or m/s], ``effort_limit`` ``(n,)`` [N m or N].
+    """
 
     def __init__(self, joints: tuple[JointSpec, ...]) -> None:
         self.names = tuple(j.name for j in joints)
         self.sign = np.array([j.sign for j in joints], dtype=np.float64)
         self.offset = np.array([j.offset for j in joints], dtype=np.float64)
+        self.position_limits = np.array(
+            [j.position_limits or (-np.inf, np.inf) for j in joints], dtype=np.float64
+        ).reshape(-1, 2)
+        self.velocity_limit = np.array([j.velocity_limit for j in joints], dtype=np.float64)
+        self.effort_limit = np.array([j.effort_limit for j in joints], dtype=np.float64)
 
     def _order(self, names: list[str] | tuple[str, ...]) -> np.ndarray:
         index = {n: i for i, n in enumerate(names)}

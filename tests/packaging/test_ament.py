@@ -1,7 +1,8 @@
-"""colcon / ament_python packaging, checked as far as this machine (no ROS 2) allows: package.xml
-against the format-3 structure, setup.cfg's script directories, the ament index marker, and the
-data files (package.xml, marker, launch files, params, hardware profiles) in the wheel and at
-``$(find-pkg-share robocritic)`` of an installed copy."""
+"""colcon / ament_python packaging, checked without ROS 2 or colcon: package.xml against the format-3
+structure, setup.cfg's script directories, the ament index marker, and the data files (package.xml,
+marker, launch files, params, hardware profiles) in the wheel and at ``$(find-pkg-share robocritic)``
+of an installed copy. The real ``colcon build`` of robocritic and of robocritic_msgs runs in the ROS 2
+suite (tests/ros2/test_colcon.py, tests/ros2/test_robocritic_msgs.py)."""
 
 from __future__ import annotations
 
@@ -126,7 +127,7 @@ def test_setup_py_keeps_pyproject_authoritative():
 def test_package_dir_is_one_colcon_symlink_install_accepts():
     # `colcon build --symlink-install` (colcon-core, PythonBuildTask._symlinks_in_build) fails on a
     # top-level package whose package-dir folder is itself a package-dir key or a package name, as
-    # with "robocritic" = "robocritic". The full check needs colcon: see README, section ROS 2.
+    # with "robocritic" = "robocritic". tests/ros2/test_colcon.py runs the real build.
     package_dir = PYPROJECT["tool"]["setuptools"]["package-dir"]
     packages = PYPROJECT["tool"]["setuptools"]["packages"]
     for package in packages:
@@ -233,3 +234,13 @@ def test_robocritic_msgs_is_a_rosidl_interface_package_of_every_msg_file():
     assert deps is not None and set(deps.group(1).split()) == used
     for package in used | {"ament_cmake", "rosidl_default_generators"}:
         assert f"find_package({package} REQUIRED)" in cmake
+
+
+def test_build_ros_msgs_script_is_wired_into_setup():
+    """scripts/build_ros_msgs.sh (robocritic_msgs from the Jazzy wheels) parses, is executable, and
+    setup.sh runs it for the Jazzy venv."""
+    script = ROOT / "scripts" / "build_ros_msgs.sh"
+    assert script.is_file() and script.stat().st_mode & 0o111, "scripts/build_ros_msgs.sh must be executable"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    assert 'scripts/build_ros_msgs.sh "$venv"' in (ROOT / "scripts" / "setup.sh").read_text()
+    assert "robocritic_msgs/msg/*.msg" in script.read_text()  # an edited .msg file triggers a rebuild

@@ -2,7 +2,7 @@
 
 For each registered type: the DDS name and field layout match the ROS definition, and for a
 default message, seeded random messages and hand-written realistic ones, the cyclonedds CDR bytes
-equal rosbags' CDR bytes (ROS 2 Humble typestore), and each library decodes the other's bytes to
+equal rosbags' CDR bytes (ROS 2 Jazzy typestore), and each library decodes the other's bytes to
 the same field values. The rosbags message is built from the cyclonedds one by one generic
 converter driven by rosbags' own field definitions, so a field that is missing, misnamed,
 misordered or mistyped shows up as a mismatch rather than being papered over per type.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import random
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,13 @@ import pytest
 from cyclonedds.idl import IdlStruct
 from cyclonedds.idl._support import Endianness
 from cyclonedds.idl._type_normalize import get_idl_annotations
-from cyclonedds.idl.types import array, bounded_str, sequence
 from rosbags.interfaces import Nodetype
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from robocritic.ros import msgs
 from robocritic.ros.msgs import cdr, convert
+from robocritic.ros.msgs.sample import as_plain as plain
+from robocritic.ros.msgs.sample import random_message
 
 REPO = Path(__file__).resolve().parents[2]
 TYPES = msgs.message_types()
@@ -43,8 +43,8 @@ _NUMPY_DTYPES = {
 
 @pytest.fixture(scope="module")
 def typestore():
-    """ROS 2 Humble typestore plus robocritic's custom types, registered from their .msg files."""
-    store = get_typestore(Stores.ROS2_HUMBLE)
+    """ROS 2 Jazzy typestore plus robocritic's custom types, registered from their .msg files."""
+    store = get_typestore(Stores.ROS2_JAZZY)
     for path in sorted((REPO / "robocritic_msgs" / "msg").glob("*.msg")):
         store.register(get_types_from_msg(path.read_text(), f"robocritic_msgs/msg/{path.stem}"))
     return store
@@ -75,61 +75,7 @@ def _convert(value: Any, desc: tuple, store) -> Any:
     return [_convert(v, sub_desc, store) for v in value]
 
 
-def plain(value: Any) -> Any:
-    """Library-neutral form: dataclasses -> dicts, arrays/lists -> lists of Python scalars."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (bytes, bytearray)):
-        return list(value)
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 # --- message factories -------------------------------------------------------------------------
-
-_INT_RANGES = {
-    "int8": (-(2**7), 2**7 - 1), "uint8": (0, 2**8 - 1), "int16": (-(2**15), 2**15 - 1),
-    "uint16": (0, 2**16 - 1), "int32": (-(2**31), 2**31 - 1), "uint32": (0, 2**32 - 1),
-    "int64": (-(2**63), 2**63 - 1), "uint64": (0, 2**64 - 1),
-}  # fmt: skip
-_STRINGS = ["base_link", "odom", "", "joint_ü_7", "a longer frame id / with spaces", "ŝ"]
-
-
-def random_message(cls: type, rng: random.Random) -> Any:
-    """A message of ``cls`` with every field set to a seeded, non-default value."""
-    hints = typing.get_type_hints(cls, include_extras=True)
-    return cls(**{f.name: _random_value(hints[f.name], rng) for f in dataclasses.fields(cls)})
-
-
-def _random_value(hint: Any, rng: random.Random) -> Any:
-    if hint is str:
-        return rng.choice(_STRINGS)
-    if hint is bool:
-        return rng.random() < 0.5
-    if isinstance(hint, type) and issubclass(hint, IdlStruct):
-        return random_message(hint, rng)
-    if typing.get_origin(hint) is typing.Annotated:
-        base, meta = typing.get_args(hint)[0], typing.get_args(hint)[1]
-        if isinstance(meta, array):
-            return [_random_value(meta.subtype, rng) for _ in range(meta.length)]
-        if isinstance(meta, sequence):
-            return [_random_value(meta.subtype, rng) for _ in range(rng.randint(1, 4))]
-        if isinstance(meta, bounded_str):  # string<=N (rmw_dds_common node names)
-            return rng.choice([s for s in _STRINGS if len(s.encode()) <= meta.max_length])
-        if meta in _INT_RANGES:
-            return rng.randint(*_INT_RANGES[meta])
-        if meta == "float64":
-            return rng.choice([rng.uniform(-1e3, 1e3), rng.gauss(0, 1e-3), -0.0, 1e300])
-        if meta == "float32":
-            return float(np.float32(rng.uniform(-1e3, 1e3)))
-        raise AssertionError(f"no generator for {meta!r} ({base})")
-    raise AssertionError(f"no generator for {hint!r}")
-
 
 def realistic_messages() -> dict[str, IdlStruct]:
     """Hand-written messages as robocritic nodes send them."""
@@ -206,7 +152,7 @@ def test_type_has_ros2_dds_name_and_ros_field_layout(name, typestore):
     assert cls.__idl_typename__ == f"{pkg}.{kind}.dds_.{short}_"
     assert msgs.dds_type_name(cls) == f"{pkg}::{kind}::dds_::{short}_"
     assert get_idl_annotations(cls).get("extensibility") == "final"
-    assert name in typestore.types, f"{name} is not a ROS 2 Humble type (or custom .msg missing)"
+    assert name in typestore.types, f"{name} is not a ROS 2 Jazzy type (or custom .msg missing)"
     _, ros_fields = typestore.fielddefs[name]
     assert [f.name for f in dataclasses.fields(cls)] == [fname for fname, _ in ros_fields]
 

@@ -3,6 +3,8 @@ and free-running command selection, watchdog, e-stop, episodes."""
 
 from __future__ import annotations
 
+import logging
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -69,6 +71,28 @@ def test_command_sign_is_applied_and_bad_commands_are_counted():
     assert not logic.on_command(["x"], 0)
     assert logic.rejected == {"wrong_size": 2, "non_finite": 1, "malformed": 1}
     assert logic.commands_received == 1
+
+
+def test_efforts_beyond_twice_the_limit_are_rejected_and_count_as_missing():
+    logic = make(sign=-1)
+    assert logic.on_command([4.0], 0)  # 2x the 2 N m limit: plausible, the env saturates it
+    assert logic.select(0, lockstep=True)[0].tolist() == [-4.0]
+    logic.step(*logic.select(0, lockstep=False))
+    for bad in ([4.0 + 1e-9], [-1e300]):
+        assert not logic.on_command(bad, DT)
+    assert logic.rejected == {"out_of_range": 2} and logic.commands_received == 1
+    assert logic.select(DT, lockstep=True) is None  # lockstep: still waiting for a good command
+    # free-running: the last good command is held, then the watchdog applies the safe command
+    assert logic.select(DT, lockstep=False) == (pytest.approx([-4.0]), "held")
+    assert logic.select(TIMEOUT + 1, lockstep=False) == (pytest.approx([0.0]), "watchdog")
+
+
+def test_an_absurd_effort_log_line_names_the_field_and_joint(caplog):
+    logic = make()
+    with caplog.at_level(logging.WARNING, logger="robocritic.ros"):
+        assert not logic.on_command([1e300], 0)
+    [line] = [r.getMessage() for r in caplog.records if "dropped command" in r.getMessage()]
+    assert "command effort of joint 'hinge' is 1e+300" in line and "plausible [-4, 4]" in line
 
 
 def test_free_running_holds_the_last_command_and_the_watchdog_applies_the_safe_one():

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from robocritic.profiles import JointMap, JointSpec
+from robocritic.profiles import JointMap, JointSpec, load_profile
 from robocritic.ros.nodes.controller_logic import ControllerLogic
 from robocritic.ros.transport.base import NodeLogger
 
@@ -131,6 +131,8 @@ def test_sim_time_activation_starts_the_grace_at_the_first_clock_reading():
         ([], [], [], "missing_joint"),
         (["hinge"], [0.1], [], "no_velocity"),
         (["hinge"], ["abc"], [0.0], "malformed"),
+        (["hinge"], [1e300], [0.0], "out_of_range"),
+        (["hinge"], [0.1], [-1e300], "out_of_range"),
     ],
 )
 def test_bad_states_are_dropped_counted_and_never_raise(names, position, velocity, reason):
@@ -144,6 +146,81 @@ def test_bad_states_are_dropped_counted_and_never_raise(names, position, velocit
     assert cmd.reason == "control" and np.all(np.isfinite(cmd.effort))
     # the rejected message does not refresh the watchdog
     assert logic.command(151 * MS).reason == "stale_state"
+
+
+@pytest.mark.parametrize(
+    ("q", "dq", "accepted"),
+    [
+        (4.0, 0.0, True),  # 2x the position limit of 2 rad: a joint well past its soft limit
+        (-4.0, 16.0, True),  # and 2x the velocity limit of 8 rad/s: still possible
+        (np.pi, -7.9, True),  # a wrapped angle of a fallen pendulum
+        (4.0 + 1e-9, 0.0, False),
+        (0.0, -16.0 - 1e-9, False),
+        (1e300, 0.0, False),
+    ],
+)
+def test_states_beyond_twice_the_profile_limits_are_out_of_range(q, dq, accepted):
+    logic = make()
+    assert logic.on_state(["hinge"], [q], [dq], 0, 0) is accepted
+    assert logic.rejected == ({} if accepted else {"out_of_range": 1})
+
+
+def test_an_absurd_state_never_reaches_the_controller_and_the_watchdog_answers_safely(caplog):
+    ctl = Gain()
+    logic = make(ctl)
+    assert feed(logic, q=0.3, dq=0.0, at=0)
+    with caplog.at_level(logging.WARNING, logger="robocritic.ros"):
+        for t in range(1, 11):  # 10 absurd states, one every 20 ms, past the 150 ms timeout
+            assert not feed(logic, q=1e300, dq=0.0, at=t * 20 * MS)
+    assert logic.rejected == {"out_of_range": 10} and logic.states_accepted == 1
+    assert logic.command(100 * MS).reason == "control"  # within the timeout: the last good state
+    cmd = logic.command(200 * MS)
+    assert (cmd.safe, cmd.reason, cmd.effort.tolist()) == (True, "stale_state", [0.0])
+    assert all(abs(c[0]) < 1.0 for c in ctl.calls)  # the controller only ever saw q = 0.3
+    lines = [r.getMessage() for r in caplog.records if "dropped joint state" in r.getMessage()]
+    assert len(lines) == 1 and "JointState position of joint 'hinge' is 1e+300" in lines[0]
+    assert "plausible [-4, 4]" in lines[0] and "(out_of_range: 1 so far)" in lines[0]
+
+
+def test_the_range_is_checked_in_model_units_about_the_limits_centre():
+    # arm7 joint 4 has limits [-3.0718, -0.0698]: centre -1.5708, plausible [-4.5728, 1.4312]
+    arm = load_profile("arm7_torque")
+    names = [j.name for j in arm.joints]
+    logic = ControllerLogic(
+        Gain(), arm.joint_map, effort_limits=[j.effort_limit for j in arm.joints], safe_command=np.zeros(7),
+        state_timeout_ns=TIMEOUT, control_period_ns=PERIOD, now_ns=0, logger=NodeLogger("/arm"),
+    )  # fmt: skip
+    home = [0.0, 0.0, 0.0, -1.5, 0.0, 1.8, 0.0]
+
+    def joint4(q: float) -> bool:
+        return logic.on_state(names, home[:3] + [q] + home[4:], [0.0] * 7, 0, 0)
+
+    assert joint4(-4.5) and joint4(1.4)
+    assert not joint4(1.45) and not joint4(-4.6)
+    assert logic.rejected == {"out_of_range": 2}
+    # sign and offset apply first: robot 4.2 with sign -1, offset 0.25 is model -3.95 (plausible)
+    flipped = make(sign=-1, offset=0.25)
+    assert flipped.on_state(["hinge"], [4.2], [0.0], 0, 0)
+    assert not flipped.on_state(["hinge"], [-4.0], [0.0], 0, 0)  # model 4.25
+
+
+def test_a_joint_without_position_limits_has_only_its_velocity_checked():
+    free = JointMap((JointSpec("hinge", 1, 0.0, None, 8.0, 2.0),))
+    logic = ControllerLogic(
+        Gain(), free, effort_limits=[2.0], safe_command=[0.0], state_timeout_ns=TIMEOUT,
+        control_period_ns=PERIOD, now_ns=0, logger=NodeLogger("/free"),
+    )  # fmt: skip
+    assert logic.on_state(["hinge"], [1e6], [0.0], 0, 0)  # a multi-turn encoder may read anything
+    assert not logic.on_state(["hinge"], [0.0], [17.0], 0, 0)
+    assert logic.rejected == {"out_of_range": 1}
+
+
+def test_the_plausibility_check_can_be_turned_off_and_its_factor_is_validated():
+    logic = make(plausible_factor=None)
+    assert logic.on_state(["hinge"], [1e300], [0.0], 0, 0) and logic.rejected == {}
+    assert make(plausible_factor=10.0).on_state(["hinge"], [19.0], [79.0], 0, 0)
+    with pytest.raises(ValueError, match="plausible factor must be a finite number >= 1; got 0.5"):
+        make(plausible_factor=0.5)
 
 
 def test_unknown_joints_can_be_ignored_by_parameter():

@@ -264,6 +264,73 @@ def test_domain_and_config_come_from_the_environment(monkeypatch):
         with pytest.raises(ValueError, match="ROS_DOMAIN_ID must be an integer|domain id must be an int"):
             dds.domain_id_from_environment()
     monkeypatch.setenv("CYCLONEDDS_URI", "file:///etc/robot/cyclone.xml")
-    assert dds.configure_environment() == "file:///etc/robot/cyclone.xml"  # the user's choice wins
+    # the user's file comes last, so its settings win; the Fast DDS 3 interop setting goes first
+    expected = f"{dds.INTEROP_CONFIG},file:///etc/robot/cyclone.xml"
+    assert dds.configure_environment() == expected
+    assert dds.configure_environment() == expected and os.environ["CYCLONEDDS_URI"] == expected  # idempotent
     monkeypatch.delenv("CYCLONEDDS_URI")
     assert dds.configure_environment() == LOOPBACK_CONFIG
+    assert LOOPBACK_CONFIG.startswith(dds.INTEROP_CONFIG + ",")
+
+
+def _malformed_rtps_packets(domain: int, per_port: int) -> int:
+    """Send RTPS packets whose DATA submessage overruns the packet to the domain's discovery ports."""
+    import socket
+
+    packet = b"RTPS\x02\x01\x01\x10" + bytes(12) + bytes([0x15, 0x01, 0xFF, 0x00]) + bytes(8)
+    base = 7400 + 250 * domain + 10  # Cyclone's default port mapping, participant index 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for index in range(32):  # LOOPBACK_CONFIG's MaxAutoParticipantIndex
+            for _ in range(per_port):
+                sock.sendto(packet, ("127.0.0.1", base + 2 * index))
+    return per_port
+
+
+def test_cyclone_log_lines_are_rate_limited(domain_id, capfd, monkeypatch):
+    """Cyclone logs each malformed packet; robocritic's domains pass at most LOG_BURST lines per window."""
+    from robocritic.ros.transport import dds
+
+    node = make_node("log_probe", transport="dds")  # its domain logs through dds.CycloneLog
+    try:
+        log = dds.CYCLONE_LOG
+        monkeypatch.setattr(log, "_window_end", time.monotonic() + 60.0)  # one window for the whole test
+        monkeypatch.setattr(log, "_passed", 0)
+        monkeypatch.setattr(log, "_suppressed", 0)
+        sent = _malformed_rtps_packets(domain_id, per_port=2 * dds.LOG_BURST)
+        deadline = time.monotonic() + TIMEOUT_S
+        while log._passed + log._suppressed < sent:
+            assert time.monotonic() < deadline, f"Cyclone reported {log._passed + log._suppressed} of {sent}"
+            time.sleep(0.02)
+        lines = [line for line in capfd.readouterr().err.splitlines() if "malformed packet" in line]
+        assert len(lines) == dds.LOG_BURST and log._suppressed == sent - dds.LOG_BURST
+        assert f"[{domain_id}]" in lines[0]
+    finally:
+        node.destroy()
+
+
+def test_samples_cyclone_drops_count_as_receive_errors(domain_id, caplog):
+    """A ``deserialization ... failed`` line from Cyclone counts once on every subscription to that topic."""
+    from robocritic.ros.transport import dds
+
+    a = make_node("drop_a", transport="dds", namespace=NS)
+    b = make_node("drop_b", transport="dds", namespace=NS)
+    try:
+        sub_a = a.create_subscription(Twist, "dropped", lambda m: None, 1)
+        sub_b = b.create_subscription(Twist, f"/{NS}/dropped", lambda m: None, 1)
+        other = b.create_subscription(Twist, "elsewhere", lambda m: None, 1)
+        line = (
+            f"1796319153.108415 [{domain_id}]       recv: data(application, vendor 1.15): "
+            f"10f7f01:5d2750c7:0:1303 #1: deserialization rt/{NS}/dropped/geometry_msgs::msg::dds_::Twist_ "
+            "failed (for reasons unknown)\n"
+        )  # as Cyclone prints it
+        for _ in range(3):
+            dds.CYCLONE_LOG.handle(line)
+        topic = f"/{NS}/dropped"
+        assert dict(a.stats.receive_errors) == {topic: 3} and dict(b.stats.receive_errors) == {topic: 3}
+        assert (sub_a.errors, sub_b.errors, other.errors) == (3, 3, 0)
+        logged = [r.getMessage() for r in caplog.records if "dropped an undecodable sample" in r.getMessage()]
+        assert len(logged) == 2, logged  # one per node: the error log is throttled per topic
+        assert "Cyclone DDS could not deserialise it (for reasons unknown)" in logged[0]
+    finally:
+        b.destroy()
+        a.destroy()

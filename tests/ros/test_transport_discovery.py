@@ -3,8 +3,8 @@
 A plain cyclonedds DataReader (reliable, transient-local, keep-all: the topic is keyless, so
 keep-last 1 would keep one sample for all participants, which is why rmw_cyclonedds' own reader
 keeps all) sees each participant's latest ParticipantEntitiesInfo; the gids in it must be the
-GUIDs of the real DDS entities, zero padded to Humble's 24 bytes, because that is what
-``ros2 node info`` joins with DDS discovery.
+GUIDs of the real DDS entities (16 bytes from Iron on; zero padded to 24 with ROS_DISTRO=humble),
+because that is what ``ros2 node info`` joins with DDS discovery.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from robocritic.ros.msgs import ParticipantEntitiesInfo, String, Twist
+from robocritic.ros.msgs.rmw_dds_common import HumbleParticipantEntitiesInfo
 from robocritic.ros.transport import make_node
 
 pytestmark = pytest.mark.timeout(60)
@@ -33,7 +34,7 @@ NS = f"robocritic_disc_{os.getpid()}_{random.SystemRandom().randrange(10**6)}"
 class Watcher:
     """Reads ``ros_discovery_info`` from its own participant; keeps the latest sample per participant gid."""
 
-    def __init__(self, domain: int) -> None:
+    def __init__(self, domain: int, msg_type: type = ParticipantEntitiesInfo) -> None:
         from cyclonedds.domain import DomainParticipant
         from cyclonedds.qos import Policy, Qos
         from cyclonedds.sub import DataReader
@@ -46,8 +47,9 @@ class Watcher:
             Policy.Durability.TransientLocal,
             Policy.History.KeepAll,
         )
-        topic = Topic(self.participant, "ros_discovery_info", ParticipantEntitiesInfo)
+        topic = Topic(self.participant, "ros_discovery_info", msg_type)
         self.reader = DataReader(self.participant, topic, qos)
+        self.msg_type = msg_type
         self.latest: dict[bytes, ParticipantEntitiesInfo] = {}
 
     def wait_for(self, predicate: Callable[[dict[bytes, ParticipantEntitiesInfo]], bool]) -> dict:
@@ -55,7 +57,7 @@ class Watcher:
         deadline = time.monotonic() + TIMEOUT_S
         while True:
             for msg in self.reader.take(N=256):
-                if isinstance(msg, ParticipantEntitiesInfo):  # not a dispose/unregister notice
+                if isinstance(msg, self.msg_type):  # not a dispose/unregister notice
                     self.latest[bytes(msg.gid.data)] = msg
             if predicate(self.latest):
                 return self.latest
@@ -63,11 +65,11 @@ class Watcher:
             time.sleep(0.02)
 
 
-def gid(entity: Any) -> bytes:
-    """What rmw_cyclonedds (Humble) puts in a Gid: the 16 GUID bytes, then 8 zeros."""
+def gid(entity: Any, size: int = 16) -> bytes:
+    """What an rmw puts in a Gid: the 16 GUID bytes (Humble: then 8 zeros)."""
     raw = entity.guid.bytes
     assert len(raw) == 16
-    return raw + bytes(8)
+    return raw + bytes(size - 16)
 
 
 def nodes(msg: ParticipantEntitiesInfo) -> dict[tuple[str, str], tuple[list[bytes], list[bytes]]]:
@@ -102,6 +104,22 @@ def test_late_reader_sees_nodes_with_entity_gids(domain_id):
     finally:
         clocked.destroy()
         talker.destroy()
+
+
+def test_humble_layout_when_ros_distro_is_humble(domain_id, monkeypatch):
+    """ROS_DISTRO=humble selects Humble's 24-byte gids; a reader of the Iron+ layout never matches it."""
+    monkeypatch.setenv("ROS_DISTRO", "humble")
+    current = Watcher(domain_id)
+    humble = Watcher(domain_id, HumbleParticipantEntitiesInfo)
+    node = make_node("humble_talker", transport="dds", namespace=NS)
+    try:
+        pub = node.create_publisher(Twist, "cmd_vel", 1)
+        participant = gid(node._entry.participant, 24)
+        latest = humble.wait_for(lambda got: participant in got and nodes(got[participant]))
+        assert nodes(latest[participant]) == {(f"/{NS}", "humble_talker"): ([], [gid(pub._writer, 24)])}
+        assert current.reader.take(N=256) == [], "the 16-byte layout reader must not get Humble samples"
+    finally:
+        node.destroy()
 
 
 def test_destroyed_endpoints_and_nodes_disappear(domain_id):
@@ -164,7 +182,7 @@ def test_node_in_other_process_matches_dds_discovery(domain_id, tmp_path):
             (participant, msg), *_ = [(g, m) for g, m in latest.items() if key in nodes(m)]
             readers, writers = nodes(msg)[key]
             assert len(readers) == len(writers) == 1
-            assert all(g[16:] == bytes(8) for g in (participant, *readers, *writers)), "Humble: zero padded"
+            assert all(len(g) == 16 for g in (participant, *readers, *writers)), "Iron+ layout: 16-byte gids"
 
             endpoints: dict[bytes, tuple[str, str, bytes]] = {}  # GUID -> (kind, topic, participant GUID)
             deadline = time.monotonic() + TIMEOUT_S

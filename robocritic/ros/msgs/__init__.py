@@ -2,7 +2,8 @@
 
 Each class is a ``@final`` IDL struct whose DDS type name is ``pkg::msg::dds_::Type_`` and whose
 fields follow the ROS definition in order and type, so its CDR bytes equal those of a ROS 2 node
-(tests/ros/test_msgs_wire.py proves it against ``rosbags`` for every type here).
+(tests/ros/test_msgs_wire.py proves it against ``rosbags`` for every type here, and
+tests/ros2/test_cdr_rclpy.py against rclpy's own bytes on Jazzy and Kilted).
 
 Look-ups go by ROS name::
 

@@ -17,6 +17,8 @@ Decoded ``uint8`` sequences and arrays are ``bytes`` (cyclonedds gives a list of
 other field decodes as cyclonedds decodes it. Types the generator does not cover (unions,
 bounded strings, non-final structs, ...) use cyclonedds' own path, so every IDL struct works.
 Malformed input raises :class:`CdrError` (a ``ValueError``) naming the type and byte offset.
+:func:`padding_offsets` lists the alignment padding bytes of an encoding: zeros here, whatever the
+buffer held in Fast CDR's output (tests/ros2/test_cdr_rclpy.py compares with rclpy's bytes).
 """
 
 from __future__ import annotations
@@ -473,4 +475,63 @@ class _DecoderBuilder(_Builder):
         return target
 
 
-__all__ = ["CdrError", "decode", "encode"]
+# --- layout ---------------------------------------------------------------------------------------
+
+
+def padding_offsets(msg_type: type[IdlStruct], data: bytes | bytearray | memoryview) -> list[int]:
+    """Offsets (from the start of ``data``, header included) of the alignment padding bytes in a CDR
+    encoding of ``msg_type``.
+
+    :func:`encode` writes zeros there; Fast CDR (rclpy, Fast DDS) leaves whatever the buffer held,
+    so comparing with its bytes must skip these. An interpreter over the type hints, independent of
+    the generated codecs; raises ``CdrError`` if ``data`` does not fit the type.
+    """
+    walker = _PaddingWalker(bytes(data), _ENCAPSULATION.get(bytes(data[:2]), "<"))
+    try:
+        walker.struct(msg_type)
+    except (struct.error, IndexError) as exc:
+        raise CdrError(f"{msg_type.__name__}: malformed CDR ({exc})") from None
+    return walker.padding
+
+
+class _PaddingWalker:
+    def __init__(self, data: bytes, order: str) -> None:
+        self.data, self.order, self.o, self.padding = data, order, 4, []
+
+    def align(self, size: int) -> None:
+        pad = -(self.o - 4) % size
+        self.padding.extend(range(self.o, self.o + pad))
+        self.o += pad
+
+    def count(self) -> int:
+        self.align(4)
+        (n,) = struct.unpack_from(self.order + "I", self.data, self.o)
+        self.o += 4
+        if n > len(self.data):
+            raise CdrError(f"count {n} beyond the data at byte {self.o - 8}")
+        return n
+
+    def struct(self, cls: type) -> None:
+        for _, tp in _fields(cls):
+            self.value(tp)
+
+    def value(self, tp: Any) -> None:
+        kind, arg = _kind(tp)
+        if kind in ("prim", "bool"):
+            size = struct.calcsize(_code(kind, arg))
+            self.align(size)
+            self.o += size
+        elif kind == "struct":
+            self.struct(arg)
+        elif kind == "str":
+            length = self.count()  # not `self.o += self.count()`: count() moves self.o first
+            self.o += length
+        elif kind == "array":
+            for _ in range(arg[1]):
+                self.value(arg[0])
+        else:
+            for _ in range(self.count()):
+                self.value(arg)
+
+
+__all__ = ["CdrError", "decode", "encode", "padding_offsets"]

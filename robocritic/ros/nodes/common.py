@@ -11,6 +11,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,14 @@ from ..transport.base import Node, NodeLogger, ParameterError
 
 REJECT_LOG_PERIOD_S = 1.0
 """At most one log line per rejection reason per this many seconds; the counters count them all."""
+
+PLAUSIBLE_FACTOR = 2.0
+"""How far beyond a joint's profile limits a value may lie before it is treated as impossible.
+
+A reading or command beyond it is a sensor, scaling or unit fault, not a state of the robot, and
+is rejected as ``out_of_range`` (see :class:`PlausibleRange`): acting on it would command full
+effort toward a place the joint cannot be.
+"""
 
 ESTOP_QOS = QoSProfile(depth=10, reliability=Reliability.RELIABLE)
 """E-stop and activation: reliable, and a few deep so a toggle is never collapsed into one sample."""
@@ -63,6 +72,69 @@ class RejectionCounter:
     def total(self) -> int:
         """All rejections so far."""
         return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class PlausibleRange:
+    """Model-order values a profile's joints can physically take; beyond them is a fault.
+
+    The rule, with ``f`` = ``factor`` (>= 1): a position outside the joint's limit range
+    ``[low, high]`` scaled by ``f`` about its centre (for symmetric limits ``|q| > f * high``;
+    a joint without position limits is not checked), a velocity with ``|dq| > f * velocity_limit``
+    or an effort with ``|u| > f * effort_limit`` raises :class:`InputRejected` with reason
+    ``out_of_range``. Values between the limit and ``f`` times it are plausible (a joint past a
+    soft limit, an effort that the actuator saturates) and pass.
+
+    Attributes:
+        names: joint names in model order.
+        factor: ``f``.
+        position_low, position_high: ``(n,)`` plausible positions [rad or m].
+        velocity_max, effort_max: ``(n,)`` plausible magnitudes [rad/s or m/s, N m or N].
+    """
+
+    names: tuple[str, ...]
+    factor: float
+    position_low: np.ndarray
+    position_high: np.ndarray
+    velocity_max: np.ndarray
+    effort_max: np.ndarray
+
+    @classmethod
+    def of(cls, joint_map: JointMap, factor: float = PLAUSIBLE_FACTOR) -> PlausibleRange:
+        """The plausible range of ``joint_map``'s joints for ``factor`` (``ValueError`` if < 1)."""
+        if not (math.isfinite(factor) and factor >= 1.0):
+            raise ValueError(f"plausible factor must be a finite number >= 1; got {factor!r}")
+        limits = joint_map.position_limits
+        bounded = np.all(np.isfinite(limits), axis=1)
+        finite = np.where(bounded[:, None], limits, 0.0)  # centre of [-inf, inf] would be NaN
+        centre, half = finite.mean(axis=1), factor * (finite[:, 1] - finite[:, 0]) / 2
+        return cls(
+            names=joint_map.names,
+            factor=float(factor),
+            position_low=np.where(bounded, centre - half, -np.inf),
+            position_high=np.where(bounded, centre + half, np.inf),
+            velocity_max=factor * joint_map.velocity_limit,
+            effort_max=factor * joint_map.effort_limit,
+        )
+
+    def check_state(self, q: np.ndarray, dq: np.ndarray) -> None:
+        """Raise ``out_of_range`` for an impossible JointState (model order and units)."""
+        self._check("JointState position", q, self.position_low, self.position_high)
+        self._check("JointState velocity", dq, -self.velocity_max, self.velocity_max)
+
+    def check_effort(self, u: np.ndarray) -> None:
+        """Raise ``out_of_range`` for an impossible effort command (model order and units)."""
+        self._check("command effort", u, -self.effort_max, self.effort_max)
+
+    def _check(self, field: str, values: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
+        bad = np.flatnonzero((values < low) | (values > high))
+        if bad.size:
+            i = int(bad[0])
+            raise InputRejected(
+                "out_of_range",
+                f"{field} of joint {self.names[i]!r} is {values[i]:g}, beyond {self.factor:g}x the profile's "
+                f"limit (plausible [{low[i]:g}, {high[i]:g}], model units): a sensor or scaling fault",
+            )
 
 
 def topic_qos(spec: TopicSpec) -> QoSProfile:
@@ -140,13 +212,15 @@ def decode_joint_state(
     velocity: Sequence[float],
     *,
     ignore_unknown_joints: bool = False,
+    plausible: PlausibleRange | None = None,
 ) -> np.ndarray:
     """Model-order state ``[q (n,), dq (n,)]`` [rad, rad/s] from the fields of a JointState.
 
     The JointMap applies joint order, sign and offset. Raises :class:`InputRejected` with reason
     ``malformed`` (lengths disagree, repeated names), ``unknown_joint`` (a name the profile does
-    not list, unless ``ignore_unknown_joints``), ``missing_joint``, ``no_velocity`` or
-    ``non_finite`` (NaN/inf in a joint the node uses).
+    not list, unless ``ignore_unknown_joints``), ``missing_joint``, ``no_velocity``,
+    ``non_finite`` (NaN/inf in a joint the node uses) or ``out_of_range`` (outside
+    ``plausible``; not checked when ``None``).
     """
     names = [str(n) for n in names]
     n = len(names)
@@ -174,14 +248,18 @@ def decode_joint_state(
     x = np.concatenate([q, dq])
     if not np.all(np.isfinite(x)):
         raise InputRejected("non_finite", f"JointState holds NaN or inf: q={q.tolist()}, dq={dq.tolist()}")
+    if plausible is not None:
+        plausible.check_state(q, dq)
     return x
 
 
-def decode_effort(values: Sequence[float], joint_map: JointMap) -> np.ndarray:
+def decode_effort(
+    values: Sequence[float], joint_map: JointMap, plausible: PlausibleRange | None = None
+) -> np.ndarray:
     """Model-order effort ``(n,)`` [N m or N] from a command in robot joint order.
 
-    Raises :class:`InputRejected`: ``wrong_size`` (not one value per profile joint) or
-    ``non_finite``.
+    Raises :class:`InputRejected`: ``wrong_size`` (not one value per profile joint),
+    ``non_finite`` or ``out_of_range`` (outside ``plausible``; not checked when ``None``).
     """
     u = np.asarray(values, dtype=np.float64).ravel()
     n = len(joint_map.names)
@@ -192,7 +270,10 @@ def decode_effort(values: Sequence[float], joint_map: JointMap) -> np.ndarray:
     if not np.all(np.isfinite(u)):
         raise InputRejected("non_finite", f"command holds NaN or inf: {u.tolist()}")
     # sign is +-1, so the robot -> model map is the model -> robot map applied again.
-    return joint_map.effort_to_robot(u)
+    u = joint_map.effort_to_robot(u)
+    if plausible is not None:
+        plausible.check_effort(u)
+    return u
 
 
 # --- parameter validators (return None if valid, else the reason) ---------------------------------
@@ -250,8 +331,10 @@ def percentiles_ms(samples_s: Sequence[float]) -> dict[str, float | None]:
 
 __all__ = [
     "ESTOP_QOS",
+    "PLAUSIBLE_FACTOR",
     "REJECT_LOG_PERIOD_S",
     "InputRejected",
+    "PlausibleRange",
     "RejectionCounter",
     "at_least",
     "declare_profile",

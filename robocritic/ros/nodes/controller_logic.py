@@ -8,8 +8,12 @@ that moves hardware must do (STYLE.md 15, ROS2.md):
 - **e-stop** (latched): every command is the safe command until the e-stop signal is released
   *and* the controller is activated again;
 - **watchdog**: no accepted state for ``state_timeout_s`` (on the node's clock) -> safe command;
-- **input checks**: a NaN/inf, malformed, wrong-size or unknown-joint state is dropped and
-  counted by reason, logged at most once per second per reason, and never raises;
+- **input checks**: a NaN/inf, malformed, wrong-size, unknown-joint or physically impossible
+  (``out_of_range``: beyond :data:`~robocritic.ros.nodes.common.PLAUSIBLE_FACTOR` times the
+  profile's position/velocity limits, a sensor fault) state is dropped and counted by reason,
+  logged at most once per second per reason, and never raises. A dropped state counts as
+  missing: the controller keeps acting on the last accepted state until the watchdog expires,
+  then sends the safe command (one rule for every kind of bad state);
 - **output checks**: a controller that raises or returns NaN/wrong size yields the safe command;
   efforts are clipped to the profile's limits (and counted).
 
@@ -28,7 +32,7 @@ import numpy as np
 from ...interfaces import Controller
 from ...profiles import JointMap
 from ..transport.base import NodeLogger
-from .common import InputRejected, RejectionCounter, decode_joint_state
+from .common import PLAUSIBLE_FACTOR, InputRejected, PlausibleRange, RejectionCounter, decode_joint_state
 
 SAFE_REASONS = ("estop", "stale_state", "controller_error", "deactivate", "shutdown")
 """Why a safe command was sent (keys of :attr:`ControllerLogic.safe_commands`)."""
@@ -68,6 +72,9 @@ class ControllerLogic:
         now_ns: clock reading at construction, for the watchdog's grace period after an
             ``active`` start (``None``: the first reading :meth:`stale` sees).
         ignore_unknown_joints: accept JointStates that carry joints the profile does not list.
+        plausible_factor: reject states beyond this factor of the joint map's position/velocity
+            limits as ``out_of_range`` (see :class:`~robocritic.ros.nodes.common.PlausibleRange`);
+            ``None`` turns the check off.
         logger: where warnings go (rate-limited); default a logger named ``controller``.
 
     Attributes:
@@ -91,6 +98,7 @@ class ControllerLogic:
         active: bool = True,
         now_ns: int | None = None,
         ignore_unknown_joints: bool = False,
+        plausible_factor: float | None = PLAUSIBLE_FACTOR,
         logger: NodeLogger | None = None,
     ) -> None:
         n = len(joint_map.names)
@@ -108,6 +116,7 @@ class ControllerLogic:
         self.state_timeout_ns = int(state_timeout_ns)
         self.control_period_ns = int(control_period_ns)
         self.ignore_unknown_joints = ignore_unknown_joints
+        self.plausible = None if plausible_factor is None else PlausibleRange.of(joint_map, plausible_factor)
         self.logger = logger or NodeLogger("controller")
         self._rejections = RejectionCounter(self.logger, "joint state")
         self.rejected = self._rejections.counts
@@ -197,8 +206,9 @@ class ControllerLogic:
         """
         try:
             x = decode_joint_state(
-                self.joint_map, names, position, velocity, ignore_unknown_joints=self.ignore_unknown_joints
-            )
+                self.joint_map, names, position, velocity,
+                ignore_unknown_joints=self.ignore_unknown_joints, plausible=self.plausible,
+            )  # fmt: skip
         except InputRejected as exc:
             self._rejections.reject(exc)
             return False

@@ -20,6 +20,18 @@ Parameters (besides the factory's): ``profile`` (hardware profile name or path),
 activate explicitly), ``ignore_unknown_joints`` (default false), ``report_path`` (write a JSON
 report at shutdown; default none), ``use_sim_time``.
 
+Lifecycle. The node is a ROS 2 managed node (:class:`~robocritic.ros.transport.base.Lifecycle`);
+on ``--transport rclpy`` an rclpy lifecycle node whose ``~/change_state`` and ``~/get_state``
+services drive it, on the other transports the same state machine without services. Parameters,
+topics and the timer are set up at start, so ``configure`` and ``cleanup`` change nothing else;
+``activate`` starts commanding (refused, staying inactive, while the e-stop is engaged);
+``deactivate`` sends one safe stop and then nothing; ``shutdown`` sends the safe stop if active and
+the process exits with status 0. ``autostart:=true`` configures and activates at start;
+``autostart:=false`` leaves the node unconfigured, sending nothing, until a lifecycle client (or
+``~/activate``) activates it. ``~/activate`` works on every transport and takes the same
+transitions (``true``: configure if needed, then activate; ``false``: deactivate); ``true`` while
+active re-arms the controller after a released e-stop without a transition.
+
 Timing. On the wall clock a timer at ``rate_hz`` computes a command from the newest state. Under
 ``use_sim_time`` the control step for simulated time ``t`` runs when the state stamped ``t``
 arrives (at most once per control period): simulated time only moves when the simulator
@@ -31,7 +43,7 @@ is not consumed, so the simulator's re-sent state triggers it again once the gra
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +53,7 @@ from ...interfaces import Controller
 from ...profiles import HardwareProfile
 from ..msgs import Bool, Float64MultiArray, JointState
 from ..msgs.convert import numpy_to_float64_multi_array, time_to_ns
-from ..transport.base import Node
+from ..transport.base import Lifecycle, Node
 from .common import (
     ESTOP_QOS,
     declare_profile,
@@ -53,6 +65,7 @@ from .common import (
     write_json_atomic,
 )
 from .controller_logic import Command, ControllerLogic
+from .runtime import run_node
 
 
 @dataclass(frozen=True)
@@ -81,12 +94,12 @@ class ControllerNode:
 
     Attributes:
         logic: the :class:`ControllerLogic` (counters, state, activation).
+        lifecycle: the node's managed-node state (``unconfigured``, ``inactive``, ``active``,
+            ``finalized``).
         profile: the hardware profile in use.
         unheard: control steps skipped because no subscription was matched to the command topic.
-        finished: always ``False``: a controller runs until it is shut down.
+        finished: ``True`` once the lifecycle ``shutdown`` transition ran: the process should exit.
     """
-
-    finished = False
 
     def __init__(self, node: Node, factory: ControllerFactory) -> None:
         self.node = node
@@ -121,6 +134,7 @@ class ControllerNode:
             active=False, ignore_unknown_joints=ignore_unknown, logger=node.get_logger(),
         )  # fmt: skip
         self.unheard = 0
+        self.finished = False
         self._joint_map = joint_map
         # -- publishers and subscriptions
         self._command_pub = node.create_publisher(
@@ -136,12 +150,27 @@ class ControllerNode:
             f"{self.profile.robot} ({'sim time' if self.use_sim_time else 'wall clock'}); "
             f"{'active' if autostart else 'inactive until activated'}"
         )
+        # -- lifecycle, last: a client may activate the node as soon as this exists
+        self.lifecycle: Lifecycle = node.manage_lifecycle(self._start, self._stop, self._finalize)
         if autostart:
             self.activate()
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     def activate(self) -> bool:
+        """Configure if needed and activate; when already active, re-arm after an e-stop.
+
+        Returns whether the controller is now commanding.
+        """
+        if self.lifecycle.state == "active":
+            return self._start()
+        return self.lifecycle.activate()
+
+    def deactivate(self) -> None:
+        """Stop commanding after one safe stop (lifecycle ``deactivate``)."""
+        self.lifecycle.deactivate()
+
+    def _start(self) -> bool:
         """Start commanding (resets the law); under sim time, act at once on a waiting state."""
         now = self.node.now_ns()
         if not self.logic.activate(None if self.use_sim_time and now == 0 else now):
@@ -151,9 +180,12 @@ class ControllerNode:
             self._control_step(stamp)
         return True
 
-    def deactivate(self) -> None:
-        """Stop commanding after one safe stop."""
+    def _stop(self) -> None:
         self._send(self.logic.deactivate())
+
+    def _finalize(self) -> None:
+        self._send(self.logic.shutdown())
+        self.finished = True
 
     def shutdown(self) -> None:
         """Safe stop (if active) and the report; called once by ``main`` before the node is destroyed."""
@@ -215,4 +247,9 @@ class ControllerNode:
         }
 
 
-__all__ = ["BuiltController", "ControllerFactory", "ControllerNode"]
+def run_controller(factory: ControllerFactory, default_name: str, argv: Sequence[str] | None = None) -> int:
+    """``main()`` of a controller executable: a managed :class:`ControllerNode` of ``factory``'s law."""
+    return run_node(lambda node: ControllerNode(node, factory), default_name, argv, lifecycle=True)
+
+
+__all__ = ["BuiltController", "ControllerFactory", "ControllerNode", "run_controller"]

@@ -21,8 +21,7 @@ from ...controllers.explicit_mpc import ExplicitLaw, ExplicitMPC
 from ...profiles import HardwareProfile
 from ..transport.base import Node, ParameterError
 from .common import check_joint_space_law, non_negative
-from .controller_node import BuiltController, ControllerNode
-from .runtime import run_node
+from .controller_node import BuiltController, run_controller
 
 
 def load_explicit_law(path: str, profile: HardwareProfile, rate_hz: float) -> ExplicitLaw:
@@ -52,7 +51,7 @@ def explicit_factory(node: Node, profile: HardwareProfile) -> BuiltController:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console script ``explicit_controller``."""
-    return run_node(lambda node: ControllerNode(node, explicit_factory), "explicit_controller", argv)
+    return run_controller(explicit_factory, "explicit_controller", argv)
 
 
 if __name__ == "__main__":

@@ -29,8 +29,7 @@ from ...envs.pendulum_task import INPUT_WEIGHT, STATE_WEIGHT
 from ...profiles import HardwareProfile
 from ..transport.base import Node, ParameterError
 from .common import at_least, one_of
-from .controller_node import BuiltController, ControllerNode
-from .runtime import run_node
+from .controller_node import BuiltController, run_controller
 
 SOLVERS = ("daqp", "osqp", "cvxpy")
 
@@ -135,7 +134,7 @@ def _finite_positive(values: list[float]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console script ``mpc_controller``."""
-    return run_node(lambda node: ControllerNode(node, mpc_factory), "mpc_controller", argv)
+    return run_controller(mpc_factory, "mpc_controller", argv)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@ during shutdown is ignored rather than interrupting the safe stop half-way.
 
 Exit status: 0 after a clean shutdown, 2 for a command-line or parameter error (printed as one
 line naming the argument or parameter), 1 for an unexpected failure.
+
+On ``--transport rclpy`` the same holds: the node initialises rclpy without its signal handlers,
+so these handlers, not rclpy's, see SIGINT/SIGTERM; ``lifecycle=True`` (the controllers) makes the
+node an rclpy lifecycle node there.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ def run_node(
     argv: Sequence[str] | None = None,
     *,
     prog: str | None = None,
+    lifecycle: bool = False,
 ) -> int:
     """Run one node executable to completion; returns the process exit status.
 
@@ -57,6 +62,8 @@ def run_node(
         default_name: node name unless ``-r __node:=NAME`` says otherwise.
         argv: arguments after the program name (default ``sys.argv[1:]``).
         prog: program name for messages (default ``default_name``).
+        lifecycle: the node is a managed node (``Node.manage_lifecycle``): on rclpy it is created
+            as an rclpy lifecycle node, so lifecycle clients can drive it.
     """
     prog = prog or default_name
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -79,11 +86,13 @@ def run_node(
     try:
         node = make_node(
             args.name, transport=args.transport, namespace=args.namespace,
-            parameters=args.parameters, remappings=args.remappings,
+            parameters=args.parameters, remappings=args.remappings, lifecycle=lifecycle,
         )  # fmt: skip
     except (ImportError, ValueError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+    if args.log_level:
+        node.get_logger().set_level(getattr(logging, args.log_level.upper()))
     try:
         app = build(node)
     except (ParameterError, ProfileError, NodeArgumentError) as exc:

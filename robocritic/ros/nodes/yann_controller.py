@@ -21,8 +21,7 @@ from pathlib import Path
 from ...profiles import HardwareProfile
 from ..transport.base import Node, ParameterError
 from .common import check_joint_space_law
-from .controller_node import BuiltController, ControllerNode
-from .runtime import run_node
+from .controller_node import BuiltController, run_controller
 
 
 def yann_factory(node: Node, profile: HardwareProfile) -> BuiltController:
@@ -58,7 +57,7 @@ def yann_factory(node: Node, profile: HardwareProfile) -> BuiltController:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console script ``yann_controller``."""
-    return run_node(lambda node: ControllerNode(node, yann_factory), "yann_controller", argv)
+    return run_controller(yann_factory, "yann_controller", argv)
 
 
 if __name__ == "__main__":

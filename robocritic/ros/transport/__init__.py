@@ -55,6 +55,7 @@ def make_node(
     remappings: Mapping[str, str] | None = None,
     bus: InProcessBus | None = None,
     domain_id: int | None = None,
+    lifecycle: bool = False,
 ) -> Node:
     """Create a node on the chosen transport.
 
@@ -66,6 +67,8 @@ def make_node(
         remappings: topic remaps, from -> to (``{"cmd_vel": "/robot/cmd_vel"}``).
         bus: in-process bus (``inprocess`` only; default :func:`default_bus`).
         domain_id: DDS domain (``dds`` only; default ``$ROS_DOMAIN_ID`` or 0).
+        lifecycle: on ``rclpy``, make an rclpy lifecycle node (``~/change_state``, ``~/get_state``);
+            the other transports keep the lifecycle state in Python (:meth:`Node.manage_lifecycle`).
 
     Raises:
         ImportError: ``rclpy`` requested where ROS 2 is not installed (the message says what to do).
@@ -85,7 +88,7 @@ def make_node(
         return DdsNode(name, domain_id=domain_id, **common)
     from .rclpy_adapter import RclpyNode
 
-    return RclpyNode(name, **common)
+    return RclpyNode(name, lifecycle=lifecycle, **common)
 
 
 __all__ = [

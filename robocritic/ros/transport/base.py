@@ -17,6 +17,9 @@ down.
 
 :class:`LocalNode` holds what the DDS and in-process transports share: a parameter store with
 validation, rate-limited logging, guarded callback dispatch, timers and ``use_sim_time``.
+:func:`declared_value` is the parameter rule every transport applies (rclpy's too), and
+:class:`Lifecycle` the ROS 2 managed-node state machine a node's activation can run on
+(:meth:`Node.manage_lifecycle`; rclpy lifecycle nodes serve it over ``~/change_state``).
 """
 
 from __future__ import annotations
@@ -94,6 +97,10 @@ class NodeLogger:
         self._log(logging.WARNING, msg, throttle_s, key, exc_info)
 
     warn = warning  # rclpy spelling
+
+    def set_level(self, level: int) -> None:
+        """Log this node's records at ``level`` (``logging.DEBUG`` ... ``logging.CRITICAL``) and above."""
+        self._logger.setLevel(level)
 
     def error(
         self, msg: str, *, throttle_s: float | None = None, key: Any = None, exc_info: bool = False
@@ -209,6 +216,88 @@ class Timer(ABC):
         """Whether :meth:`cancel` was called."""
 
 
+LIFECYCLE_STATES = ("unconfigured", "inactive", "active", "finalized")
+"""Primary states of a ROS 2 managed (lifecycle) node."""
+
+# Transition label -> (states it starts from, state it reaches when its callback succeeds).
+_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "configure": (frozenset({"unconfigured"}), "inactive"),
+    "activate": (frozenset({"inactive"}), "active"),
+    "deactivate": (frozenset({"active"}), "inactive"),
+    "shutdown": (frozenset({"unconfigured", "inactive", "active"}), "finalized"),
+}
+
+
+class Lifecycle:
+    """The ROS 2 managed-node state machine of one node, driving its activation.
+
+    ``unconfigured --configure--> inactive --activate--> active --deactivate--> inactive``, and
+    ``shutdown`` from any of those to ``finalized``. ``on_activate`` may refuse (return
+    ``False``): the node then stays ``inactive``. On the local transports the state lives here
+    (they have no services); on rclpy a lifecycle node keeps it in rclpy's state machine, which
+    lifecycle clients also drive over ``~/change_state``, and calls the same callbacks.
+
+    Args:
+        on_activate: start acting; ``False`` refuses the activation.
+        on_deactivate: stop acting (e.g. send one safe stop).
+        on_shutdown: last words before the node is finalized.
+    """
+
+    def __init__(
+        self,
+        on_activate: Callable[[], bool],
+        on_deactivate: Callable[[], None],
+        on_shutdown: Callable[[], None],
+    ) -> None:
+        self._on_activate = on_activate
+        self._on_deactivate = on_deactivate
+        self._on_shutdown = on_shutdown
+        self._state = "unconfigured"
+
+    @property
+    def state(self) -> str:
+        """Current primary state, one of :data:`LIFECYCLE_STATES`."""
+        return self._state
+
+    def activate(self) -> bool:
+        """Configure if needed, then activate; whether the node is now active."""
+        if self.state == "unconfigured" and not self._transition("configure"):
+            return False
+        if self.state == "inactive":
+            self._transition("activate")
+        return self.state == "active"
+
+    def deactivate(self) -> None:
+        """Deactivate if active."""
+        if self.state == "active":
+            self._transition("deactivate")
+
+    def shutdown(self) -> None:
+        """Finalize (``on_shutdown`` runs once) unless already finalized."""
+        if self.state != "finalized":
+            self._transition("shutdown")
+
+    def _callback(self, label: str) -> bool:
+        """Run the callback of transition ``label``; whether it succeeded."""
+        if label == "activate":
+            return bool(self._on_activate())
+        if label == "deactivate":
+            self._on_deactivate()
+        elif label == "shutdown":
+            self._on_shutdown()
+        return True
+
+    def _transition(self, label: str) -> bool:
+        """Take transition ``label`` from the current state; whether it succeeded."""
+        sources, target = _TRANSITIONS[label]
+        if self._state not in sources:
+            return False
+        if self._callback(label):
+            self._state = target
+            return True
+        return False
+
+
 class Node(ABC):
     """A ROS 2 node: parameters, publishers, subscriptions, timers, a clock and a logger.
 
@@ -270,6 +359,20 @@ class Node(ABC):
     @abstractmethod
     def set_parameter(self, name: str, value: Any) -> None:
         """Change a declared parameter after validation (:class:`ParameterError` with the reason)."""
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def manage_lifecycle(
+        self,
+        on_activate: Callable[[], bool],
+        on_deactivate: Callable[[], None],
+        on_shutdown: Callable[[], None],
+    ) -> Lifecycle:
+        """The node's managed-node state machine, calling these on its transitions (see :class:`Lifecycle`).
+
+        Call once, after the node's entities exist. The node starts ``unconfigured``.
+        """
+        return Lifecycle(on_activate, on_deactivate, on_shutdown)
 
     # --- communication ----------------------------------------------------------------------
 
@@ -434,21 +537,10 @@ class LocalNode(Node):
     def declare_parameter(
         self, name: str, default: Any = None, validator: Validator | None = None, description: str = ""
     ) -> Any:
-        if not isinstance(name, str) or not name or name in self._parameters:
-            raise ParameterError(
-                f"{self.fully_qualified_name}: parameter {name!r} is empty or already declared"
-            )
-        if default is not None:
-            default = _check_parameter_type(name, default, None)
-        if name in self._overrides:
-            value = _check_parameter_type(name, self._overrides[name], default)
-        elif default is None:
-            raise ParameterError(
-                f"{self.fully_qualified_name}: parameter {name!r} is required and was not given"
-            )
-        else:
-            value = default
-        _run_validator(self.fully_qualified_name, name, value, validator)
+        default, value = declared_value(
+            self.fully_qualified_name, name, default, self._overrides, validator,
+            already_declared=name in self._parameters,
+        )  # fmt: skip
         self._parameters[name] = _ParameterSlot(value, default, validator, description)
         return value
 
@@ -529,6 +621,42 @@ class LocalNode(Node):
         )
 
 
+def declared_value(
+    node: str,
+    name: str,
+    default: Any,
+    overrides: Mapping[str, Any],
+    validator: Validator | None,
+    *,
+    already_declared: bool = False,
+) -> tuple[Any, Any]:
+    """``(default, value)`` of a parameter being declared, both type-checked; the value validated.
+
+    The one implementation of :meth:`Node.declare_parameter`'s rules, shared by every transport
+    so a bad parameter gives the same :class:`ParameterError` text on each.
+
+    Args:
+        node: the node's fully qualified name, for messages.
+        name: parameter name.
+        default: default value (``None``: required).
+        overrides: values given at node creation, name -> value.
+        validator: the parameter's check, or ``None``.
+        already_declared: whether the node already has a parameter ``name``.
+    """
+    if not isinstance(name, str) or not name or already_declared:
+        raise ParameterError(f"{node}: parameter {name!r} is empty or already declared")
+    if default is not None:
+        default = _check_parameter_type(name, default, None)
+    if name in overrides:
+        value = _check_parameter_type(name, overrides[name], default)
+    elif default is None:
+        raise ParameterError(f"{node}: parameter {name!r} is required and was not given")
+    else:
+        value = default
+    _run_validator(node, name, value, validator)
+    return default, value
+
+
 def _check_parameter_type(name: str, value: Any, default: Any) -> Any:
     """Value with the parameter's type, or :class:`ParameterError`."""
     if isinstance(value, tuple):
@@ -538,6 +666,8 @@ def _check_parameter_type(name: str, value: Any, default: Any) -> Any:
             raise ParameterError(
                 f"parameter {name!r}: list items must be bool, int, float or str; got {value!r}"
             )
+        if len({type(v) for v in value}) > 1:  # a ROS 2 array parameter holds one type; rcl refuses others
+            raise ParameterError(f"parameter {name!r}: list items must all have one type; got {value!r}")
     elif not isinstance(value, _PARAMETER_TYPES):
         raise ParameterError(f"parameter {name!r}: unsupported type {type(value).__name__} ({value!r})")
     if default is None:
@@ -578,6 +708,8 @@ def _run_validator(node: str, name: str, value: Any, validator: Validator | None
 
 __all__ = [
     "ERROR_LOG_PERIOD_S",
+    "LIFECYCLE_STATES",
+    "Lifecycle",
     "LocalNode",
     "LocalTimer",
     "MsgT",
@@ -589,4 +721,5 @@ __all__ = [
     "Subscription",
     "Timer",
     "Validator",
+    "declared_value",
 ]

@@ -8,16 +8,30 @@ What makes it interoperate with rmw_cyclonedds nodes on the same domain:
 - the domain comes from ``ROS_DOMAIN_ID`` (default 0).
 
 Configuration: unless the user already set ``CYCLONEDDS_URI``, the process uses
-:data:`LOOPBACK_CONFIG` (loopback only, unicast discovery, nothing leaves the machine). On a robot,
-point ``CYCLONEDDS_URI`` at the same Cyclone configuration the ROS 2 nodes use.
+:data:`LOOPBACK_CONFIG`: loopback interface only, no multicast, nothing leaves the machine.
+Discovery is unicast to the ports of participant indexes 0..32 on 127.0.0.1, repeated every
+second and never pruned, so a default-configured ROS 2 node on the same machine (which binds its
+unicast discovery ports on every address and announces multicast only) finds these nodes whether
+it starts before or after them. To join a robot's network instead, name its interface and allow
+multicast, as the ROS 2 nodes there do::
+
+    export CYCLONEDDS_URI='<CycloneDDS><Domain Id="any"><General><Interfaces>
+      <NetworkInterface name="eth0"/></Interfaces><AllowMulticast>true</AllowMulticast>
+      </General></Domain></CycloneDDS>'
+
+(or ``file:///path/to/cyclonedds.xml``, the same file rmw_cyclonedds nodes use). Either way
+:data:`INTEROP_CONFIG` goes first, so Cyclone matches Fast DDS 3 (Kilted) endpoints by type name.
 
 Execution: each node owns a WaitSet with one ReadCondition per subscription and a GuardCondition
 to wake it; :meth:`DdsNode.spin` runs the callbacks on the calling thread, and
 :meth:`DdsNode.spin_in_thread` on a daemon thread. Either way one node's callbacks never overlap.
 Nodes in one process share one DomainParticipant per domain, as ROS 2 nodes share a context.
 Graph: each participant publishes its nodes and their readers/writers on ``ros_discovery_info``
-as rmw_cyclonedds does (:mod:`.discovery`), so ``ros2 node list/info`` on ROS 2 Humble show these
-nodes (Iron and later changed the message layout; see :mod:`robocritic.ros.msgs.rmw_dds_common`).
+as rmw_cyclonedds does (:mod:`.discovery`), so ``ros2 node list/info`` show these nodes; the
+message layout follows ``ROS_DISTRO`` (Iron and later by default, Humble's with
+``ROS_DISTRO=humble``; see :mod:`robocritic.ros.msgs.rmw_dds_common`).
+Errors: a sample Cyclone cannot deserialise never reaches Python; :class:`CycloneLog` counts it
+in the subscribing nodes' ``stats.receive_errors`` and rate-limits Cyclone's log lines.
 Not implemented: parameter services and ROS services.
 """
 
@@ -26,6 +40,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,19 +48,35 @@ from typing import Any
 from ..msgs import cdr
 from ..qos import QoSProfile, as_qos
 from .base import LocalNode, MsgT, Publisher, Subscription, Timer
+from .cyclone_log import LOG_BURST, LOG_WINDOW_S, CycloneLog
 from .discovery import ParticipantDiscovery
 from .names import dds_topic_name
 
-LOOPBACK_CONFIG = (
+INTEROP_CONFIG = (
+    '<CycloneDDS xmlns="https://cdds.io/config"><Domain Id="any"><Compatibility>'
+    # Fast DDS 3 (Kilted) announces XTypes type information that Cyclone cannot use for
+    # sequence types (element flags without try-construct bits, and minimal types answered with
+    # complete ones), so readers and writers never match. Ignoring eProsima's (vendor 1.15) type
+    # information makes Cyclone match by type name, as every ROS 2 rmw does.
+    "<IgnoreTypeInformation>1.15</IgnoreTypeInformation>"
+    "</Compatibility></Domain></CycloneDDS>"
+)
+"""Cyclone XML robocritic puts before any ``CYCLONEDDS_URI`` (a later entry of the user's wins)."""
+
+LOOPBACK_CONFIG = INTEROP_CONFIG + "," + (
     '<CycloneDDS xmlns="https://cdds.io/config"><Domain Id="any">'
     '<General><Interfaces><NetworkInterface name="lo"/></Interfaces>'
     "<AllowMulticast>false</AllowMulticast></General>"
     "<Discovery><ParticipantIndex>auto</ParticipantIndex>"
     "<MaxAutoParticipantIndex>32</MaxAutoParticipantIndex>"
-    '<Peers><Peer address="127.0.0.1"/></Peers></Discovery>'
-    "</Domain></CycloneDDS>"
+    '<Peers><Peer address="127.0.0.1"/></Peers>'
+    # Re-announce every second and keep pinging the peer ports that never answered (Cyclone
+    # drops them after 30 s by default): a ROS 2 node that starts later announces itself by
+    # multicast only, which this configuration cannot hear, but it answers unicast pings.
+    "<SPDPInterval>1s</SPDPInterval><InitialLocatorPruneDelay>inf</InitialLocatorPruneDelay>"
+    "</Discovery></Domain></CycloneDDS>"
 )
-"""Cyclone XML for loopback-only operation (ROS2.md); used when ``CYCLONEDDS_URI`` is unset."""
+"""Cyclone configuration (a ``CYCLONEDDS_URI`` list) for loopback-only operation; the default."""
 
 MAX_DOMAIN_ID = 232  # Cyclone's default port mapping (7400 + 250 * id + ...) must stay below 65536
 _PAD4 = bytes(4)
@@ -53,12 +84,19 @@ _TAKE_BATCH = 256  # samples taken per reader per wake-up; bounds the time one b
 
 
 def configure_environment() -> str:
-    """Set ``CYCLONEDDS_URI`` to :data:`LOOPBACK_CONFIG` unless the user set it; return the value.
+    """Set ``CYCLONEDDS_URI`` to :data:`LOOPBACK_CONFIG`, or the user's value after :data:`INTEROP_CONFIG`.
 
-    Cyclone reads the variable when the first participant of a domain is created, so this runs
-    before any participant exists.
+    Returns the value. Cyclone reads the variable when the first participant of a domain is
+    created, so this runs before any participant exists. Cyclone merges the comma-separated
+    entries in order, so every setting of the user's own configuration still wins.
     """
-    return os.environ.setdefault("CYCLONEDDS_URI", LOOPBACK_CONFIG)
+    uri = os.environ.get("CYCLONEDDS_URI", "").strip()
+    if not uri:
+        uri = LOOPBACK_CONFIG
+    elif not uri.startswith(INTEROP_CONFIG):
+        uri = f"{INTEROP_CONFIG},{uri}"
+    os.environ["CYCLONEDDS_URI"] = uri
+    return uri
 
 
 def domain_id_from_environment() -> int:
@@ -89,6 +127,7 @@ class _Participant:
     discovery: ParticipantDiscovery  # this participant's nodes on ros_discovery_info
     users: int = 0
     topics: dict[str, Any] = field(default_factory=dict)  # DDS topic name -> Topic
+    nodes: weakref.WeakSet = field(default_factory=weakref.WeakSet)  # DdsNodes on this participant
 
 
 _PARTICIPANTS: dict[int, _Participant] = {}
@@ -104,7 +143,8 @@ def _acquire_participant(domain_id: int) -> _Participant:
         if entry is None:
             configure_environment()
             # rmw_cyclonedds announces the security enclave in USER_DATA; ROS 2 tools read it.
-            participant = DomainParticipant(domain_id, qos=Qos(Policy.Userdata(b"enclave=/;")))
+            with CYCLONE_LOG.capture():  # the domain this creates logs its warnings to us
+                participant = DomainParticipant(domain_id, qos=Qos(Policy.Userdata(b"enclave=/;")))
             entry = _PARTICIPANTS[domain_id] = _Participant(participant, ParticipantDiscovery(participant))
         entry.users += 1
         return entry
@@ -143,6 +183,26 @@ def _topic(entry: _Participant, dds_name: str, msg_type: type) -> Any:
                 f"cannot use it for {msg_type.__idl_typename__}"
             )
         return topic
+
+
+def _count_dropped_sample(domain_id: int, dds_topic: str, why: str) -> bool:
+    """Count a sample Cyclone dropped on every subscription to it; False if there is none."""
+    with _PARTICIPANTS_LOCK:
+        entry = _PARTICIPANTS.get(domain_id)
+        nodes = list(entry.nodes) if entry is not None else []
+    error = cdr.CdrError(f"Cyclone DDS could not deserialise it ({why})")
+    counted = False
+    for node in nodes:
+        for sub in node._live_subscriptions():
+            if sub.dds_topic == dds_topic:
+                sub.errors += 1
+                node._count_receive_error(sub.topic, error)
+                counted = True
+    return counted
+
+
+CYCLONE_LOG = CycloneLog(_count_dropped_sample)
+"""The process's one :class:`CycloneLog`; every domain robocritic creates logs through it."""
 
 
 def _delete(entity: Any) -> None:
@@ -280,6 +340,7 @@ class DdsNode(LocalNode):
         self._thread: threading.Thread | None = None
         self._spinner: int | None = None  # ident of the thread inside spin_once
         self._released = False
+        self._entry.nodes.add(self)  # receive errors Cyclone reports by DDS topic (CycloneLog)
         self._entry.discovery.add_node(self, self.namespace, self.name)  # ros_discovery_info
         try:
             self._init_clock()
@@ -327,6 +388,10 @@ class DdsNode(LocalNode):
         timer = super().create_timer(period_s, callback)
         self._wakeup.set(True)  # a waiting executor must recompute its timeout
         return timer
+
+    def _live_subscriptions(self) -> list[DdsSubscription]:
+        with self._lock:
+            return [s for s in self._subscriptions if not s._destroyed]
 
     def _detach(self, sub: DdsSubscription) -> None:
         self._entry.discovery.remove_endpoint(sub._reader)  # ros_discovery_info
@@ -449,6 +514,7 @@ class DdsNode(LocalNode):
         if self._released:
             return
         self._released = True
+        self._entry.nodes.discard(self)
         self._entry.discovery.remove_node(self)  # one ros_discovery_info update for all its endpoints
         for sub in list(self._subscriptions):
             sub.destroy()
@@ -466,7 +532,12 @@ class DdsNode(LocalNode):
 
 
 __all__ = [
+    "LOG_BURST",
+    "LOG_WINDOW_S",
     "LOOPBACK_CONFIG",
+    "CYCLONE_LOG",
+    "CycloneLog",
+    "INTEROP_CONFIG",
     "MAX_DOMAIN_ID",
     "DdsNode",
     "DdsPublisher",

@@ -9,25 +9,33 @@ reliable, transient-local, keep-last 1 with auto-dispose off, so a tool that sta
 gets the current list. ``ros2 node list/info`` join these gids with the DDS built-in
 publication/subscription topics to name each node's topics.
 
-A gid is the entity's 16-byte DDS GUID followed by 8 zero bytes (Humble's 24-byte ``Gid``; see
-:mod:`robocritic.ros.msgs.rmw_dds_common` for why Iron and later cannot read it).
+A gid is the entity's 16-byte DDS GUID. Humble's ``Gid`` is 24 bytes (the GUID, then 8 zeros)
+and a Humble peer cannot read the 16-byte layout, nor Iron and later the 24-byte one (see
+:mod:`robocritic.ros.msgs.rmw_dds_common`), so the layout follows ``ROS_DISTRO``: Humble's when
+it names Humble or older, the current one otherwise (also when unset).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..msgs.rmw_dds_common import GID_SIZE, Gid, NodeEntitiesInfo, ParticipantEntitiesInfo
+from ..msgs.rmw_dds_common import GID_SIZE, DiscoveryLayout, discovery_layout
 
 DISCOVERY_TOPIC = "ros_discovery_info"
 
 
-def entity_gid(entity: Any) -> bytes:
-    """Gid of a cyclonedds participant, reader or writer: GUID (16 bytes) + zeros, 24 bytes."""
-    return entity.guid.bytes.ljust(GID_SIZE, b"\0")
+def entity_gid(entity: Any, size: int = GID_SIZE) -> bytes:
+    """Gid of a cyclonedds participant, reader or writer: its 16-byte GUID, zero padded to ``size``."""
+    return entity.guid.bytes.ljust(size, b"\0")
+
+
+def layout_from_environment() -> DiscoveryLayout:
+    """The ``ros_discovery_info`` layout for ``ROS_DISTRO`` (unset: Iron and later)."""
+    return discovery_layout(os.environ.get("ROS_DISTRO", ""))
 
 
 def discovery_qos() -> Any:
@@ -62,16 +70,18 @@ class ParticipantDiscovery:
 
     Args:
         participant: the ``cyclonedds.domain.DomainParticipant`` the nodes' endpoints belong to.
+        layout: message layout; default from ``ROS_DISTRO`` (:func:`layout_from_environment`).
     """
 
-    def __init__(self, participant: Any) -> None:
+    def __init__(self, participant: Any, layout: DiscoveryLayout | None = None) -> None:
         from cyclonedds.pub import DataWriter
         from cyclonedds.topic import Topic
 
-        self.gid = entity_gid(participant)
+        self.layout = layout_from_environment() if layout is None else layout
+        self.gid = self._gid(participant)
         self._nodes: dict[Hashable, _NodeRecord] = {}
         self._lock = threading.Lock()
-        self._topic = Topic(participant, DISCOVERY_TOPIC, ParticipantEntitiesInfo)
+        self._topic = Topic(participant, DISCOVERY_TOPIC, self.layout.participant)
         self._writer = DataWriter(participant, self._topic, discovery_qos())
 
     def add_node(self, key: Hashable, namespace: str, name: str) -> None:
@@ -88,15 +98,15 @@ class ParticipantDiscovery:
 
     def add_reader(self, key: Hashable, reader: Any) -> None:
         """Attach a ``DataReader`` (by its gid) to node ``key``."""
-        self._add(key, entity_gid(reader), writer=False)
+        self._add(key, self._gid(reader), writer=False)
 
     def add_writer(self, key: Hashable, writer: Any) -> None:
         """Attach a ``DataWriter`` (by its gid) to node ``key``."""
-        self._add(key, entity_gid(writer), writer=True)
+        self._add(key, self._gid(writer), writer=True)
 
     def remove_endpoint(self, entity: Any) -> None:
         """Detach a reader or writer from whichever node holds it; no-op if none does."""
-        gid = entity_gid(entity)
+        gid = self._gid(entity)
         with self._lock:
             changed = False
             for record in self._nodes.values():
@@ -107,10 +117,13 @@ class ParticipantDiscovery:
             if changed:
                 self._publish()
 
-    def message(self) -> ParticipantEntitiesInfo:
-        """The current list as the sample that goes on the wire."""
+    def message(self) -> Any:
+        """The current list as the sample that goes on the wire (a ``self.layout.participant``)."""
         with self._lock:
             return self._message()
+
+    def _gid(self, entity: Any) -> bytes:
+        return entity_gid(entity, self.layout.gid_size)
 
     def _add(self, key: Hashable, gid: bytes, *, writer: bool) -> None:
         with self._lock:
@@ -120,15 +133,16 @@ class ParticipantDiscovery:
             (record.writers if writer else record.readers).append(gid)
             self._publish()
 
-    def _message(self) -> ParticipantEntitiesInfo:
-        return ParticipantEntitiesInfo(
-            gid=Gid(self.gid),
+    def _message(self) -> Any:
+        gid, node, participant, _ = self.layout
+        return participant(
+            gid=gid(self.gid),
             node_entities_info_seq=[
-                NodeEntitiesInfo(
+                node(
                     node_namespace=r.namespace,
                     node_name=r.name,
-                    reader_gid_seq=[Gid(g) for g in r.readers],
-                    writer_gid_seq=[Gid(g) for g in r.writers],
+                    reader_gid_seq=[gid(g) for g in r.readers],
+                    writer_gid_seq=[gid(g) for g in r.writers],
                 )
                 for r in self._nodes.values()
             ],
@@ -138,4 +152,10 @@ class ParticipantDiscovery:
         self._writer.write(self._message())
 
 
-__all__ = ["DISCOVERY_TOPIC", "ParticipantDiscovery", "discovery_qos", "entity_gid"]
+__all__ = [
+    "DISCOVERY_TOPIC",
+    "ParticipantDiscovery",
+    "discovery_qos",
+    "entity_gid",
+    "layout_from_environment",
+]

@@ -10,11 +10,14 @@ decode with ``cdr.decode``. rclpy still needs the generated ROS class of each ty
 its type support; it is imported from the ROS package by name (``geometry_msgs.msg.Twist``), so
 robocritic's own types need the ``robocritic_msgs`` interface package built on that machine.
 
-Not exercised in this repository's CI (no ROS 2 there); kept deliberately thin.
+Parameters keep robocritic's rules (exact types, validators, one-line errors) on rclpy's parameter
+services too, and ``lifecycle=True`` gives a managed node (see :class:`RclpyNode`). Tested against
+PyPI's ROS 2 Jazzy and Kilted wheels in tests/ros2.
 """
 
 from __future__ import annotations
 
+import array
 import importlib
 import importlib.util
 import math
@@ -25,6 +28,7 @@ from ..msgs import cdr, ros_type_name
 from ..qos import QoSProfile, as_qos
 from .base import (
     ERROR_LOG_PERIOD_S,
+    Lifecycle,
     MsgT,
     Node,
     NodeLogger,
@@ -35,6 +39,7 @@ from .base import (
     Validator,
     _check_parameter_type,
     _run_validator,
+    declared_value,
 )
 
 _MISSING = (
@@ -77,6 +82,10 @@ class _RclpyLogger(NodeLogger):
     def __init__(self, name: str, ros_logger: Any) -> None:
         super().__init__(name)
         self._ros = ros_logger
+
+    def set_level(self, level: int) -> None:
+        super().set_level(level)
+        self._ros.set_level(level)  # rcutils severities have the numbers of Python's levels
 
     def _log(self, level: int, msg: str, throttle_s: float | None, key: Any, exc_info: bool) -> None:
         import logging
@@ -151,8 +160,143 @@ class RclpyTimer(Timer):
         return self._timer.is_canceled()
 
 
+class _RclpyLifecycle(Lifecycle):
+    """A :class:`Lifecycle` kept in an rclpy lifecycle node's state machine.
+
+    Lifecycle clients (``~/change_state``) and this object's methods take the same transitions;
+    either way rclpy calls the node's callbacks through a managed entity.
+    """
+
+    def __init__(
+        self,
+        ros_node: Any,
+        logger: NodeLogger,
+        on_activate: Callable[[], bool],
+        on_deactivate: Callable[[], None],
+        on_shutdown: Callable[[], None],
+    ) -> None:
+        from rclpy.lifecycle import ManagedEntity
+
+        super().__init__(on_activate, on_deactivate, on_shutdown)
+        self._ros = ros_node
+        self._logger = logger
+        run = self._run_callback
+
+        class _Entity(ManagedEntity):
+            def on_activate(self, state: Any) -> Any:
+                return run("activate")
+
+            def on_deactivate(self, state: Any) -> Any:
+                return run("deactivate")
+
+            def on_shutdown(self, state: Any) -> Any:
+                return run("shutdown")
+
+        ros_node.add_managed_entity(_Entity())
+        self._guard_change_state()
+
+    def _guard_change_state(self) -> None:
+        """Answer a transition that is invalid from the current state with ``success=False``.
+
+        rclpy's ``~/change_state`` handler raises (RCLError) for a transition id the current
+        state lacks; the exception leaves the executor and would end the node, with no reply.
+        """
+        from lifecycle_msgs.srv import ChangeState
+
+        for service in self._ros.services:
+            if service.srv_type is not ChangeState:
+                continue
+            handle = service.callback
+
+            def guarded(request: Any, response: Any, handle: Callable[..., Any] = handle) -> Any:
+                try:
+                    return handle(request, response)
+                except Exception as exc:  # noqa: BLE001 - a client's bad request must not end the node
+                    self._logger.warning(
+                        f"lifecycle: refused transition {request.transition.id} "
+                        f"{request.transition.label!r} from {self.state}: {exc}"
+                    )
+                    response.success = False
+                    return response
+
+            service.callback = guarded
+
+    @property
+    def state(self) -> str:
+        # rclpy (Jazzy, Kilted) has no public getter; ~/get_state answers from the same field.
+        return self._ros._state_machine.current_state[1]
+
+    def _run_callback(self, label: str) -> Any:
+        from rclpy.lifecycle import TransitionCallbackReturn
+
+        try:
+            ok = self._callback(label)
+        except Exception as exc:  # noqa: BLE001 - rclpy would swallow it silently as ERROR
+            self._logger.error(f"lifecycle {label}: {type(exc).__name__}: {exc}", exc_info=True)
+            ok = False
+        return TransitionCallbackReturn.SUCCESS if ok else TransitionCallbackReturn.FAILURE
+
+    def _transition(self, label: str) -> bool:
+        from rclpy.lifecycle import TransitionCallbackReturn
+
+        return getattr(self._ros, f"trigger_{label}")() == TransitionCallbackReturn.SUCCESS
+
+
+def _ros_parameter(name: str, value: Any) -> Any:
+    """``rclpy.parameter.Parameter`` holding ``value`` (:class:`ParameterError` if rclpy cannot hold it)."""
+    from rclpy.parameter import Parameter
+
+    try:
+        return Parameter(name, value=list(value) if isinstance(value, tuple) else value)
+    except (TypeError, ValueError) as exc:  # e.g. a list mixing types: ROS 2 arrays hold one type
+        raise ParameterError(
+            f"parameter {name!r}: {value!r} is not a ROS 2 parameter value ({exc})"
+        ) from None
+
+
+def _try_ros_parameter(name: str, value: Any) -> Any:
+    try:
+        return _ros_parameter(name, value)
+    except ParameterError:
+        return None
+
+
+def _from_ros(value: Any) -> Any:
+    """A parameter value as robocritic holds it: rclpy gives arrays from the wire as ``array.array``."""
+    if isinstance(value, array.array):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _type_text(default: Any) -> str:
+    """The type rule of a parameter, for its descriptor (``ros2 param describe``)."""
+    if default is None:
+        return "required; any type"
+    if isinstance(default, list):
+        item = type(default[0]).__name__ if default else "bool, int, float or str"
+        return f"type list of {item}"
+    return f"type {type(default).__name__} (exact)"
+
+
 class RclpyNode(Node):
-    """The node interface over ``rclpy.node.Node``; initialises rclpy if nobody has."""
+    """The node interface over ``rclpy.node.Node``; initialises rclpy if nobody has.
+
+    Parameters follow the rules of every transport (:meth:`Node.declare_parameter`): exact types,
+    the validator, and the same :class:`ParameterError` text, at declaration and on every later
+    set, including sets through rclpy's parameter services (``ros2 param set``), which get
+    ``SetParametersResult(successful=False, reason=...)`` naming the parameter. They are declared
+    dynamically typed in rclpy because those rules, not rclpy's, fix their types: rclpy would
+    reject a mistyped set without naming the parameter, and types an empty-list default as a
+    byte array that no command-line list matches.
+
+    ``lifecycle=True`` makes it an rclpy lifecycle node (``~/change_state``, ``~/get_state``
+    services); :meth:`manage_lifecycle` then runs the node's activation on rclpy's state machine.
+
+    When it initialises rclpy it installs no signal handlers: whoever runs the node owns
+    SIGINT/SIGTERM (nodes/runtime.py turns them into a clean shutdown), as on the other transports.
+    """
 
     def __init__(
         self,
@@ -161,26 +305,45 @@ class RclpyNode(Node):
         namespace: str = "",
         parameters: Mapping[str, Any] | None = None,
         remappings: Mapping[str, str] | None = None,
+        lifecycle: bool = False,
     ) -> None:
         rclpy = require_rclpy()
+        from rclpy.exceptions import ParameterException
         from rclpy.executors import SingleThreadedExecutor
+        from rclpy.lifecycle import LifecycleNode
         from rclpy.node import Node as RosNode
-        from rclpy.parameter import Parameter
+        from rclpy.signals import SignalHandlerOptions
 
         super().__init__(name, namespace, remappings)
+        self._overrides: dict[str, Any] = dict(parameters or {})
+        # rclpy declares use_sim_time itself while constructing the node; check it first so a bad
+        # override is the same one-line error as on the other transports, not rclpy's exception.
+        if "use_sim_time" in self._overrides:
+            _check_parameter_type("use_sim_time", self._overrides["use_sim_time"], False)
+        # declare_parameter applies overrides itself (with the shared rules and messages); rclpy
+        # needs them only for its own parameters, so one it cannot hold waits for that check.
+        overrides = [p for k, v in self._overrides.items() if (p := _try_ros_parameter(k, v)) is not None]
         self._owns_context = not rclpy.ok()
         if self._owns_context:
-            rclpy.init(args=None)
+            # args=[]: rcl would otherwise parse sys.argv again, by its own rules (robocritic's
+            # parser already applied the command line: name, namespace, parameters, remaps).
+            rclpy.init(args=[], signal_handler_options=SignalHandlerOptions.NO)
         cli_args = ["--ros-args"]
         for source, target in self._remappings.items():
             cli_args += ["-r", f"{source}:={target}"]
-        self._node = RosNode(
-            name,
-            namespace=self.namespace,
-            cli_args=cli_args if len(cli_args) > 1 else None,
-            parameter_overrides=[Parameter(k, value=v) for k, v in (parameters or {}).items()],
-        )
-        self._validators: dict[str, tuple[Validator | None, Any]] = {}
+        try:
+            self._node = (LifecycleNode if lifecycle else RosNode)(
+                name,
+                namespace=self.namespace,
+                cli_args=cli_args if len(cli_args) > 1 else None,
+                parameter_overrides=overrides,
+            )
+        except Exception as exc:
+            self._release_context()
+            if isinstance(exc, ParameterException):
+                raise ParameterError(f"{self.fully_qualified_name}: {exc}") from None
+            raise
+        self._checks: dict[str, tuple[Validator | None, Any]] = {}  # name -> (validator, default)
         self._node.add_on_set_parameters_callback(self._on_set_parameters)
         self._logger = _RclpyLogger(self.fully_qualified_name, self._node.get_logger())
         self._executor = SingleThreadedExecutor()
@@ -201,29 +364,33 @@ class RclpyNode(Node):
         self, name: str, default: Any = None, validator: Validator | None = None, description: str = ""
     ) -> Any:
         from rcl_interfaces.msg import ParameterDescriptor
+        from rclpy.exceptions import ParameterException
 
-        if default is not None:
-            default = _check_parameter_type(name, default, None)
-        self._validators[name] = (validator, default)
-        # Without a default the type comes from the override, which rclpy only allows when dynamic.
-        descriptor = ParameterDescriptor(description=description, dynamic_typing=default is None)
-        param = self._node.declare_parameter(name, default, descriptor)
-        value = param.value
-        if value is None:
-            raise ParameterError(
-                f"{self.fully_qualified_name}: parameter {name!r} is required and was not given"
+        default, value = declared_value(
+            self.fully_qualified_name, name, default, self._overrides, validator,
+            already_declared=self._node.has_parameter(name),
+        )  # fmt: skip
+        self._checks[name] = (validator, default)
+        descriptor = ParameterDescriptor(
+            description=description, dynamic_typing=True, additional_constraints=_type_text(default)
+        )
+        try:  # ignore_override: the override is already applied, and checked, above
+            self._node.declare_parameter(
+                name, _ros_parameter(name, value).value, descriptor, ignore_override=True
             )
-        value = _check_parameter_type(name, value, default)
-        _run_validator(self.fully_qualified_name, name, value, validator)
+        except ParameterException as exc:
+            raise ParameterError(f"{self.fully_qualified_name}: {exc}") from None
         return value
 
     def _on_set_parameters(self, params: list[Any]) -> Any:
         from rcl_interfaces.msg import SetParametersResult
 
         for param in params:
-            validator, default = self._validators.get(param.name, (None, None))
+            if param.name not in self._checks:
+                continue  # rclpy's own parameters (use_sim_time, ...): statically typed by rclpy
+            validator, default = self._checks[param.name]
             try:
-                value = _check_parameter_type(param.name, param.value, default)
+                value = _check_parameter_type(param.name, _from_ros(param.value), default)
                 _run_validator(self.fully_qualified_name, param.name, value, validator)
             except ParameterError as exc:
                 return SetParametersResult(successful=False, reason=str(exc))
@@ -232,16 +399,32 @@ class RclpyNode(Node):
     def get_parameter(self, name: str) -> Any:
         if not self._node.has_parameter(name):
             raise ParameterError(f"{self.fully_qualified_name}: parameter {name!r} is not declared")
-        return self._node.get_parameter(name).value
+        return _from_ros(self._node.get_parameter(name).value)
 
     def set_parameter(self, name: str, value: Any) -> None:
-        from rclpy.parameter import Parameter
-
         if not self._node.has_parameter(name):
             raise ParameterError(f"{self.fully_qualified_name}: parameter {name!r} is not declared")
-        result = self._node.set_parameters([Parameter(name, value=value)])[0]
+        result = self._node.set_parameters([_ros_parameter(name, value)])[0]
         if not result.successful:
             raise ParameterError(result.reason)
+
+    def undeclared_overrides(self) -> list[str]:
+        """Parameters given at creation that the node never declared (usually a typo in a launch file)."""
+        return sorted(k for k in self._overrides if not self._node.has_parameter(k))
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def manage_lifecycle(
+        self,
+        on_activate: Callable[[], bool],
+        on_deactivate: Callable[[], None],
+        on_shutdown: Callable[[], None],
+    ) -> Lifecycle:
+        from rclpy.lifecycle import LifecycleNode
+
+        if not isinstance(self._node, LifecycleNode):
+            return super().manage_lifecycle(on_activate, on_deactivate, on_shutdown)
+        return _RclpyLifecycle(self._node, self._logger, on_activate, on_deactivate, on_shutdown)
 
     # --- communication ----------------------------------------------------------------------
 
@@ -325,6 +508,9 @@ class RclpyNode(Node):
         self._executor.remove_node(self._node)
         self._node.destroy_node()
         self._executor.shutdown()
+        self._release_context()
+
+    def _release_context(self) -> None:
         if self._owns_context:
             import rclpy
 

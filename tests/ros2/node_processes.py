@@ -1,0 +1,130 @@
+"""Node executables on ``--transport rclpy`` as child processes, and an rclpy probe to talk to them.
+
+Shared by the tests in this folder, which load it by path (tests are imported in importlib mode,
+test folders are not packages)::
+
+    nodes = SimpleNamespace(**runpy.run_path(str(Path(__file__).with_name("node_processes.py"))))
+ The bad-argument cases and the
+log wait come from tests/ros/test_nodes_process.py, whose checks the tests here repeat on rclpy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).parents[2]
+SERVICE_TIMEOUT_S = 30.0  # discovery plus a reply, on a loaded 2-core machine
+
+
+def load_module(path: Path) -> ModuleType:
+    """Import a helper file by path (test folders are not packages)."""
+    name = f"_robocritic_tests_{path.parent.name}_{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_ros_suite = load_module(ROOT / "tests" / "ros" / "test_nodes_process.py")
+BAD_ARGUMENTS: list[tuple[str, list[str], str]] = _ros_suite.BAD_ARGUMENTS
+wait_for_text: Callable[..., None] = _ros_suite.wait_for_text
+
+
+def node_command(module: str, ros_args: Sequence[str]) -> list[str]:
+    """Command line of node executable ``module`` on rclpy, run by this interpreter (the ROS venv's)."""
+    return [sys.executable, "-m", f"robocritic.ros.nodes.{module}", "--transport", "rclpy", "--ros-args",
+            *ros_args]  # fmt: skip
+
+
+@contextmanager
+def node_process(
+    module: str, ros_args: Sequence[str], env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen]:
+    """Run node ``module`` with its output in ``log``; killed on exit if still running."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen(node_command(module, ros_args), stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+class Probe:
+    """An rclpy node in the test process with its own executor (on the test's context)."""
+
+    def __init__(self, context: Any, name: str = "probe") -> None:
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+
+        self.node = rclpy.create_node(name, context=context)
+        self.executor = SingleThreadedExecutor(context=context)
+        self.executor.add_node(self.node)
+
+    def spin(self, duration_s: float) -> None:
+        """Run callbacks for ``duration_s`` seconds."""
+        end = time.monotonic() + duration_s
+        while (left := end - time.monotonic()) > 0:
+            self.executor.spin_once(timeout_sec=min(left, 0.05))
+
+    def spin_until(self, predicate: Callable[[], bool], timeout_s: float = SERVICE_TIMEOUT_S) -> bool:
+        """Run callbacks until ``predicate()``; whether it came true within ``timeout_s``."""
+        end = time.monotonic() + timeout_s
+        while not predicate():
+            if time.monotonic() > end:
+                return False
+            self.executor.spin_once(timeout_sec=0.05)
+        return True
+
+    def result(self, future: Any, timeout_s: float = SERVICE_TIMEOUT_S) -> Any:
+        """Result of an rclpy future (a service reply); fails the test after ``timeout_s``."""
+        assert self.spin_until(future.done, timeout_s), f"no reply within {timeout_s} s"
+        return future.result()
+
+    def call(self, srv_type: type, service: str, request: Any) -> Any:
+        """Call ``service`` once it is discovered and return the reply."""
+        client = self.node.create_client(srv_type, service)
+        try:
+            assert client.wait_for_service(timeout_sec=SERVICE_TIMEOUT_S), f"{service} never appeared"
+            return self.result(client.call_async(request))
+        finally:
+            self.node.destroy_client(client)
+
+    def destroy(self) -> None:
+        self.executor.remove_node(self.node)
+        self.node.destroy_node()
+        self.executor.shutdown()
+
+
+@contextmanager
+def probe(context: Any, name: str = "probe") -> Iterator[Probe]:
+    """A :class:`Probe`, destroyed afterwards."""
+    p = Probe(context, name)
+    try:
+        yield p
+    finally:
+        p.destroy()
+
+
+def float_commands(p: Probe, topic: str) -> list[list[float]]:
+    """Subscribe ``topic`` (std_msgs/Float64MultiArray, reliable) on ``p``; the list fills as they arrive."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from std_msgs.msg import Float64MultiArray
+
+    got: list[list[float]] = []
+    qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+    p.node.create_subscription(Float64MultiArray, topic, lambda m: got.append(list(m.data)), qos)
+    return got
