@@ -35,7 +35,10 @@ def stats(samples: np.ndarray) -> tuple[float, float, float]:
 
 
 def command() -> str:
-    return "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+    """The command line that ran this script, from the repository root (a project venv by its path)."""
+    python = Path(sys.executable)
+    shown = os.path.relpath(python, ROOT) if ROOT in python.parents else "python"
+    return " ".join([shown, os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
 
 
 def write_section(name: str, body: str, path: Path = RESULTS) -> None:

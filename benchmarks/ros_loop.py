@@ -1,5 +1,6 @@
 """1 kHz state -> command loop between two processes on loopback: robocritic's node interface on
-the DDS transport versus raw cyclonedds, side by side in one run.
+the DDS transport versus raw cyclonedds, and (where rclpy is importable) on rclpy, side by side in
+one run.
 
     .venv/bin/python benchmarks/ros_loop.py [--seconds 60] [--rate 1000] [--blocks 3] [--priority normal,fifo,rt]
                                             [--results PATH] [--no-write]
@@ -22,6 +23,13 @@ with a fresh pair of processes, so machine noise hits both alike. Both processes
 freezes the garbage collector; ``fifo`` adds SCHED_FIFO 50 for all threads; ``rt`` adds mlockall
 and a cpu_dma_latency 0 request (no deep CPU idle) on top. Internal
 roles: ``--role plant`` and ``--role controller`` (started by the benchmark itself).
+
+Run from an interpreter with rclpy (the Jazzy venv, inside scripts/netns.sh), two more rows join
+the interleaving: ``rclpy`` (both processes on robocritic's rclpy transport) and ``rclpy_dds``
+(plant on rclpy, controller on the DDS transport: the vendor boundary). rclpy processes get
+``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST``. Without rclpy those rows are left out with a note::
+
+    scripts/netns.sh .venv-jazzy/bin/python benchmarks/ros_loop.py --seconds 60
 """
 
 from __future__ import annotations
@@ -44,6 +52,15 @@ GAINS = (30.0, 8.0)  # u = -(k0 theta + k1 theta_dot): any cheap law; the transp
 WARMUP_S = 0.5
 DISCOVERY_TIMEOUT_S = 15.0
 IMPLS = ("node", "raw")
+RCLPY_IMPLS = ("rclpy", "rclpy_dds")
+NODE_TRANSPORTS = {"node": ("dds", "dds"), "rclpy": ("rclpy", "rclpy"), "rclpy_dds": ("rclpy", "dds")}
+"""Node-interface implementations: (plant transport, controller transport)."""
+ROW_NAMES = {
+    "node": "node (robocritic)",
+    "raw": "raw cyclonedds",
+    "rclpy": "rclpy <-> rclpy",
+    "rclpy_dds": "rclpy plant <-> DDS controller",
+}
 
 
 def _cpu_busy_s() -> float:
@@ -118,6 +135,9 @@ class PlantStats:
         self.measuring = False
         self.seq = 0
         self.grid_ns = 0  # monotonic time of one tick deadline; the others are multiples of the period away
+        self.skipped = 0  # grid periods without a tick (the timer fell behind by more than a period)
+        self.heard = False  # a command came back (before measuring too)
+        self._last_period: int | None = None
 
     def tick(self, publish) -> None:
         now = time.monotonic_ns()
@@ -126,6 +146,10 @@ class PlantStats:
                 self.misses += 1
             # lateness against the timer's own grid (skipped periods are counted apart)
             self.lateness_ns.append((now - self.grid_ns) % self.period_ns)
+            period = (now - self.grid_ns) // self.period_ns
+            if self._last_period is not None:
+                self.skipped += max(0, period - self._last_period - 1)
+            self._last_period = period
             self.ticks += 1
         self.sent[self.seq] = time.monotonic_ns()
         publish(self.seq)
@@ -133,6 +157,7 @@ class PlantStats:
 
     def reply(self, seq: int) -> None:
         now = time.monotonic_ns()
+        self.heard = True
         sent = self.sent.pop(seq, None)
         if sent is None or not self.measuring:
             return
@@ -146,12 +171,12 @@ class PlantStats:
         self.sent.clear()
 
 
-def plant_node(ns: str, rate: float, seconds: float, priority: str) -> dict:
+def plant_node(ns: str, rate: float, seconds: float, priority: str, transport: str = "dds") -> dict:
     from robocritic.ros.msgs import Float64MultiArray, JointState
     from robocritic.ros.qos import COMMANDS, SENSOR_DATA
     from robocritic.ros.transport import make_node
 
-    node = make_node("plant", transport="dds", namespace=ns)
+    node = make_node("plant", transport=transport, namespace=ns)
     period_ns = round(1e9 / rate)
     stats = PlantStats(period_ns)
     pub = node.create_publisher(JointState, "joint_states", SENSOR_DATA)
@@ -160,20 +185,24 @@ def plant_node(ns: str, rate: float, seconds: float, priority: str) -> dict:
     )
     _wait_matched(lambda: pub.get_subscription_count() > 0 and sub.get_publisher_count() > 0)
     theta = [0.1]
+    created_ns = time.monotonic_ns()
     timer = node.create_timer(
         period_ns / 1e9, lambda: stats.tick(lambda s: pub.publish(_state(s, theta[0], 0.0)))
     )
-    grid_ns = timer.next_ns  # LocalTimer: first deadline on the monotonic clock the DDS node's timers use
+    # First deadline on the monotonic clock: the DDS node's LocalTimer says so; rcl sets it one
+    # period after creation (taken just before it, so a few us early at most).
+    grid_ns = getattr(timer, "next_ns", created_ns + period_ns)
     _go_realtime(priority)
+    # Matched on this side is not matched on both (discovery is per endpoint and, across vendors,
+    # one-sided for a while): measure only once commands come back.
+    _spin_until(node, lambda: stats.heard, "no command came back")
     node.spin(WARMUP_S)
-    skipped_before = timer.missed
     stats.start_measuring(grid_ns)
     start = time.perf_counter()
     node.spin(seconds)
     elapsed = time.perf_counter() - start
-    skipped = timer.missed - skipped_before
     node.destroy()
-    return _result(stats, elapsed, skipped)
+    return _result(stats, elapsed, stats.skipped)
 
 
 def plant_raw(ns: str, rate: float, seconds: float, domain_id: int, priority: str) -> dict:
@@ -231,6 +260,14 @@ def plant_raw(ns: str, rate: float, seconds: float, domain_id: int, priority: st
     return _result(stats, elapsed, skipped)
 
 
+def _spin_until(node, condition, failure: str) -> None:
+    end = time.monotonic() + DISCOVERY_TIMEOUT_S
+    while not condition():
+        if time.monotonic() > end:
+            raise SystemExit(f"plant: {failure} within {DISCOVERY_TIMEOUT_S:g} s")
+        node.spin_once(0.01)
+
+
 def _wait_matched(matched) -> None:
     end = time.monotonic() + DISCOVERY_TIMEOUT_S
     while not matched():
@@ -265,12 +302,12 @@ def _stdin_closed() -> threading.Event:
     return done
 
 
-def controller_node(ns: str, priority: str) -> None:
+def controller_node(ns: str, priority: str, transport: str = "dds") -> None:
     from robocritic.ros.msgs import Float64MultiArray, JointState
     from robocritic.ros.qos import COMMANDS, SENSOR_DATA
     from robocritic.ros.transport import make_node
 
-    node = make_node("controller", transport="dds", namespace=ns)
+    node = make_node("controller", transport=transport, namespace=ns)
     pub = node.create_publisher(Float64MultiArray, "effort_command", COMMANDS)
     node.create_subscription(JointState, "joint_states", lambda m: pub.publish(_command(m)), SENSOR_DATA)
     done = _stdin_closed()
@@ -313,7 +350,9 @@ def controller_raw(ns: str, domain_id: int, priority: str) -> None:
 def run_block(impl: str, seconds: float, rate: float, domain_id: int, block: int, priority: str) -> dict:
     """One fresh plant/controller pair for ``seconds``; the plant's result."""
     ns = f"bench_{os.getpid()}_{block}"
-    env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id), ROBOCRITIC_TRANSPORT="dds")
+    # LOCALHOST: rclpy processes stay on loopback too, as the Cyclone configuration does.
+    env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id), ROBOCRITIC_TRANSPORT="dds",
+               ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")  # fmt: skip
     from robocritic.ros.transport.dds import LOOPBACK_CONFIG
 
     env.setdefault("CYCLONEDDS_URI", LOOPBACK_CONFIG)
@@ -363,12 +402,42 @@ def summarize(results: list[dict], rate: float) -> dict:
     }
 
 
+def _command_line() -> str:
+    """:func:`common.command`, behind scripts/netns.sh when run in a private network namespace."""
+    import socket
+
+    isolated = [name for _, name in socket.if_nameindex()] == ["lo"]
+    return ("scripts/netns.sh " if isolated else "") + command()
+
+
+def _shared(others: float) -> str:
+    return (
+        f" The machine was shared with other work during this run ({others:.2f} of its cores busy with other "
+        "processes on average): the figures are noisy."
+        if others >= 0.05
+        else ""
+    )
+
+
+def _met(s: dict, rate: float) -> bool:
+    """The target: the rate sustained within 1 % and at most 1 % deadline misses."""
+    return s["tick_rate"] >= 0.99 * rate and s["miss_rate"] <= 0.01
+
+
 def report(summary: dict[tuple[str, str], dict], args: argparse.Namespace, priorities: list[str],
-           others: float, load: str) -> str:  # fmt: skip
+           impls: list[str], others: float, load: str, rclpy_note: str) -> str:  # fmt: skip
+    rclpy_text = (
+        f"`rclpy <-> rclpy` = both processes on robocritic's rclpy transport ({rclpy_note}; default RMW "
+        "settings with ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, in a private network namespace); "
+        "`rclpy plant <-> DDS controller` = the plant on rclpy, the controller on the DDS transport (the "
+        "RMW's DDS and Cyclone on the wire). "
+        if "rclpy" in impls
+        else f"{rclpy_note} "
+    )
     lines = [
         "## ROS 2 control loop over DDS (two processes, loopback)",
         "",
-        f"Machine: {machine()}. Command: `{command()}`.",
+        f"Machine: {machine()}. Command: `{_command_line()}`.{_shared(others)}",
         (
             f"{args.rate:g} Hz state -> command loop between a plant and a controller process (JointState "
             "best-effort depth 5 out, Float64MultiArray reliable depth 1 back) over the loopback-only Cyclone "
@@ -378,6 +447,7 @@ def report(summary: dict[tuple[str, str], dict], args: argparse.Namespace, prior
             "`node` = robocritic's node interface (make_node, timer, subscription callbacks, robocritic's CDR "
             "codec); `raw` = a hand-written cyclonedds DataWriter/DataReader/WaitSet loop with the same types, "
             "topics and QoS and cyclonedds' own (de)serialisation. "
+            f"{rclpy_text}"
             "Both processes apply the row's robocritic.ros.realtime settings once set up, as node executables do "
             "(`realtime_priority`, `lock_memory`, `cpu_dma_latency_us` parameters; the GC is frozen in every row); "
             "SCHED_FIFO covers all threads, Cyclone's included. cpu_dma_latency 0 keeps idle CPUs polling instead of "
@@ -392,8 +462,8 @@ def report(summary: dict[tuple[str, str], dict], args: argparse.Namespace, prior
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for priority in priorities:
-        for impl, name in (("node", "node (robocritic)"), ("raw", "raw cyclonedds")):
-            s = summary[impl, priority]
+        for impl in impls:
+            s, name = summary[impl, priority], ROW_NAMES[impl]
             blocks = ", ".join(f"{b:.0f}" for b in s["block_p50"])
             lines.append(
                 f"| {name} | {SCHEDULING[priority][0]} | {s['tick_rate']:,.1f} | {s['reply_rate']:,.1f} | "
@@ -403,14 +473,39 @@ def report(summary: dict[tuple[str, str], dict], args: argparse.Namespace, prior
     lines.append("")
     for priority in priorities:
         node, raw = summary["node", priority], summary["raw", priority]
-        met = node["tick_rate"] >= 0.99 * args.rate and node["miss_rate"] <= 0.01
         lines.append(
             f"- {SCHEDULING[priority][0]}: node-interface overhead versus raw cyclonedds "
             f"{node['rtt_p50'] - raw['rtt_p50']:+.0f} us median round trip ({node['rtt_p50'] / raw['rtt_p50']:.2f}x), "
             f"{node['rtt_p99'] - raw['rtt_p99']:+.0f} us at p99; target ({args.rate:g} Hz sustained, <= 1 % misses) "
-            f"{'met' if met else 'NOT met'} by the node interface."
+            f"{'met' if _met(node, args.rate) else 'NOT met'} by the node interface."
         )
+        for impl in (i for i in impls if i in RCLPY_IMPLS):
+            s = summary[impl, priority]
+            lines.append(
+                f"- {SCHEDULING[priority][0]}, {ROW_NAMES[impl]}: {s['rtt_p50'] - node['rtt_p50']:+.0f} us "
+                f"median round trip versus the node interface on DDS ({s['rtt_p50'] / node['rtt_p50']:.2f}x), "
+                f"{s['rtt_p99'] - node['rtt_p99']:+.0f} us at p99; "
+                f"target {'met' if _met(s, args.rate) else 'NOT met'}."
+            )
     return "\n".join(lines)
+
+
+def _implementations() -> tuple[list[str], str]:
+    """The rows this interpreter can run, and a note on the rclpy rows."""
+    import importlib.util
+
+    if importlib.util.find_spec("rclpy") is None:
+        return list(IMPLS), (
+            "rclpy rows left out: rclpy is not importable here "
+            "(run from .venv-jazzy inside scripts/netns.sh)."
+        )
+    from importlib.metadata import packages_distributions, version
+
+    # PyPI's ROS 2 wheels install rclpy as ros-rclpy (plus an egg-info named rclpy with an older number).
+    dists = sorted({d for d in packages_distributions().get("rclpy", []) if d.startswith("ros-")})
+    source = ", ".join(f"{d} {version(d)}" for d in dists) or "an unknown distribution"
+    rmw = os.environ.get("RMW_IMPLEMENTATION", "the distro's default RMW")
+    return [*IMPLS, *RCLPY_IMPLS], f"rclpy from {source}, {rmw}"
 
 
 def main() -> None:
@@ -434,7 +529,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS, help="file to write (default BENCHMARKS.md)")
     parser.add_argument("--no-write", action="store_true", help="print the section, do not write it")
     parser.add_argument("--role", choices=("plant", "controller"), help=argparse.SUPPRESS)
-    parser.add_argument("--impl", choices=IMPLS, help=argparse.SUPPRESS)
+    parser.add_argument("--impl", choices=(*IMPLS, *RCLPY_IMPLS), help=argparse.SUPPRESS)
     parser.add_argument("--ns", help=argparse.SUPPRESS)
     parser.add_argument("--domain-id", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -443,19 +538,24 @@ def main() -> None:
         parser.error(f"--priority takes a comma-separated list of {list(SCHEDULING)}")
     _single_thread_torch()
     if args.role == "plant":
-        result = (plant_node(args.ns, args.rate, args.seconds, priorities[0]) if args.impl == "node"
-                  else plant_raw(args.ns, args.rate, args.seconds, args.domain_id, priorities[0]))  # fmt: skip
+        if args.impl == "raw":
+            result = plant_raw(args.ns, args.rate, args.seconds, args.domain_id, priorities[0])
+        else:
+            transport = NODE_TRANSPORTS[args.impl][0]
+            result = plant_node(args.ns, args.rate, args.seconds, priorities[0], transport)
         print(json.dumps(result))
         return
     if args.role == "controller":
-        if args.impl == "node":
-            controller_node(args.ns, priorities[0])
-        else:
+        if args.impl == "raw":
             controller_raw(args.ns, args.domain_id, priorities[0])
+        else:
+            controller_node(args.ns, priorities[0], NODE_TRANSPORTS[args.impl][1])
         return
+    impls, rclpy_note = _implementations()
+    print("rclpy rows: " + (rclpy_note if "rclpy" in impls else "none"), flush=True)
     domain_id = random.SystemRandom().randint(100, 200)
     per_block = args.seconds / args.blocks
-    variants = [(impl, priority) for priority in priorities for impl in IMPLS]
+    variants = [(impl, priority) for priority in priorities for impl in impls]
     results: dict[tuple[str, str], list[dict]] = {v: [] for v in variants}
     busy0, own0, wall0, load0 = _cpu_busy_s(), _own_cpu_s(), time.monotonic(), os.getloadavg()[0]
     for block in range(args.blocks):
@@ -465,14 +565,14 @@ def main() -> None:
             )
             results[impl, priority].append(result)
             s = summarize([result], args.rate)
-            print(f"block {block + 1}/{args.blocks} {impl:4s} {priority:6s}: {s['tick_rate']:.1f} ticks/s, round trip "
+            print(f"block {block + 1}/{args.blocks} {impl:9s} {priority:6s}: {s['tick_rate']:.1f} ticks/s, round trip "
                   f"p50 {s['rtt_p50']:.0f} us p99 {s['rtt_p99']:.0f} us, misses {100 * s['miss_rate']:.3f} %",
                   flush=True)  # fmt: skip
     wall = time.monotonic() - wall0
     others = max(0.0, (_cpu_busy_s() - busy0) - (_own_cpu_s() - own0)) / wall
     load = f"load average {load0:.2f} at start, {os.getloadavg()[0]:.2f} at end"
     summary = {v: summarize(results[v], args.rate) for v in variants}
-    body = report(summary, args, priorities, others, load)
+    body = report(summary, args, priorities, impls, others, load, rclpy_note)
     print("\n" + body)
     if not args.no_write:
         write_section("ros_loop", body, args.results)

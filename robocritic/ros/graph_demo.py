@@ -22,6 +22,11 @@ lockstep-timeout counters in the report would say so. The tolerance (1e-9 rad, r
 room for a different floating-point path on another machine (e.g. BLAS kernels chosen per process);
 it does not hide a missed tick, which changes the states by ~1e-3 or more.
 
+Each node runs on the DDS transport unless ``bridge_transport`` / ``controller_transport`` put it
+on rclpy (where ROS 2 is installed): a mixed graph checks that the two transports interoperate on
+the wire with exactly the same decoded values. rclpy nodes get ``ROS_AUTOMATIC_DISCOVERY_RANGE=
+LOCALHOST``, so they too stay on this machine.
+
 Processes are always cleaned up: SIGINT (the controller sends its safe stop), then SIGTERM, then
 SIGKILL, also when the demo itself fails or is interrupted.
 """
@@ -53,6 +58,8 @@ ENV_ID = "robocritic/ClippedPendulum-v0"
 STATE_TOLERANCE = 1e-9
 """Largest accepted |x_graph - x_in_process| [rad, rad/s] (see the module docstring)."""
 CONTROLLERS = ("mpc", "explicit")
+NODE_TRANSPORTS = ("dds", "rclpy")
+"""Transports a node process of the demo can run on."""
 _SHUTDOWN_WAIT_S = (5.0, 3.0)  # SIGINT -> SIGTERM -> SIGKILL
 
 
@@ -80,6 +87,8 @@ class GraphDemoConfig:
         tolerance: largest accepted state difference to the in-process run [rad, rad/s].
         node_parameters: extra ``(name, value)`` parameters for both nodes, e.g. the real-time
             ones (``realtime_priority``, ``lock_memory``, ``cpu_dma_latency_us``).
+        bridge_transport: transport of the ``sim_bridge`` process (``dds`` | ``rclpy``).
+        controller_transport: transport of the controller process (``dds`` | ``rclpy``).
     """
 
     episodes: int = 1
@@ -96,6 +105,8 @@ class GraphDemoConfig:
     startup_timeout_s: float = 60.0
     tolerance: float = STATE_TOLERANCE
     node_parameters: tuple[tuple[str, Any], ...] = ()
+    bridge_transport: str = "dds"
+    controller_transport: str = "dds"
 
     def __post_init__(self) -> None:
         for name in ("episodes", "steps", "horizon"):
@@ -120,6 +131,11 @@ class GraphDemoConfig:
             raise ValueError(f"GraphDemoConfig.startup_timeout_s must be > 0; got {self.startup_timeout_s!r}")
         if not (np.isfinite(self.tolerance) and self.tolerance >= 0):
             raise ValueError(f"GraphDemoConfig.tolerance must be >= 0; got {self.tolerance!r}")
+        for name in ("bridge_transport", "controller_transport"):
+            if getattr(self, name) not in NODE_TRANSPORTS:
+                raise ValueError(
+                    f"GraphDemoConfig.{name} must be one of {NODE_TRANSPORTS}; got {getattr(self, name)!r}"
+                )
         pairs = self.node_parameters
         if not all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in pairs):
             raise ValueError(f"GraphDemoConfig.node_parameters must be (name, value) pairs; got {pairs!r}")
@@ -180,7 +196,7 @@ def run_graph_demo(config: GraphDemoConfig, progress: bool = False) -> dict[str,
         "config": asdict(config),
         "domain_id": domain,
         "env": ENV_ID,
-        "transport": "dds (cyclonedds, loopback only), one process per node",
+        "transport": _describe_transports(config),
         "controller_node": _controller_exec(config),
         "start_states": starts.tolist(),
         "tolerance": config.tolerance,
@@ -211,8 +227,9 @@ def format_graph_summary(record: dict[str, Any]) -> str:
     return "\n".join(
         [
             (
-                f"node graph over DDS ({record['controller_node']} + sim_bridge, separate processes, lockstep, "
-                f"{pacing}, domain {record['domain_id']}): {cfg['episodes']} episode(s) x {cfg['steps']} steps"
+                f"node graph over {_middleware(cfg)} ({record['transport']}, lockstep, {pacing}, "
+                f"domain {record['domain_id']}): "
+                f"{cfg['episodes']} episode(s) x {cfg['steps']} steps"
             ),
             (
                 f"  achieved rate {s['achieved_rate_hz']:.1f} Hz{target}; command latency p50 "
@@ -236,6 +253,20 @@ def _controller_exec(config: GraphDemoConfig) -> str:
     return "mpc_controller" if config.controller == "mpc" else "explicit_controller"
 
 
+def _middleware(cfg: dict[str, Any]) -> str:
+    """``DDS``, ``rclpy`` or ``rclpy + DDS``: what the node processes ran on."""
+    used = {cfg["bridge_transport"], cfg["controller_transport"]}
+    return " + ".join(name for name, kind in (("rclpy", "rclpy"), ("DDS", "dds")) if kind in used)
+
+
+def _describe_transports(config: GraphDemoConfig) -> str:
+    """E.g. ``sim_bridge on rclpy + mpc_controller on dds, one process per node, loopback only``."""
+    return (
+        f"sim_bridge on {config.bridge_transport} + {_controller_exec(config)} on "
+        f"{config.controller_transport}, one process per node, loopback only"
+    )
+
+
 def _param(name: str, value: Any) -> list[str]:
     # JSON is valid YAML flow syntax and repr()s floats exactly, so values arrive bit-identical.
     text = value if isinstance(value, str) else json.dumps(value)
@@ -244,11 +275,16 @@ def _param(name: str, value: Any) -> list[str]:
 
 @contextlib.contextmanager
 def _dds_environment(domain: int) -> Iterator[dict[str, str]]:
-    """This process and its children on ``domain``, loopback only, over the DDS transport."""
+    """This process and its children on ``domain``, loopback only, over the DDS transport.
+
+    Each node's ``--transport`` overrides ``ROBOCRITIC_TRANSPORT``; rclpy nodes stay on loopback
+    through ``ROS_AUTOMATIC_DISCOVERY_RANGE`` (Jazzy and later).
+    """
     overrides = {
         "ROS_DOMAIN_ID": str(domain),
         "CYCLONEDDS_URI": LOOPBACK_CONFIG,
         "ROBOCRITIC_TRANSPORT": "dds",
+        "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
     }
     saved = {key: os.environ.get(key) for key in overrides}
     os.environ.update(overrides)
@@ -279,23 +315,27 @@ def _run_graph_episode(
         profile.topics["command"].name: (Float64MultiArray, COMMANDS),
         "/sim_bridge/ground_truth": (Float64MultiArray, _ground_truth_qos()),
     }
-    ros = ["--transport", "dds", "--ros-args"]
     bridge_cmd = [
-        sys.executable, "-m", "robocritic.ros.nodes.sim_bridge", *ros,
+        sys.executable, "-m", "robocritic.ros.nodes.sim_bridge",
+        "--transport", config.bridge_transport, "--ros-args",
         *_param("profile", config.profile), *_param("mode", "lockstep"), *_param("seed", seed),
         *_param("initial_state", [float(v) for v in x0]), *_param("max_steps", config.steps),
         *_param("real_time_factor", float(config.real_time_factor)),
         *_param("wait_for_subscribers", 2),  # the controller and this recorder
+        *_param("wait_for_command_publishers", 1),  # the controller (see sim_bridge)
         # A stall of a loaded machine must not turn into a safe step (which would break the exact
         # comparison); a dead controller is noticed by this process within 10 ms anyway.
         *_param("lockstep_timeout_s", 10.0),
-        *_param("shutdown_when_done", True), *_param("report_path", str(bridge_report)),
+        # Stopped by this process once every tick is recorded (see _wait_recorded), not on its own.
+        *_param("shutdown_when_done", False), *_param("report_path", str(bridge_report)),
     ]  # fmt: skip
     extra = [arg for name, value in config.node_parameters for arg in _param(name, value)]
     controller_cmd = [
-        sys.executable, "-m", f"robocritic.ros.nodes.{controller}", *ros,
+        sys.executable, "-m", f"robocritic.ros.nodes.{controller}",
+        "--transport", config.controller_transport, "--ros-args",
         *_param("profile", config.profile), *_param("use_sim_time", True),
         *_param("autostart", False),  # activated once the recorder hears everybody
+        *_param("command_subscribers", 2),  # the bridge and this recorder
         *_param("report_path", str(controller_report)),
     ]  # fmt: skip
     if config.controller == "mpc":
@@ -330,20 +370,16 @@ def _run_graph_episode(
             # Paced: twice the simulated duration; unpaced: 0.1 s per step is ~100x what it needs.
             rtf = config.real_time_factor
             run_s = 30.0 + (2.0 * config.steps * _profile_dt(profile) / rtf if rtf > 0 else 0.1 * config.steps)
-            _wait(lambda: processes["sim_bridge"].poll() is not None, run_s, {controller: processes[controller]},
-                  logs, f"{config.steps} lockstep steps")  # fmt: skip
-            if processes["sim_bridge"].returncode != 0:
-                raise GraphDemoError(
-                    f"sim_bridge exited with {processes['sim_bridge'].returncode}\n{_tails(logs)}"
-                )
-            truth = "/sim_bridge/ground_truth"
-            _wait_quietly(lambda: recorder.counts[truth] >= config.steps + 1, 2.0)
+            _wait_recorded(recorder, profile, config.steps, run_s, processes, logs)
+            # The bridge first: it must not count the controller's safe stop as a command.
+            _stop({"sim_bridge": processes["sim_bridge"]})
         finally:
             codes = _stop(processes)
             node.destroy()
             recorder.close()
-    if codes.get(controller) not in (0, None):
-        raise GraphDemoError(f"{controller} exited with {codes[controller]}\n{_tails(logs)}")
+    for name, code in codes.items():
+        if code not in (0, None):
+            raise GraphDemoError(f"{name} exited with {code}\n{_tails(logs)}")
     try:
         bridge = json.loads(bridge_report.read_text())
         ctl = json.loads(controller_report.read_text())
@@ -356,6 +392,28 @@ def _run_graph_episode(
         "logs": {k: str(v) for k, v in logs.items()},
         "exit_codes": codes,
     }
+
+
+def _wait_recorded(
+    recorder: BagRecorder,
+    profile: Any,
+    steps: int,
+    timeout_s: float,
+    processes: dict[str, subprocess.Popen[bytes]],
+    logs: dict[str, Path],
+) -> None:
+    """Wait until the bag holds every tick's ground truth, then briefly for the last tick's command.
+
+    The ground truth (reliable, transient local, one sample per tick) tells this process that the
+    episode is over, so the bridge is stopped only after its samples arrived. A bridge that exits by
+    itself right after its last tick can take samples a late-matched reader has not yet had repaired
+    with it: a Fast DDS writer sends heartbeats only every few seconds, and a reliable Cyclone reader
+    delivers nothing past a gap (seen as a bag without any ground truth).
+    """
+    truth, command = "/sim_bridge/ground_truth", profile.topics["command"].name
+    _wait(lambda: recorder.counts[truth] >= steps + 1, timeout_s, processes, logs, f"{steps} lockstep steps")
+    # The controller's reply to the final state; the bridge ignores it, the bag keeps it.
+    _wait_quietly(lambda: recorder.counts[command] >= steps + 1, 2.0)
 
 
 def _profile_dt(profile: Any) -> float:
@@ -507,6 +565,7 @@ def _summarise(episodes: list[dict[str, Any]], tolerance: float) -> dict[str, An
 __all__ = [
     "CONTROLLERS",
     "ENV_ID",
+    "NODE_TRANSPORTS",
     "STATE_TOLERANCE",
     "GraphDemoConfig",
     "GraphDemoError",

@@ -15,11 +15,15 @@ import importlib.util
 import os
 import random
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).parents[2]
+# Test folders are not packages (importlib mode): the helper modules here (node_processes,
+# rclpy_peer, rclpy_msgs, bad_input_publisher) are imported by plain name from this folder.
+sys.path.insert(0, str(Path(__file__).parent))
 HAVE_RCLPY = importlib.util.find_spec("rclpy") is not None
 
 if not HAVE_RCLPY:

@@ -1,10 +1,6 @@
 """Node executables on ``--transport rclpy`` as child processes, and an rclpy probe to talk to them.
 
-Shared by the tests in this folder, which load it by path (tests are imported in importlib mode,
-test folders are not packages)::
-
-    nodes = SimpleNamespace(**runpy.run_path(str(Path(__file__).with_name("node_processes.py"))))
- The bad-argument cases and the
+Shared by the tests in this folder (``import node_processes as nodes``). The bad-argument cases and the
 log wait come from tests/ros/test_nodes_process.py, whose checks the tests here repeat on rclpy.
 """
 

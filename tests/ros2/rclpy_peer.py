@@ -16,7 +16,6 @@ tests/ros2/rclpy_msgs.py.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import subprocess
 import sys
@@ -26,17 +25,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import rclpy_msgs  # this folder: sys.path[0] as a script, on sys.path via conftest in tests
+
 ROOT = Path(__file__).parents[2]
 TIMEOUT_S = 30.0
 PUBLISH_PERIOD_S = 0.05
 
-
-def _load_rclpy_msgs() -> Any:
-    path = Path(__file__).with_name("rclpy_msgs.py")
-    spec = importlib.util.spec_from_file_location("_robocritic_tests_ros2_rclpy_msgs", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @contextlib.contextmanager
@@ -46,7 +40,7 @@ def run_peer(distro: str, env: dict[str, str], log: Path, *args: str) -> Iterato
     with open(log, "w+") as stderr:
         proc = subprocess.Popen(
             [str(python), __file__, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-            text=True, env=_load_rclpy_msgs().child_env(env),
+            text=True, env=rclpy_msgs.child_env(env),
         )  # fmt: skip
         try:
             line = proc.stdout.readline().strip()
@@ -87,7 +81,7 @@ def _emit(obj: dict[str, Any]) -> None:
 
 def listen(node: Any, executor: Any, closed: threading.Event, ros_type: str, topic: str, n: int) -> None:
     """Print ``{"received": [plain message, ...], "after_s": s}`` after N messages (or TIMEOUT_S)."""
-    msgs = _load_rclpy_msgs()
+    msgs = rclpy_msgs
     got: list[Any] = []
     node.create_subscription(msgs.ros_class(ros_type), topic, lambda m: got.append(msgs.from_ros(m)), 10)
     print("READY", flush=True)
@@ -99,7 +93,7 @@ def listen(node: Any, executor: Any, closed: threading.Event, ros_type: str, top
 
 def talk(node: Any, executor: Any, closed: threading.Event, ros_type: str, topic: str, value: str) -> None:
     """Publish VALUE every PUBLISH_PERIOD_S until stdin closes; print ``{"sent": count}``."""
-    msgs = _load_rclpy_msgs()
+    msgs = rclpy_msgs
     cls = msgs.ros_class(ros_type)
     pub = node.create_publisher(cls, topic, 10)
     msg = msgs.to_ros(json.loads(value), cls)

@@ -17,11 +17,9 @@ reason, and the listing is checked too. For each type: the default message and s
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,17 +46,7 @@ NO_RCLPY_COUNTERPART = {
 }
 
 
-def _load_helper() -> Any:
-    """tests/ros2/rclpy_msgs.py (importlib mode puts no test folder on sys.path)."""
-    if "rclpy_msgs" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("rclpy_msgs", Path(__file__).with_name("rclpy_msgs.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["rclpy_msgs"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["rclpy_msgs"]
-
-
-rclpy_msgs = _load_helper()
+import rclpy_msgs  # tests/ros2 is on sys.path (conftest)
 
 
 def exported_types() -> dict[str, type[IdlStruct]]:

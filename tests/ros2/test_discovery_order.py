@@ -12,10 +12,8 @@ from __future__ import annotations
 import json
 import os
 import random
-import runpy
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -29,7 +27,7 @@ BOUND_S = 10.0
 N = 3
 
 
-peers = SimpleNamespace(**runpy.run_path(str(Path(__file__).with_name("rclpy_peer.py"))))
+import rclpy_peer as peers  # tests/ros2 is on sys.path (conftest)
 
 
 def _ros_listener_after_dds_talker(distro: str, env: dict[str, str], log: Path, head_start_s: float) -> dict:

@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import runpy
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -25,7 +22,7 @@ pytestmark = pytest.mark.timeout(120)
 NS = f"robocritic_graph_{os.getpid()}_{random.SystemRandom().randrange(10**6)}"
 
 
-peers = SimpleNamespace(**runpy.run_path(str(Path(__file__).with_name("rclpy_peer.py"))))
+import rclpy_peer as peers  # tests/ros2 is on sys.path (conftest)
 
 
 @pytest.mark.parametrize("distro", ["jazzy", "kilted"])

@@ -12,10 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
-import runpy
 import time
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -45,7 +42,7 @@ ARRAY = msgs.Float64MultiArray(
 CASES = {"sensor_msgs/msg/JointState": JOINT_STATE, "std_msgs/msg/Float64MultiArray": ARRAY}
 
 
-peers = SimpleNamespace(**runpy.run_path(str(Path(__file__).with_name("rclpy_peer.py"))))
+import rclpy_peer as peers  # tests/ros2 is on sys.path (conftest)
 
 
 @pytest.mark.parametrize("ros_type", sorted(CASES))

@@ -8,15 +8,11 @@ status 2 and the same one-line error as on the DDS transport, never rclpy's trac
 from __future__ import annotations
 
 import json
-import runpy
 import signal
 import subprocess
-from pathlib import Path
-from types import SimpleNamespace
 
+import node_processes as nodes  # tests/ros2 is on sys.path (conftest)
 import pytest
-
-nodes = SimpleNamespace(**runpy.run_path(str(Path(__file__).with_name("node_processes.py"))))
 
 pytestmark = pytest.mark.timeout(90)
 

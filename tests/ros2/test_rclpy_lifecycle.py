@@ -10,10 +10,8 @@ refusing activation, finalize) is checked in process on rclpy and on the in-proc
 from __future__ import annotations
 
 import json
-import runpy
-from pathlib import Path
-from types import SimpleNamespace
 
+import node_processes as nodes  # tests/ros2 is on sys.path (conftest)
 import pytest
 
 from robocritic.ros.msgs import Bool
@@ -21,8 +19,6 @@ from robocritic.ros.nodes.controller_node import ControllerNode
 from robocritic.ros.nodes.mpc_controller import mpc_factory
 from robocritic.ros.transport import InProcessBus
 from robocritic.ros.transport.rclpy_adapter import RclpyNode
-
-nodes = SimpleNamespace(**runpy.run_path(str(Path(__file__).with_name("node_processes.py"))))
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -8,16 +8,11 @@ to a node executable process, is validated like a start-up value and refused wit
 
 from __future__ import annotations
 
-import runpy
-from pathlib import Path
-from types import SimpleNamespace
-
+import node_processes as nodes  # tests/ros2 is on sys.path (conftest)
 import pytest
 
 from robocritic.ros.transport import InProcessBus, make_node
 from robocritic.ros.transport.base import ParameterError
-
-nodes = SimpleNamespace(**runpy.run_path(str(Path(__file__).with_name("node_processes.py"))))
 
 pytestmark = pytest.mark.timeout(90)
 

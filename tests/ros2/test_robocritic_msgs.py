@@ -8,7 +8,6 @@ after robocritic's may not discover it yet; being fixed in dds.py separately).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import subprocess
@@ -32,17 +31,7 @@ SEED = 20261203
 WAIT_S = 60.0  # discovery under load (two shared cores) can take many seconds
 
 
-def _load_helper() -> Any:
-    """tests/ros2/rclpy_msgs.py (importlib mode puts no test folder on sys.path)."""
-    if "rclpy_msgs" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("rclpy_msgs", Path(__file__).with_name("rclpy_msgs.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["rclpy_msgs"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["rclpy_msgs"]
-
-
-rclpy_msgs = _load_helper()
+import rclpy_msgs  # tests/ros2 is on sys.path (conftest)
 
 
 def _generated(cls: type) -> type:

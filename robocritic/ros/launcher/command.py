@@ -1,6 +1,7 @@
-"""``robocritic launch``: run a ROS 2 YAML launch file's nodes here, over the DDS transport.
+"""``robocritic launch``: run a ROS 2 YAML launch file's nodes here, over the DDS transport or rclpy.
 
 robocritic launch launch/pendulum_sim.launch.yaml mode:=free_running --duration 10
+robocritic launch launch/pendulum_sim.launch.yaml --transport rclpy  # where rclpy is importable
 robocritic launch robocritic pendulum_sim.launch.yaml        # PKG FILE, as ros2 launch takes it
 robocritic launch FILE --show-args                           # declared arguments
 robocritic launch FILE --print                               # the command of every node
@@ -26,7 +27,8 @@ def build_parser(prog: str = "robocritic launch") -> argparse.ArgumentParser:
         prog=prog,
         description=(
             "Start the nodes of a ROS 2 YAML launch file (*.launch.yaml) as processes over robocritic's "
-            "ROS 2 wire-compatible DDS transport, supervise them, and shut them down on Ctrl-C. "
+            "ROS 2 wire-compatible DDS transport (or rclpy: --transport rclpy), supervise them, and shut "
+            "them down on Ctrl-C. "
             "The same file runs on a robot with 'ros2 launch'. Unsupported launch features are errors."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -49,7 +51,9 @@ def build_parser(prog: str = "robocritic launch") -> argparse.ArgumentParser:
     parser.add_argument(
         "--transport",
         choices=TRANSPORTS,
-        help="ROBOCRITIC_TRANSPORT for the nodes (default: the environment's, else dds)",
+        help="ROBOCRITIC_TRANSPORT for the nodes, which their --transport auto follows: dds, rclpy (real "
+        "rclpy nodes, where ROS 2 is importable by the node executables), auto (rclpy if importable, "
+        "else dds); default: the environment's, else dds",
     )
     parser.add_argument(
         "--sigterm-timeout",

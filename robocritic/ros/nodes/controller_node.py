@@ -17,8 +17,9 @@ topic                  type                               role
 Parameters (besides the factory's): ``profile`` (hardware profile name or path), ``rate_hz``
 (control rate, default the profile's), ``state_timeout_s`` (watchdog, default the profile's),
 ``autostart`` (start active; default true, meant for simulation: on hardware set it false and
-activate explicitly), ``ignore_unknown_joints`` (default false), ``report_path`` (write a JSON
-report at shutdown; default none), ``use_sim_time``.
+activate explicitly), ``ignore_unknown_joints`` (default false), ``command_subscribers`` (command
+subscriptions to wait for before acting, default 1; 2 with a recorder), ``report_path`` (write a
+JSON report at shutdown; default none), ``use_sim_time``.
 
 Lifecycle. The node is a ROS 2 managed node (:class:`~robocritic.ros.transport.base.Lifecycle`);
 on ``--transport rclpy`` an rclpy lifecycle node whose ``~/change_state`` and ``~/get_state``
@@ -56,6 +57,7 @@ from ..msgs.convert import numpy_to_float64_multi_array, time_to_ns
 from ..transport.base import Lifecycle, Node
 from .common import (
     ESTOP_QOS,
+    at_least,
     declare_profile,
     percentiles_ms,
     positive,
@@ -121,6 +123,10 @@ class ControllerNode:
         ignore_unknown = node.declare_parameter(
             "ignore_unknown_joints", False, description="accept JointStates carrying joints the profile lacks"
         )
+        self.command_subscribers = node.declare_parameter(
+            "command_subscribers", 1, at_least(1),
+            "command-topic subscriptions to wait for before a control step (the robot, plus any recorder)",
+        )  # fmt: skip
         self.report_path = node.declare_parameter("report_path", "", description="JSON report at shutdown")
         self.use_sim_time = bool(node.get_parameter("use_sim_time"))
         built = factory(node, self.profile)
@@ -202,7 +208,9 @@ class ControllerNode:
             self._control_step(stamp)
 
     def _control_step(self, stamp_ns: int) -> None:
-        if self._command_pub.get_subscription_count() == 0:
+        # A command sent before the robot's subscription has matched is lost (volatile QoS), and a
+        # recorder that matched first would otherwise count as the robot.
+        if self._command_pub.get_subscription_count() < self.command_subscribers:
             self.unheard += 1
             return
         if self.logic.claim_tick(stamp_ns):

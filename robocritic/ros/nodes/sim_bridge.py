@@ -28,7 +28,11 @@ Modes:
   holding it between commands; a command older than ``command_timeout_s`` (simulated time) is
   replaced by the safe command (the watchdog).
 
-Either mode starts once the JointState topic has ``wait_for_subscribers`` subscriptions.
+Either mode starts once the JointState topic has ``wait_for_subscribers`` subscriptions and the
+command topic ``wait_for_command_publishers`` publishers (default 0). Lockstep answers each tick
+once, so a command sent before this node's subscription matched the controller's publisher is lost
+for good (discovery is per endpoint and, across DDS vendors, can be one-sided for a moment) and the
+loop stalls; a graph started all at once sets 1.
 
 Other parameters: ``env_id`` (default the profile's ``sim.env_id``), ``seed`` (episode ``i``
 resets with ``seed + i``), ``initial_state`` (start state of every episode, model units; default
@@ -126,6 +130,9 @@ class SimBridgeNode:
         self.wait_for_subscribers = node.declare_parameter(
             "wait_for_subscribers", 1, at_least(0), "JointState subscriptions needed before the first tick"
         )
+        self.wait_for_command_publishers = node.declare_parameter(
+            "wait_for_command_publishers", 0, at_least(0), "command publishers needed before the first tick"
+        )
         max_steps = node.declare_parameter("max_steps", 0, at_least(0), "stop after this many steps; 0 never")
         episode_steps = node.declare_parameter("episode_steps", 0, at_least(0), "episode length; 0 the env's")
         self.shutdown_when_done = node.declare_parameter(
@@ -194,7 +201,7 @@ class SimBridgeNode:
         )
         self._state_pub = node.create_publisher(JointState, state_spec.name, topic_qos(state_spec))
         self._truth_pub = node.create_publisher(Float64MultiArray, ground_truth_topic, GROUND_TRUTH_QOS)
-        node.create_subscription(
+        self._command_sub = node.create_subscription(
             Float64MultiArray, command_spec.name, self._on_command, topic_qos(command_spec)
         )
         node.create_subscription(Bool, profile.estop.name, self._on_estop, ESTOP_QOS)
@@ -223,7 +230,10 @@ class SimBridgeNode:
                 self.finished = True
             return
         if not self._started:
-            if self._state_pub.get_subscription_count() >= self.wait_for_subscribers:
+            if (
+                self._state_pub.get_subscription_count() >= self.wait_for_subscribers
+                and self._command_sub.get_publisher_count() >= self.wait_for_command_publishers
+            ):
                 self._started = True
                 self._publish_tick()
             return

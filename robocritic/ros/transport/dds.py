@@ -445,7 +445,7 @@ class DdsNode(LocalNode):
                 continue
             try:
                 samples = sub._take_raw()
-            except Exception as exc:  # noqa: BLE001 - keep the executor alive whatever the reader does
+            except Exception as exc:
                 self._count_receive_error(sub.topic, exc)
                 continue
             for data, info in samples:
@@ -453,7 +453,7 @@ class DdsNode(LocalNode):
                     continue
                 try:
                     msg = cdr.decode(sub.msg_type, data)
-                except Exception as exc:  # noqa: BLE001 - malformed bytes from the network
+                except Exception as exc:
                     sub.errors += 1
                     self._count_receive_error(sub.topic, exc)
                     continue
@@ -532,13 +532,13 @@ class DdsNode(LocalNode):
 
 
 __all__ = [
+    "CYCLONE_LOG",
+    "INTEROP_CONFIG",
     "LOG_BURST",
     "LOG_WINDOW_S",
     "LOOPBACK_CONFIG",
-    "CYCLONE_LOG",
-    "CycloneLog",
-    "INTEROP_CONFIG",
     "MAX_DOMAIN_ID",
+    "CycloneLog",
     "DdsNode",
     "DdsPublisher",
     "DdsSubscription",

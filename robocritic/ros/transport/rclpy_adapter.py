@@ -211,7 +211,7 @@ class _RclpyLifecycle(Lifecycle):
             def guarded(request: Any, response: Any, handle: Callable[..., Any] = handle) -> Any:
                 try:
                     return handle(request, response)
-                except Exception as exc:  # noqa: BLE001 - a client's bad request must not end the node
+                except Exception as exc:
                     self._logger.warning(
                         f"lifecycle: refused transition {request.transition.id} "
                         f"{request.transition.label!r} from {self.state}: {exc}"
@@ -231,7 +231,7 @@ class _RclpyLifecycle(Lifecycle):
 
         try:
             ok = self._callback(label)
-        except Exception as exc:  # noqa: BLE001 - rclpy would swallow it silently as ERROR
+        except Exception as exc:
             self._logger.error(f"lifecycle {label}: {type(exc).__name__}: {exc}", exc_info=True)
             ok = False
         return TransitionCallbackReturn.SUCCESS if ok else TransitionCallbackReturn.FAILURE
@@ -448,7 +448,7 @@ class RclpyNode(Node):
         def on_raw(data: bytes) -> None:
             try:
                 msg = cdr.decode(msg_type, data)
-            except Exception as exc:  # noqa: BLE001 - malformed bytes from the network
+            except Exception as exc:
                 sub.errors += 1
                 self.stats.receive_errors[sub.topic] += 1
                 self._logger.error(
