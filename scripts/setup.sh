@@ -34,13 +34,14 @@ pip_install() { "$1/bin/python" -m pip install --quiet --disable-pip-version-che
 pip_install .venv -e ".[${extras}]"
 echo "robocritic installed in .venv ($(.venv/bin/python -c 'import robocritic; print(robocritic.__version__)'))"
 
-# ROS 2 wheels per distro: rclpy, the message packages robocritic maps, Fast DDS (the default rmw),
-# and the ament/rosidl tools that build robocritic_msgs (Jazzy only).
+# ROS 2 wheels per distro: rclpy, the message packages robocritic maps and Fast DDS (the default
+# rmw). For Jazzy, scripts/build_ros_msgs.sh then adds the ament/rosidl build tools and builds
+# robocritic_msgs (the Kilted wheels lack some of those tools).
 ros_packages() {
   case "$1" in
-    jazzy) echo ros-jazzy-rclpy ros-jazzy-std-msgs ros-jazzy-sensor-msgs ros-jazzy-rosgraph-msgs \
+    jazzy) echo ros-jazzy-rclpy==7.1.6 ros-jazzy-std-msgs ros-jazzy-sensor-msgs ros-jazzy-rosgraph-msgs \
       ros-jazzy-geometry-msgs ros-jazzy-nav-msgs ros-jazzy-rmw-fastrtps-cpp ;;
-    kilted) echo ros-rclpy ros-std-msgs ros-sensor-msgs ros-rosgraph-msgs ros-geometry-msgs \
+    kilted) echo ros-rclpy==9.1.2 ros-std-msgs ros-sensor-msgs ros-rosgraph-msgs ros-geometry-msgs \
       ros-nav-msgs ros-rmw-fastrtps-cpp ;;
   esac
 }
@@ -50,8 +51,6 @@ for distro in $(printf '%s\n' "${distros[@]}" | sort -u); do
   [[ -x "$venv/bin/python" ]] || "$python" -m venv "$venv"
   # shellcheck disable=SC2046
   pip_install "$venv" $(ros_packages "$distro") -e ".[test]"
-  if [[ -x scripts/build_ros_msgs.sh && "$distro" == jazzy ]]; then
-    scripts/build_ros_msgs.sh "$venv"
-  fi
+  [[ "$distro" != jazzy ]] || scripts/build_ros_msgs.sh "$venv"
   echo "ROS 2 ${distro} in ${venv} ($("$venv/bin/python" -c 'import rclpy; print(rclpy.__file__)'))"
 done

@@ -445,7 +445,7 @@ class DdsNode(LocalNode):
                 continue
             try:
                 samples = sub._take_raw()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - keep the executor alive whatever the reader does
                 self._count_receive_error(sub.topic, exc)
                 continue
             for data, info in samples:
@@ -453,7 +453,7 @@ class DdsNode(LocalNode):
                     continue
                 try:
                     msg = cdr.decode(sub.msg_type, data)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - malformed bytes from the network
                     sub.errors += 1
                     self._count_receive_error(sub.topic, exc)
                     continue

@@ -448,7 +448,7 @@ class RclpyNode(Node):
         def on_raw(data: bytes) -> None:
             try:
                 msg = cdr.decode(msg_type, data)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - malformed bytes from the network
                 sub.errors += 1
                 self.stats.receive_errors[sub.topic] += 1
                 self._logger.error(
