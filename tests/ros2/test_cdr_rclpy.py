@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rclpy_msgs  # tests/ros2 is on sys.path (conftest)
 from cyclonedds.idl import IdlStruct
 
 from robocritic.ros import msgs
@@ -44,9 +45,6 @@ NO_RCLPY_COUNTERPART = {
         "robocritic_msgs/msg/SafetyVerdict": "robocritic_msgs is built for Jazzy only",
     },
 }
-
-
-import rclpy_msgs  # tests/ros2 is on sys.path (conftest)
 
 
 def exported_types() -> dict[str, type[IdlStruct]]:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import rclpy_peer as peers  # tests/ros2 is on sys.path (conftest)
 
 from robocritic.ros.msgs import Float64
 from robocritic.ros.transport import make_node
@@ -25,9 +26,6 @@ pytestmark = pytest.mark.timeout(120)
 NS = f"robocritic_order_{os.getpid()}_{random.SystemRandom().randrange(10**6)}"
 BOUND_S = 10.0
 N = 3
-
-
-import rclpy_peer as peers  # tests/ros2 is on sys.path (conftest)
 
 
 def _ros_listener_after_dds_talker(distro: str, env: dict[str, str], log: Path, head_start_s: float) -> dict:

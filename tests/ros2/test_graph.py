@@ -13,6 +13,7 @@ import os
 import random
 
 import pytest
+import rclpy_peer as peers  # tests/ros2 is on sys.path (conftest)
 
 from robocritic.ros.msgs import Float64, JointState
 from robocritic.ros.transport import make_node
@@ -20,9 +21,6 @@ from robocritic.ros.transport import make_node
 pytestmark = pytest.mark.timeout(120)
 
 NS = f"robocritic_graph_{os.getpid()}_{random.SystemRandom().randrange(10**6)}"
-
-
-import rclpy_peer as peers  # tests/ros2 is on sys.path (conftest)
 
 
 @pytest.mark.parametrize("distro", ["jazzy", "kilted"])

@@ -15,6 +15,7 @@ import random
 import time
 
 import pytest
+import rclpy_peer as peers  # tests/ros2 is on sys.path (conftest)
 
 from robocritic.ros import msgs
 from robocritic.ros.msgs.sample import as_plain
@@ -40,9 +41,6 @@ ARRAY = msgs.Float64MultiArray(
     data=[1.5, -2.5],
 )
 CASES = {"sensor_msgs/msg/JointState": JOINT_STATE, "std_msgs/msg/Float64MultiArray": ARRAY}
-
-
-import rclpy_peer as peers  # tests/ros2 is on sys.path (conftest)
 
 
 @pytest.mark.parametrize("ros_type", sorted(CASES))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rclpy_msgs  # tests/ros2 is on sys.path (conftest)
 
 from robocritic.ros import msgs
 from robocritic.ros.msgs import cdr
@@ -29,9 +30,6 @@ PREFIX = ROOT / "build" / "ros_ws" / "install" / "robocritic_msgs"
 TYPES = (msgs.SafetyVerdict, msgs.JointImpedanceCommand)
 SEED = 20261203
 WAIT_S = 60.0  # discovery under load (two shared cores) can take many seconds
-
-
-import rclpy_msgs  # tests/ros2 is on sys.path (conftest)
 
 
 def _generated(cls: type) -> type:
