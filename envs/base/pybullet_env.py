@@ -17,19 +17,15 @@ from typing import Any
 
 import numpy as np
 
-try:
-    import pybullet
-    from pybullet_utils.bullet_client import BulletClient
-except ImportError as exc:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
-        "robocritic's PyBullet envs need the optional dependency pybullet: "
-        "pip install robocritic[pybullet]"
-    ) from exc
-
 from robocritic.dynamics import DynamicsModel
 from robocritic.envs.base.assets import asset_path
 from robocritic.envs.base.randomization import DomainRandomization
 from robocritic.envs.base.robocritic_env import RobocriticEnv, check_frame_skip
+from robocritic.utils.optional import require
+
+_PURPOSE = "running robocritic's PyBullet envs"
+pybullet = require("pybullet", "pybullet", _PURPOSE)
+BulletClient = require("pybullet_utils.bullet_client", "pybullet", _PURPOSE).BulletClient
 
 _MOVABLE_JOINT_TYPES = (pybullet.JOINT_REVOLUTE, pybullet.JOINT_PRISMATIC)
 

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from robocritic.interfaces import Controller
+from robocritic.utils.optional import require
 from robocritic.yann.checkpoint import atomic_write_json, read_json, save_weights
 from robocritic.yann.config import RLConfig, SB3Config
 from robocritic.yann.runner import (
@@ -53,14 +54,7 @@ __all__ = ["NormalizedObs", "SB3Policy", "StartStates", "load_sb3_policy", "make
 
 
 def _require_sb3() -> Any:
-    try:
-        import stable_baselines3
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "the TD3 / SAC baselines need stable-baselines3: pip install 'robocritic[rl]' "
-            "(stable-baselines3==2.9.2, tensorboard)"
-        ) from exc
-    return stable_baselines3
+    return require("stable_baselines3", "rl", "the TD3 / SAC baselines")
 
 
 class StartStates(gym.Wrapper):

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from robocritic.utils.optional import require
 from robocritic.yann.network import YANN, YANNFast
 
 __all__ = ["check_onnx", "export_onnx", "onnx_session", "run_onnx"]
@@ -84,13 +85,8 @@ def export_onnx(
         ImportError: ``onnx``/``onnxscript`` missing (install ``robocritic[export]``).
         AssertionError: the check found ONNX Runtime and torch disagreeing.
     """
-    try:
-        import onnx  # noqa: F401
-        import onnxscript  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "ONNX export needs: pip install 'robocritic[export]' (onnx, onnxscript, onnxruntime)"
-        ) from exc
+    for module in ("onnx", "onnxscript"):
+        require(module, "export", "ONNX export")
     if not isinstance(net, (YANN, YANNFast)):
         raise ValueError(f"net must be a YANN or YANNFast; got {type(net).__name__}")
     path = Path(path)
@@ -124,12 +120,7 @@ def export_onnx(
 
 def onnx_session(path: str | os.PathLike[str], *, threads: int = 1) -> Any:
     """ONNX Runtime CPU session for an exported YANN (``threads`` intra-op threads)."""
-    try:
-        import onnxruntime as ort
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "running an exported YANN needs: pip install 'robocritic[export]' (onnxruntime)"
-        ) from exc
+    ort = require("onnxruntime", "export", "running an exported YANN")
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1

@@ -36,6 +36,7 @@ from scipy.optimize import linprog
 from robocritic.controllers.explicit_mpc import ExplicitLaw
 from robocritic.controllers.mpc import LinearMPC, MPCConfig
 from robocritic.dynamics.base import Box, LinearModel
+from robocritic.utils.optional import require
 
 __all__ = [
     "REFERENCE_PROBLEMS",
@@ -60,14 +61,8 @@ _QP_SOLVERS = ("daqp", "quadprog")
 
 
 def _require_ppopt() -> Any:
-    try:
-        import ppopt
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "computing an explicit MPC law needs PPOPT: pip install 'robocritic[explicit]' "
-            "(ppopt, cvxopt for GLPK, daqp). Loading a stored law does not."
-        ) from exc
-    return ppopt
+    # Loading a stored law needs no PPOPT; only computing one does.
+    return require("ppopt", "explicit", "computing an explicit MPC law")
 
 
 @dataclass(frozen=True)

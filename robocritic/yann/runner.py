@@ -47,6 +47,7 @@ import robocritic.envs  # noqa: F401 -- registers the robocritic/ env ids
 from robocritic.controllers.explicit_mpc import ExplicitLaw, ExplicitMPC
 from robocritic.dynamics.base import LinearModel
 from robocritic.interfaces import Controller
+from robocritic.utils.optional import require
 from robocritic.yann.actor import MLPActor, TorchPolicy, YANNActor
 from robocritic.yann.buffer import ReplayBuffer
 from robocritic.yann.checkpoint import (
@@ -692,13 +693,9 @@ def tensorboard_writer(log_dir: Path, purge_step: int | None = None) -> Any:
     ``purge_step``: on resuming, events at or after this step from the interrupted session are
     dropped, so the curves have no duplicate points.
     """
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "TensorBoard logging needs the tensorboard package: pip install 'robocritic[rl]', "
-            "or pass tensorboard=False"
-        ) from exc
+    require("tensorboard", "rl", "TensorBoard logging (or pass tensorboard=False)")
+    from torch.utils.tensorboard import SummaryWriter
+
     return SummaryWriter(log_dir=str(log_dir), purge_step=purge_step)
 
 

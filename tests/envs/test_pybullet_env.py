@@ -176,5 +176,5 @@ def test_missing_pybullet_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setitem(sys.modules, "pybullet", None)  # makes `import pybullet` fail
     spec = importlib.util.spec_from_file_location("_pybullet_env_without_pybullet", pybullet_env.__file__)
     module = importlib.util.module_from_spec(spec)
-    with pytest.raises(ImportError, match=r"pip install robocritic\[pybullet\]"):
+    with pytest.raises(ImportError, match=r"pip install 'robocritic\[pybullet\]'"):
         spec.loader.exec_module(module)
