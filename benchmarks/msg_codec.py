@@ -114,7 +114,9 @@ def main() -> None:
             "bag recorder use), `cyclonedds` = `IdlStruct.serialize` / `deserialize` (cyclonedds-python 11)"
             + (
                 ", `rclpy` = `rclpy.serialization.serialize_message` / `deserialize_message` on the "
-                "generated class (ROS 2 Jazzy wheels; n/a: no wheel for the package). All give the same CDR."
+                "generated class (ROS 2 Jazzy wheels; n/a: no wheel for the package). robocritic and cyclonedds "
+                "give identical bytes; rclpy's buffer holds the same CDR but leaves padding bytes uninitialised "
+                "and may be longer (Fast CDR's size estimate)."
                 if with_rclpy else ". Both give identical bytes."
             )
         ),

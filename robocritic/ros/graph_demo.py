@@ -322,7 +322,6 @@ def _run_graph_episode(
         *_param("initial_state", [float(v) for v in x0]), *_param("max_steps", config.steps),
         *_param("real_time_factor", float(config.real_time_factor)),
         *_param("wait_for_subscribers", 2),  # the controller and this recorder
-        *_param("wait_for_command_publishers", 1),  # the controller (see sim_bridge)
         # A stall of a loaded machine must not turn into a safe step (which would break the exact
         # comparison); a dead controller is noticed by this process within 10 ms anyway.
         *_param("lockstep_timeout_s", 10.0),

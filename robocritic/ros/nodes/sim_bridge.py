@@ -29,10 +29,11 @@ Modes:
   replaced by the safe command (the watchdog).
 
 Either mode starts once the JointState topic has ``wait_for_subscribers`` subscriptions and the
-command topic ``wait_for_command_publishers`` publishers (default 0). Lockstep answers each tick
-once, so a command sent before this node's subscription matched the controller's publisher is lost
-for good (discovery is per endpoint and, across DDS vendors, can be one-sided for a moment) and the
-loop stalls; a graph started all at once sets 1.
+command topic ``wait_for_command_publishers`` publishers (default 0). Hearing a publisher does not
+mean that publisher has matched this node's subscription yet (discovery is per endpoint and, across
+DDS vendors, one-sided for a moment), and lockstep answers each tick once: a command sent before
+the match is lost and the loop stalls. So a lockstep controller waits for this subscription itself
+(robocritic's controller nodes: ``command_subscribers``).
 
 Other parameters: ``env_id`` (default the profile's ``sim.env_id``), ``seed`` (episode ``i``
 resets with ``seed + i``), ``initial_state`` (start state of every episode, model units; default
