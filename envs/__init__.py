@@ -16,12 +16,12 @@ from robocritic.envs.base.randomization import DomainRandomization
 __all__ = ["DomainRandomization", "ENV_IDS"]
 
 _SPECS = {
-    "robocritic/ClippedPendulum-v0": ("robocritic.envs.clipped_pendulum_v0:ClippedPendulumEnv", 200),
+    "robocritic/ClippedPendulum-v0": ("robocritic.envs.pendulum.clipped_pendulum_v0:ClippedPendulumEnv", 200),
     "robocritic/ClippedPendulumBullet-v0": (
-        "robocritic.envs.clipped_pendulum_bullet_v0:ClippedPendulumBulletEnv",
+        "robocritic.envs.pendulum.clipped_pendulum_bullet_v0:ClippedPendulumBulletEnv",
         200,
     ),
-    "robocritic/SafetyCSTR-v0": ("robocritic.envs.safety_cstr_v0:SafetyCSTREnv", 120),
+    "robocritic/SafetyCSTR-v0": ("robocritic.envs.cstr.safety_cstr_v0:SafetyCSTREnv", 120),
 }
 ENV_IDS: tuple[str, ...] = tuple(_SPECS)
 

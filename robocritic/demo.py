@@ -24,7 +24,7 @@ import numpy as np
 
 from robocritic.controllers import LinearMPC, LQRController, MPCConfig
 from robocritic.dynamics import PendulumModel
-from robocritic.envs.pendulum_task import INPUT_WEIGHT, START_HALF_WIDTH, STATE_WEIGHT
+from robocritic.envs.pendulum.task import INPUT_WEIGHT, START_HALF_WIDTH, STATE_WEIGHT
 from robocritic.interfaces import Controller
 from robocritic.testing import Trajectory, run_closed_loop
 from robocritic.utils.atomic import atomic_write_json

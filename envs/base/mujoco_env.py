@@ -72,7 +72,9 @@ class MujocoEnv(RobocriticEnv):
         self.model.geom_friction[:, 0] = self._nominal["geom_friction"][:, 0] * p.friction_scale
         self.model.dof_damping[:] = self._nominal["dof_damping"] + p.joint_damping
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         self._begin_episode()
         self._apply_episode_physics()

@@ -152,7 +152,9 @@ class PyBulletEnv(RobocriticEnv):
         for j, damping in nom["damping"].items():
             self._p.changeDynamics(self.body, j, jointDamping=damping + p.joint_damping)
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         """Draw this episode's physics, zero every joint, then let ``reset_model`` set the state."""
         super().reset(seed=seed)
         self._begin_episode()

@@ -5,6 +5,11 @@ validation (NaN/inf/wrong shape is a ``ValueError`` naming ``action``; out-of-ra
 saturated like a real actuator and counted), the actuator delay line, sensor noise, external
 pushes, and the cost/constraint terms every env reports in ``info``.
 
+The safety contract: ``info["unsafe"]`` is the one flag learning and evaluation count as a safety
+violation. By default it is the state box (``info["violated"]``); a task with its own safety event
+(the CSTR's 480 K, a force limit, a collision) passes ``unsafe=`` to ``_cost_info``, and
+``info["violated"]`` stays as an observation of the state box.
+
 Engine bases (:class:`~robocritic.envs.base.mujoco_env.MujocoEnv`,
 :class:`~robocritic.envs.base.pybullet_env.PyBulletEnv`) add the simulator; a concrete env
 implements the override surface ``step``, ``reset_model`` and ``_get_obs``.
@@ -96,15 +101,20 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
             obs = obs + self._noise_std * self.np_random.standard_normal(obs.shape)
         return obs.astype(self.observation_space.dtype)
 
-    def _cost_info(self, x: np.ndarray, u: np.ndarray, cost: float) -> dict[str, Any]:
-        """Cost and constraint terms for ``info``: true state, applied input, violation amount."""
+    def _cost_info(
+        self, x: np.ndarray, u: np.ndarray, cost: float, unsafe: bool | None = None
+    ) -> dict[str, Any]:
+        """Cost and constraint terms for ``info``: true state, applied input, violation amount,
+        and ``unsafe`` (the task's safety event; the state box when ``None``)."""
         violation = self.state_box.violation(x)
+        violated = bool((violation > 0).any())
         return {
             "state": x.copy(),
             "applied_action": u.copy(),
             "cost": float(cost),
             "constraint_violation": float(np.sum(violation)),
-            "violated": bool((violation > 0).any()),
+            "violated": violated,
+            "unsafe": violated if unsafe is None else bool(unsafe),
             "action_saturations": self.action_saturation_count,
         }
 

@@ -143,7 +143,7 @@ class GraphDemoConfig:
 
 def start_states(episodes: int, seed: int) -> np.ndarray:
     """``(episodes, 2)`` start states [rad, rad/s], drawn as ``robocritic demo`` draws them."""
-    from ..envs.pendulum_task import START_HALF_WIDTH
+    from ..envs.pendulum.task import START_HALF_WIDTH
 
     return np.random.default_rng(seed).uniform(-START_HALF_WIDTH, START_HALF_WIDTH, size=(episodes, 2))
 

@@ -426,7 +426,7 @@ def _tuple2(a: np.ndarray) -> tuple[tuple[float, ...], ...]:
 
 
 def _pendulum_config() -> RLConfig:
-    from robocritic.envs.pendulum_task import INPUT_WEIGHT, START_HALF_WIDTH, STATE_WEIGHT
+    from robocritic.envs.pendulum.task import INPUT_WEIGHT, START_HALF_WIDTH, STATE_WEIGHT
 
     # draw_start_states(np.zeros(2), START_HALF_WIDTH, 10, TEST_STATE_SEED): the env's own start
     # distribution, theta and theta_dot in U(-0.3, 0.3) (rad, rad/s); all recoverable.
@@ -463,7 +463,7 @@ def _pendulum_config() -> RLConfig:
 
 def _cstr_config() -> RLConfig:
     from robocritic.dynamics import CSTRModel
-    from robocritic.envs.safety_cstr_v0 import INPUT_WEIGHT, START_HALF_WIDTH, STATE_WEIGHT
+    from robocritic.envs.cstr.safety_cstr_v0 import INPUT_WEIGHT, START_HALF_WIDTH, STATE_WEIGHT
 
     # draw_start_states(CSTRModel().x_eq, START_HALF_WIDTH, 10, TEST_STATE_SEED): the env's own
     # start box x_eq +- (0.2, 0.2, 0.2 mol/L, 3 K).

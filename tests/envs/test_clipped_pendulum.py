@@ -7,7 +7,7 @@ import pytest
 
 from robocritic.dynamics import PendulumModel
 from robocritic.envs import DomainRandomization
-from robocritic.envs.clipped_pendulum_v0 import ClippedPendulumEnv
+from robocritic.envs.pendulum.clipped_pendulum_v0 import ClippedPendulumEnv
 
 ENV_ID = "robocritic/ClippedPendulum-v0"
 

@@ -65,8 +65,9 @@ def test_info_carries_cost_and_constraint_terms(env_id):
         _, info0 = env.reset(seed=0)
         assert "state" in info0
         _, reward, _, _, info = env.step(env.action_space.sample())
-        for key in ("state", "cost", "constraint_violation", "violated", "applied_action"):
+        for key in ("state", "cost", "constraint_violation", "violated", "unsafe", "applied_action"):
             assert key in info, key
+        assert isinstance(info["unsafe"], bool)
         assert reward == pytest.approx(-info["cost"])
         assert np.isfinite(info["cost"]) and info["constraint_violation"] >= 0
     finally:
@@ -115,3 +116,28 @@ def test_bad_reset_options_and_configs_name_the_field(env_id):
         gym.make(env_id, randomization={"actuator_delay": (3, 1)})
     with pytest.raises(ValueError, match="obs_noise_std"):
         gym.make(env_id, randomization={"obs_noise_std": -1.0})
+
+
+@pytest.mark.parametrize("env_id", _ids())
+def test_concrete_envs_implement_every_engine_hook(env_id):
+    """A task mixin's engine hooks are abstract: every registered env class implements them all."""
+    env = gym.make(env_id)
+    try:
+        assert not getattr(type(env.unwrapped), "__abstractmethods__", frozenset())
+    finally:
+        env.close()
+
+
+def test_a_task_env_missing_an_engine_hook_cannot_be_built():
+    from robocritic.envs.base.mujoco_env import MujocoEnv
+    from robocritic.envs.pendulum.task import PendulumTask
+
+    class NoSimulate(PendulumTask, MujocoEnv):
+        def _true_state(self):  # pragma: no cover - never called
+            return np.zeros(2)
+
+        def _set_true_state(self, x):  # pragma: no cover - never called
+            pass
+
+    with pytest.raises(TypeError, match="_simulate"):
+        NoSimulate()

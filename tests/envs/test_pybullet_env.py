@@ -17,7 +17,7 @@ from scipy.integrate import solve_ivp  # noqa: E402
 import robocritic.envs  # noqa: E402,F401 -- registers the env ids
 from robocritic.dynamics import PendulumModel  # noqa: E402
 from robocritic.envs.base import pybullet_env  # noqa: E402
-from robocritic.envs.clipped_pendulum_bullet_v0 import ClippedPendulumBulletEnv  # noqa: E402
+from robocritic.envs.pendulum.clipped_pendulum_bullet_v0 import ClippedPendulumBulletEnv  # noqa: E402
 
 ENV_ID = "robocritic/ClippedPendulumBullet-v0"
 TORQUES = np.random.default_rng(1).uniform(-2.0, 2.0, 40).astype(np.float32)  # N m

@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 
 import robocritic.envs  # noqa: F401 -- registers the ids
 from robocritic.dynamics import CSTRModel
-from robocritic.envs.safety_cstr_v0 import START_HALF_WIDTH, SafetyCSTREnv
+from robocritic.envs.cstr.safety_cstr_v0 import START_HALF_WIDTH, SafetyCSTREnv
 
 ENV_ID = "robocritic/SafetyCSTR-v0"
 MODEL = CSTRModel()

@@ -25,7 +25,7 @@ import numpy as np
 
 from ...controllers.mpc import LinearMPC, MPCConfig
 from ...dynamics import PendulumModel
-from ...envs.pendulum_task import INPUT_WEIGHT, STATE_WEIGHT
+from ...envs.pendulum.task import INPUT_WEIGHT, STATE_WEIGHT
 from ...profiles import HardwareProfile
 from ..transport.base import Node, ParameterError
 from .common import at_least, one_of

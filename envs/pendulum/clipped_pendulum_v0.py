@@ -27,7 +27,8 @@ applied (delayed, saturated) torque.
 ## Safety constraints (``info``)
 ``|theta| <= 2 rad`` and ``|theta_dot| <= 8 rad/s`` (Gym clips the speed at 8; here it is a
 constraint that is reported, not clipped). ``info["constraint_violation"]`` is the summed excess,
-``info["violated"]`` whether any limit is exceeded, ``info["cost"]`` the stage cost and
+``info["violated"]`` whether any limit is exceeded (this is also ``info["unsafe"]``, the
+safety flag learning counts), ``info["cost"]`` the stage cost and
 ``info["state"]`` the true (noise-free, unwrapped) state.
 
 ## Start state
@@ -57,8 +58,8 @@ import numpy as np
 from robocritic.dynamics import PendulumModel
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
-from robocritic.envs.constants import PENDULUM_BODY, PENDULUM_MJCF
-from robocritic.envs.pendulum_task import PendulumTask
+from robocritic.envs.pendulum.constants import PENDULUM_ACTUATOR, PENDULUM_BODY, PENDULUM_JOINT, PENDULUM_MJCF
+from robocritic.envs.pendulum.task import PendulumTask
 
 class ClippedPendulumEnv(PendulumTask, MujocoEnv):
     """MuJoCo implementation of ClippedPendulum-v0 (see module docstring)."""
@@ -77,15 +78,18 @@ class ClippedPendulumEnv(PendulumTask, MujocoEnv):
         dynamics = model or PendulumModel()
         MujocoEnv.__init__(self, PENDULUM_MJCF, 10, dynamics, randomization, render_mode)
         self._check_model_matches_asset("MuJoCo")
+        self._actuator = self.model.actuator(PENDULUM_ACTUATOR).id
+        joint = self.model.joint(PENDULUM_JOINT)
+        self._qpos, self._qvel = int(joint.qposadr[0]), int(joint.dofadr[0])
         self._apply_torque_limit()
         PendulumTask.__init__(self, terminate_on_violation, violation_penalty)
 
     def _apply_torque_limit(self) -> None:
         """The MJCF's ctrlrange follows the shared model's torque limit."""
-        self.model.actuator_ctrlrange[0] = [-self.dynamics.max_torque, self.dynamics.max_torque]
+        self.model.actuator_ctrlrange[self._actuator] = [-self.dynamics.max_torque, self.dynamics.max_torque]
 
     def _true_state(self) -> np.ndarray:
-        return np.array([self.data.qpos[0], self.data.qvel[0]])
+        return np.array([self.data.qpos[self._qpos], self.data.qvel[self._qvel]])
 
     def _set_true_state(self, x: np.ndarray) -> None:
         self.set_state(x[:1], x[1:])

@@ -1,8 +1,9 @@
 """The clipped-pendulum task, written once for every engine.
 
-An engine class supplies ``_true_state() -> [theta, theta_dot]``, ``_set_true_state(x)`` and
-``_simulate(u)`` (one control step); this mixin supplies observation, cost, constraints,
-start-state distribution and the ``step``/``reset_model``/``_get_obs`` override surface.
+A concrete env implements the engine hooks of
+:class:`~robocritic.envs.base.task.EngineHooks` (state ``[theta, theta_dot]``); this mixin
+supplies observation, cost, constraints, start-state distribution and the
+``step``/``reset_model``/``_get_obs`` override surface.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import gymnasium as gym
 import numpy as np
 
 from robocritic.dynamics import PendulumModel
+from robocritic.envs.base.task import EngineHooks
 
-#: Cost weights of the MPC benchmark (YANN.md section 4): c = x'Qx + u'Ru.
+#: Cost weights of the MPC benchmark (the YANN paper's pendulum): c = x'Qx + u'Ru.
 STATE_WEIGHT = np.eye(2)
 INPUT_WEIGHT = np.array([[1e-3]])
 #: Half-widths of the uniform start-state box: theta (rad), theta_dot (rad/s).
@@ -26,7 +28,7 @@ def wrap_angle(theta: np.ndarray | float) -> np.ndarray | float:
     return (np.asarray(theta) + np.pi) % (2 * np.pi) - np.pi
 
 
-class PendulumTask:
+class PendulumTask(EngineHooks):
     """Mixin for ClippedPendulum envs (MuJoCo and PyBullet); see clipped_pendulum_v0.py."""
 
     def __init__(self, terminate_on_violation: bool, violation_penalty: float) -> None:
@@ -73,7 +75,7 @@ class PendulumTask:
         noisy[0] = wrap_angle(float(noisy[0]))
         return noisy
 
-    def step(self, action: Any):
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         u = self._prepare_action(action)
         x = self._true_state()
         x_wrapped = np.array([wrap_angle(x[0]), x[1]])
@@ -81,7 +83,7 @@ class PendulumTask:
         self._simulate(u)
         x_next = self._true_state()
         info = self._cost_info(x_next, u, cost)
-        terminated = self.terminate_on_violation and info["violated"]
+        terminated = self.terminate_on_violation and info["unsafe"]
         if terminated:
             cost += self.violation_penalty
             info["cost"] = cost

@@ -30,7 +30,7 @@ applied (delayed, saturated) torque.
 ## Safety constraints (``info``)
 ``|theta| <= 2 rad`` and ``|theta_dot| <= 8 rad/s`` (reported, not clipped).
 ``info["constraint_violation"]`` is the summed excess, ``info["violated"]`` whether any limit is
-exceeded, ``info["cost"]`` the stage cost and ``info["state"]`` the true (noise-free, unwrapped)
+exceeded (also ``info["unsafe"]``), ``info["cost"]`` the stage cost and ``info["state"]`` the true (noise-free, unwrapped)
 state.
 
 ## Start state
@@ -61,8 +61,8 @@ import numpy as np
 from robocritic.dynamics import PendulumModel
 from robocritic.envs.base.pybullet_env import PyBulletEnv
 from robocritic.envs.base.randomization import DomainRandomization
-from robocritic.envs.constants import PENDULUM_BODY, PENDULUM_JOINT, PENDULUM_URDF
-from robocritic.envs.pendulum_task import PendulumTask
+from robocritic.envs.pendulum.constants import PENDULUM_BODY, PENDULUM_JOINT, PENDULUM_URDF
+from robocritic.envs.pendulum.task import PendulumTask
 
 #: Physics step, s. Semi-implicit Euler is first order; 1 ms keeps the 100-step open-loop state
 #: error versus the ODE reference near 1e-3 (tests/envs/test_sim_to_sim.py).

@@ -72,7 +72,7 @@ from robocritic.dynamics import CSTRModel
 from robocritic.envs.base.randomization import DomainRandomization
 from robocritic.envs.base.robocritic_env import RobocriticEnv
 
-#: Cost weights of the MPC benchmark (YANN.md section 4), on deviation variables.
+#: Cost weights of the MPC benchmark (the YANN paper's CSTR), on deviation variables.
 STATE_WEIGHT = 0.1 * np.eye(4)
 INPUT_WEIGHT = np.array([[1e-4]])
 #: Half-widths of the uniform start box around x_eq: C_A, C_B, C_S (mol/L), T (K). A saturated
@@ -140,7 +140,9 @@ class SafetyCSTREnv(RobocriticEnv):
             )
 
     # ---- Gymnasium API ---------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         self._begin_episode()
         obs = self.reset_model(options)
@@ -165,7 +167,7 @@ class SafetyCSTREnv(RobocriticEnv):
         # Noise first, then clip at 0, so the observation stays inside observation_space.
         return np.maximum(super()._observe(obs), 0.0, dtype=np.float32)
 
-    def step(self, action: Any):
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._x is None:
             raise RuntimeError("SafetyCSTREnv: call reset() before step()")
         u = self._prepare_action(action)
@@ -173,10 +175,8 @@ class SafetyCSTREnv(RobocriticEnv):
         du = u - self._u_eq
         cost = float(dx @ STATE_WEIGHT @ dx + du @ INPUT_WEIGHT @ du)
         self._x = self.dynamics.step(self._x, u)
-        info = self._cost_info(self._x, u, cost)
-        unsafe = bool(self._x[3] >= self._safety_temp)
-        info["unsafe"] = unsafe
-        terminated = self.terminate_on_violation and unsafe
+        info = self._cost_info(self._x, u, cost, unsafe=bool(self._x[3] >= self._safety_temp))
+        terminated = self.terminate_on_violation and info["unsafe"]
         if terminated:
             cost += self.violation_penalty
             info["cost"] = cost

@@ -1,0 +1,1 @@
+"""The runaway-prone CSTR with a 480 K safety limit (plain ODE, no simulator)."""

@@ -1,0 +1,1 @@
+"""The clipped pendulum: one task (``task.py``) on MuJoCo and on PyBullet."""
