@@ -23,7 +23,7 @@ import time
 import numpy as np
 from common import command, machine, stats, write_section
 
-from robocritic.ros.graph_demo import GraphDemoConfig, run_graph_demo
+from robocritic.jobs.pendulum_graph import GraphDemoConfig, run_graph_demo
 
 PENDULUM_DT_S = 0.05
 SETTINGS = {

@@ -17,7 +17,7 @@ from datetime import datetime
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from robocritic.demo import DemoConfig, format_summary, run_demo
+    from robocritic.jobs.pendulum_demo import DemoConfig, format_summary, run_demo
 
     out = args.out or f"runs/demo-{datetime.now():%Y%m%d-%H%M%S}"
     config = DemoConfig(episodes=args.episodes, steps=args.steps, horizon=args.horizon, seed=args.seed,
@@ -29,7 +29,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return 0
     # The same loop as ROS 2 nodes in separate processes over DDS; the demo module itself stays
     # free of the ROS runtime (only the CLI sits on top of both).
-    from robocritic.ros.graph_demo import GraphDemoConfig, format_graph_summary, run_graph_demo
+    from robocritic.jobs.pendulum_graph import GraphDemoConfig, format_graph_summary, run_graph_demo
 
     graph = run_graph_demo(GraphDemoConfig(
         episodes=args.graph_episodes, steps=args.steps, horizon=args.horizon, seed=args.seed,
@@ -61,7 +61,7 @@ def _cmd_envs(_args: argparse.Namespace) -> int:
 
 
 def _cmd_sim2sim(args: argparse.Namespace) -> int:
-    from robocritic.sim2sim import format_sim2sim, pendulum_sim2sim
+    from robocritic.jobs.sim2sim import format_sim2sim, pendulum_sim2sim
 
     print(format_sim2sim(pendulum_sim2sim(steps=args.steps, seed=args.seed)))
     return 0

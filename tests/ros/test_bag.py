@@ -17,9 +17,9 @@ from robocritic.ros.msgs import (
     String,
 )
 from robocritic.ros.msgs.convert import make_header
-from robocritic.ros.nodes.controller_node import ControllerNode
-from robocritic.ros.nodes.mpc_controller import mpc_factory
-from robocritic.ros.nodes.sim_bridge import GROUND_TRUTH_QOS, SimBridgeNode
+from robocritic.nodes.controller_node import ControllerNode
+from robocritic.nodes.mpc_controller import mpc_factory
+from robocritic.nodes.sim_bridge import GROUND_TRUTH_QOS, SimBridgeNode
 from robocritic.ros.qos import CLOCK, COMMANDS, SENSOR_DATA, Durability, Reliability
 from robocritic.ros.transport import InProcessBus
 

@@ -1,7 +1,7 @@
 """Node executables on ``--transport rclpy`` as child processes, and an rclpy probe to talk to them.
 
 Shared by the tests in this folder (``import node_processes as nodes``). The bad-argument cases and the
-log wait come from tests/ros/test_nodes_process.py, whose checks the tests here repeat on rclpy.
+log wait come from tests/nodes/test_process.py, whose checks the tests here repeat on rclpy.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ wait_for_text: Callable[..., None] = _ros_suite.wait_for_text
 
 def node_command(module: str, ros_args: Sequence[str]) -> list[str]:
     """Command line of node executable ``module`` on rclpy, run by this interpreter (the ROS venv's)."""
-    return [sys.executable, "-m", f"robocritic.ros.nodes.{module}", "--transport", "rclpy", "--ros-args",
+    return [sys.executable, "-m", f"robocritic.nodes.{module}", "--transport", "rclpy", "--ros-args",
             *ros_args]  # fmt: skip
 
 

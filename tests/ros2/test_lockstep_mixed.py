@@ -1,8 +1,8 @@
 """The lockstep pendulum loop across the vendor boundary: one node on rclpy (Fast DDS), the other on
 robocritic's DDS transport (Cyclone), both ways round, against the in-process run of the same start.
 
-The nodes are child processes of this test (``python -m robocritic.ros.nodes.sim_bridge --transport
-rclpy ...``, started by :func:`robocritic.ros.graph_demo.run_graph_demo`); this process records the
+The nodes are child processes of this test (``python -m robocritic.nodes.sim_bridge --transport
+rclpy ...``, started by :func:`robocritic.jobs.pendulum_graph.run_graph_demo`); this process records the
 topics over DDS. Lockstep makes the graph's closed loop equal to ``run_closed_loop``'s bit for bit,
 so every decoded state and command is compared exactly: what the bridge applied (its report) and
 what crossed the wire (the bag).
@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from robocritic.ros.bag import read_bag_messages
-from robocritic.ros.graph_demo import GraphDemoConfig, format_graph_summary, run_graph_demo
+from robocritic.jobs.pendulum_graph import GraphDemoConfig, format_graph_summary, run_graph_demo
 from robocritic.ros.msgs import Float64MultiArray, JointState
-from robocritic.ros.nodes.sim_bridge import SimBridgeNode
+from robocritic.nodes.sim_bridge import SimBridgeNode
 from robocritic.ros.qos import COMMANDS, SENSOR_DATA
 from robocritic.ros.transport import InProcessBus
 

@@ -1,4 +1,4 @@
-"""tests/ros/test_nodes_process.py on ``--transport rclpy``: node executables as real rclpy processes.
+"""tests/nodes/test_process.py on ``--transport rclpy``: node executables as real rclpy processes.
 
 SIGINT and SIGTERM end a controller cleanly (exit 0) with its safe stop on the wire, heard by an
 rclpy node here: the runtime's handlers, not rclpy's, must see the signal. Bad arguments exit with

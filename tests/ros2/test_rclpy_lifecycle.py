@@ -15,8 +15,8 @@ import node_processes as nodes  # tests/ros2 is on sys.path (conftest)
 import pytest
 
 from robocritic.ros.msgs import Bool
-from robocritic.ros.nodes.controller_node import ControllerNode
-from robocritic.ros.nodes.mpc_controller import mpc_factory
+from robocritic.nodes.controller_node import ControllerNode
+from robocritic.nodes.mpc_controller import mpc_factory
 from robocritic.ros.transport import InProcessBus
 from robocritic.ros.transport.rclpy_adapter import RclpyNode
 

@@ -9,7 +9,7 @@ that moves hardware must do (STYLE.md 15, ROS2.md):
   *and* the controller is activated again;
 - **watchdog**: no accepted state for ``state_timeout_s`` (on the node's clock) -> safe command;
 - **input checks**: a NaN/inf, malformed, wrong-size, unknown-joint or physically impossible
-  (``out_of_range``: beyond :data:`~robocritic.ros.nodes.common.PLAUSIBLE_FACTOR` times the
+  (``out_of_range``: beyond :data:`~robocritic.nodes.common.PLAUSIBLE_FACTOR` times the
   profile's position/velocity limits, a sensor fault) state is dropped and counted by reason,
   logged at most once per second per reason, and never raises. A dropped state counts as
   missing: the controller keeps acting on the last accepted state until the watchdog expires,
@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...interfaces import Controller
-from ...profiles import JointMap
-from ..transport.base import NodeLogger
-from .common import PLAUSIBLE_FACTOR, InputRejected, PlausibleRange, RejectionCounter, decode_joint_state
+from robocritic.interfaces import Controller
+from robocritic.profiles import JointMap
+from robocritic.ros.transport.base import NodeLogger
+from robocritic.nodes.common import PLAUSIBLE_FACTOR, InputRejected, PlausibleRange, RejectionCounter, decode_joint_state
 
 SAFE_REASONS = ("estop", "stale_state", "controller_error", "deactivate", "shutdown")
 """Why a safe command was sent (keys of :attr:`ControllerLogic.safe_commands`)."""
@@ -73,12 +73,12 @@ class ControllerLogic:
             ``active`` start (``None``: the first reading :meth:`stale` sees).
         ignore_unknown_joints: accept JointStates that carry joints the profile does not list.
         plausible_factor: reject states beyond this factor of the joint map's position/velocity
-            limits as ``out_of_range`` (see :class:`~robocritic.ros.nodes.common.PlausibleRange`);
+            limits as ``out_of_range`` (see :class:`~robocritic.nodes.common.PlausibleRange`);
             ``None`` turns the check off.
         logger: where warnings go (rate-limited); default a logger named ``controller``.
 
     Attributes:
-        rejected: dropped states by reason (see :func:`~robocritic.ros.nodes.common.decode_joint_state`).
+        rejected: dropped states by reason (see :func:`~robocritic.nodes.common.decode_joint_state`).
         safe_commands: safe commands sent, by reason.
         commands_sent: every command returned by :meth:`command` / :meth:`deactivate`.
         clipped: controller outputs clipped to the effort limits.

@@ -3,7 +3,7 @@
     yann_controller --ros-args -p run_dir:=runs/yann -p use_sim_time:=true
 
 Same node as ``mpc_controller`` (topics, activation, e-stop, watchdog: see
-:mod:`robocritic.ros.nodes.controller_node`); the command is the run's final policy (YANN-DDPG:
+:mod:`robocritic.nodes.controller_node`); the command is the run's final policy (YANN-DDPG:
 the YANN actor on its explicit law; DDPG, TD3, SAC: their actor), loaded weights-only with
 :func:`robocritic.yann.runner.load_policy`, evaluated by torch on one thread.
 
@@ -18,18 +18,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ...profiles import HardwareProfile
-from ..transport.base import Node, ParameterError
-from .common import check_joint_space_law
-from .controller_node import BuiltController, run_controller
+from robocritic.profiles import HardwareProfile
+from robocritic.ros.transport.base import Node, ParameterError
+from robocritic.nodes.common import check_joint_space_law
+from robocritic.nodes.controller_node import BuiltController, run_controller
 
 
 def yann_factory(node: Node, profile: HardwareProfile) -> BuiltController:
-    """:data:`~robocritic.ros.nodes.controller_node.ControllerFactory` of a trained YANN-RL run."""
+    """:data:`~robocritic.nodes.controller_node.ControllerFactory` of a trained YANN-RL run."""
     import torch
 
-    from ...yann.checkpoint import CheckpointError
-    from ...yann.runner import linear_model, load_policy, make_env
+    from robocritic.yann.checkpoint import CheckpointError
+    from robocritic.yann.runner import linear_model, load_policy, make_env
 
     torch.set_num_threads(1)  # a control loop: no intra-op thread pool competing with the node
     run_dir = node.declare_parameter("run_dir", None, description="finished YANN-RL run folder")

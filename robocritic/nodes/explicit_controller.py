@@ -3,7 +3,7 @@
     explicit_controller --ros-args -p law:=pendulum_law.npz -p use_sim_time:=true
 
 Same node as ``mpc_controller`` (topics, activation, e-stop, watchdog: see
-:mod:`robocritic.ros.nodes.controller_node`); the law is evaluated by point location, no solver.
+:mod:`robocritic.nodes.controller_node`); the law is evaluated by point location, no solver.
 Build a law with ``robocritic explicit build``.
 
 Parameters of the law: ``law`` (path to the ``.npz``; required), ``feasibility_tol`` (margin up
@@ -17,11 +17,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from ...controllers.explicit_mpc import ExplicitLaw, ExplicitMPC
-from ...profiles import HardwareProfile
-from ..transport.base import Node, ParameterError
-from .common import check_joint_space_law, non_negative
-from .controller_node import BuiltController, run_controller
+from robocritic.controllers.explicit_mpc import ExplicitLaw, ExplicitMPC
+from robocritic.profiles import HardwareProfile
+from robocritic.ros.transport.base import Node, ParameterError
+from robocritic.nodes.common import check_joint_space_law, non_negative
+from robocritic.nodes.controller_node import BuiltController, run_controller
 
 
 def load_explicit_law(path: str, profile: HardwareProfile, rate_hz: float) -> ExplicitLaw:
@@ -35,7 +35,7 @@ def load_explicit_law(path: str, profile: HardwareProfile, rate_hz: float) -> Ex
 
 
 def explicit_factory(node: Node, profile: HardwareProfile) -> BuiltController:
-    """:data:`~robocritic.ros.nodes.controller_node.ControllerFactory` of explicit MPC."""
+    """:data:`~robocritic.nodes.controller_node.ControllerFactory` of explicit MPC."""
     path = node.declare_parameter("law", None, description="explicit law .npz (robocritic explicit build)")
     tol = node.declare_parameter(
         "feasibility_tol", 1e-8, non_negative, "feasible-set margin [deviation units]"

@@ -50,12 +50,12 @@ from typing import Any
 
 import numpy as np
 
-from ...interfaces import Controller
-from ...profiles import HardwareProfile
-from ..msgs import Bool, Float64MultiArray, JointState
-from ..msgs.convert import numpy_to_float64_multi_array, time_to_ns
-from ..transport.base import Lifecycle, Node
-from .common import (
+from robocritic.interfaces import Controller
+from robocritic.profiles import HardwareProfile
+from robocritic.ros.msgs import Bool, Float64MultiArray, JointState
+from robocritic.ros.msgs.convert import numpy_to_float64_multi_array, time_to_ns
+from robocritic.ros.transport.base import Lifecycle, Node
+from robocritic.nodes.common import (
     ESTOP_QOS,
     at_least,
     declare_profile,
@@ -66,8 +66,8 @@ from .common import (
     topic_qos,
     write_json_atomic,
 )
-from .controller_logic import Command, ControllerLogic
-from .runtime import run_node
+from robocritic.nodes.controller_logic import Command, ControllerLogic
+from robocritic.nodes.runtime import run_node
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from typing import Any
 
 import yaml
 
-from ..transport import TRANSPORTS
-from ..transport.names import node_fqn, normalize_namespace, validate_node_name
+from robocritic.ros.transport import TRANSPORTS
+from robocritic.ros.transport.names import node_fqn, normalize_namespace, validate_node_name
 
 _IGNORED_FLAGS = frozenset({
     "--enable-rosout-logs", "--disable-rosout-logs", "--enable-stdout-logs", "--disable-stdout-logs",

@@ -4,7 +4,7 @@
         -p use_sim_time:=true
 
 Subscribes the profile's JointState, publishes efforts on its command topic at ``rate_hz`` (see
-:mod:`robocritic.ros.nodes.controller_node` for topics, activation, e-stop and watchdog).
+:mod:`robocritic.nodes.controller_node` for topics, activation, e-stop and watchdog).
 
 Parameters of the law: ``horizon`` (prediction horizon N >= 1, steps of ``1/rate_hz``; default
 10), ``solver`` (``daqp`` | ``osqp`` | ``cvxpy``; default ``daqp``), ``state_weight`` (diagonal of
@@ -23,13 +23,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ...controllers.mpc import LinearMPC, MPCConfig
-from ...dynamics import PendulumModel
-from ...envs.pendulum.task import INPUT_WEIGHT, STATE_WEIGHT
-from ...profiles import HardwareProfile
-from ..transport.base import Node, ParameterError
-from .common import at_least, one_of
-from .controller_node import BuiltController, run_controller
+from robocritic.controllers.mpc import LinearMPC, MPCConfig
+from robocritic.dynamics import PendulumModel
+from robocritic.envs.pendulum.task import INPUT_WEIGHT, STATE_WEIGHT
+from robocritic.profiles import HardwareProfile
+from robocritic.ros.transport.base import Node, ParameterError
+from robocritic.nodes.common import at_least, one_of
+from robocritic.nodes.controller_node import BuiltController, run_controller
 
 SOLVERS = ("daqp", "osqp", "cvxpy")
 
@@ -69,7 +69,7 @@ def build_linear_mpc(
 ) -> LinearMPC:
     """The :class:`LinearMPC` the ``mpc_controller`` node runs for these settings.
 
-    Also what :mod:`robocritic.ros.graph_demo` runs in process as the reference, so both sides
+    Also what :mod:`robocritic.jobs.pendulum_graph` runs in process as the reference, so both sides
     use one construction. ``rate_hz`` defaults to the profile's control rate.
     """
     rate_hz = profile.control_rate_hz if rate_hz is None else rate_hz
@@ -95,7 +95,7 @@ def build_linear_mpc(
 
 
 def mpc_factory(node: Node, profile: HardwareProfile) -> BuiltController:
-    """:data:`~robocritic.ros.nodes.controller_node.ControllerFactory` of linear MPC."""
+    """:data:`~robocritic.nodes.controller_node.ControllerFactory` of linear MPC."""
     horizon = node.declare_parameter("horizon", 10, at_least(1), "MPC prediction horizon N [steps]")
     solver = node.declare_parameter("solver", "daqp", one_of(*SOLVERS), "QP solver")
     state_weight = node.declare_parameter(

@@ -38,7 +38,7 @@ the match is lost and the loop stalls. So a lockstep controller waits for this s
 Other parameters: ``env_id`` (default the profile's ``sim.env_id``), ``seed`` (episode ``i``
 resets with ``seed + i``), ``initial_state`` (start state of every episode, model units; default
 sampled), ``state_source`` (``observation`` | ``state``, see
-:mod:`~robocritic.ros.nodes.bridge_logic`), ``max_steps`` (stop after this many steps; 0 never),
+:mod:`~robocritic.nodes.bridge_logic`), ``max_steps`` (stop after this many steps; 0 never),
 ``episode_steps`` (episode length; 0 the env's), ``shutdown_when_done`` (exit after
 ``max_steps``), ``ground_truth_topic``, ``report_path`` (JSON report at shutdown: states,
 commands, timing, counters). ``use_sim_time`` must stay false: this node is the clock.
@@ -56,12 +56,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ..msgs import Bool, Clock, Float64MultiArray, JointState
-from ..msgs.convert import ns_to_time, numpy_to_float64_multi_array, numpy_to_joint_state
-from ..qos import CLOCK, Durability, QoSProfile, Reliability
-from ..transport.base import Node, ParameterError
-from .bridge_logic import STATE_SOURCES, BridgeLogic
-from .common import (
+from robocritic.ros.msgs import Bool, Clock, Float64MultiArray, JointState
+from robocritic.ros.msgs.convert import ns_to_time, numpy_to_float64_multi_array, numpy_to_joint_state
+from robocritic.ros.qos import CLOCK, Durability, QoSProfile, Reliability
+from robocritic.ros.transport.base import Node, ParameterError
+from robocritic.nodes.bridge_logic import STATE_SOURCES, BridgeLogic
+from robocritic.nodes.common import (
     ESTOP_QOS,
     at_least,
     declare_profile,
@@ -74,7 +74,7 @@ from .common import (
     topic_qos,
     write_json_atomic,
 )
-from .runtime import run_node
+from robocritic.nodes.runtime import run_node
 
 MODES = ("lockstep", "free_running")
 GROUND_TRUTH_QOS = QoSProfile(

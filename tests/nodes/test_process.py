@@ -18,7 +18,7 @@ import time
 import pytest
 
 from robocritic.ros.msgs import Bool, Float64MultiArray
-from robocritic.ros.nodes.common import ESTOP_QOS
+from robocritic.nodes.common import ESTOP_QOS
 from robocritic.ros.qos import QoSProfile
 from robocritic.ros.transport import make_node
 from robocritic.ros.transport.dds import LOOPBACK_CONFIG
@@ -66,7 +66,7 @@ def test_controller_process_shuts_down_cleanly_with_a_safe_stop(tmp_path, dds_en
     report = tmp_path / "report.json"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "robocritic.ros.nodes.mpc_controller", "--transport", "dds", "--ros-args",
+            [sys.executable, "-m", "robocritic.nodes.mpc_controller", "--transport", "dds", "--ros-args",
              "-r", "__node:=ctl", "-r", "__ns:=/robot", "-r", "/pendulum/effort_command:=/robot/effort",
              "-p", "horizon:=5", "-p", f"report_path:={report}", "--log-level", "info"],
             stdout=out, stderr=subprocess.STDOUT, env=dds_env,
@@ -110,7 +110,7 @@ def test_activate_topic_drives_a_controller_without_autostart(tmp_path, dds_env)
     log, report = tmp_path / "ctl.log", tmp_path / "report.json"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "robocritic.ros.nodes.mpc_controller", "--transport", "dds", "--ros-args",
+            [sys.executable, "-m", "robocritic.nodes.mpc_controller", "--transport", "dds", "--ros-args",
              "-r", "__node:=ctl", "-r", "__ns:=/robot", "-r", "/pendulum/effort_command:=/robot/effort",
              "-p", "autostart:=false", "-p", f"report_path:={report}"],
             stdout=out, stderr=subprocess.STDOUT, env=dds_env,
@@ -143,7 +143,7 @@ def test_activate_topic_drives_a_controller_without_autostart(tmp_path, dds_env)
 @pytest.mark.parametrize(("module", "args", "message"), BAD_ARGUMENTS)
 def test_bad_arguments_exit_with_status_2_and_name_the_problem(module, args, message, dds_env):
     proc = subprocess.run(
-        [sys.executable, "-m", f"robocritic.ros.nodes.{module}", "--transport", "dds", "--ros-args", *args],
+        [sys.executable, "-m", f"robocritic.nodes.{module}", "--transport", "dds", "--ros-args", *args],
         check=False, capture_output=True, text=True, env=dds_env, timeout=30,
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr

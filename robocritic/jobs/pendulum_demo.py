@@ -151,7 +151,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
     """Run the demo, write its files, and return the JSON record (also on disk)."""
     from tqdm import tqdm
 
-    from robocritic.plotting import plot_demo
+    from robocritic.jobs.plots import plot_demo
 
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,9 @@ from robocritic.controllers.lqr import dlqr
 
 from robocritic.dynamics import PendulumModel
 from robocritic.ros.msgs import Float64MultiArray
-from robocritic.ros.nodes.controller_node import ControllerNode
-from robocritic.ros.nodes.sim_bridge import SimBridgeNode
-from robocritic.ros.nodes.yann_controller import yann_factory
+from robocritic.nodes.controller_node import ControllerNode
+from robocritic.nodes.sim_bridge import SimBridgeNode
+from robocritic.nodes.yann_controller import yann_factory
 from robocritic.ros.transport import InProcessBus, ParameterError
 from robocritic.testing import run_closed_loop
 from robocritic.yann.config import YANNDDPGConfig, default_config
@@ -75,7 +75,7 @@ def test_bad_run_dir_or_rate_is_a_parameter_error(run_dir, params, match):
 
 def test_console_script_reports_a_missing_run_dir():
     proc = subprocess.run(
-        [sys.executable, "-m", "robocritic.ros.nodes.yann_controller", "--transport", "inprocess", "--ros-args",
+        [sys.executable, "-m", "robocritic.nodes.yann_controller", "--transport", "inprocess", "--ros-args",
          "-p", "run_dir:=/no/such/run"],
         check=False, capture_output=True, text=True, timeout=60,
     )  # fmt: skip

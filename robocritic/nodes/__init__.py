@@ -21,12 +21,12 @@ take ``--transport`` and the ROS 2 arguments ``ros2 launch`` passes.
 
 from __future__ import annotations
 
-from .args import NodeArgumentError, NodeArguments, parse_node_arguments
-from .bridge_logic import BridgeLogic, SensorSample, StepRecord
-from .common import InputRejected, RejectionCounter
-from .controller_logic import Command, ControllerLogic
-from .controller_node import BuiltController, ControllerFactory, ControllerNode
-from .runtime import NodeApp, run_node
+from robocritic.nodes.args import NodeArgumentError, NodeArguments, parse_node_arguments
+from robocritic.nodes.bridge_logic import BridgeLogic, SensorSample, StepRecord
+from robocritic.nodes.common import InputRejected, RejectionCounter
+from robocritic.nodes.controller_logic import Command, ControllerLogic
+from robocritic.nodes.controller_node import BuiltController, ControllerFactory, ControllerNode
+from robocritic.nodes.runtime import NodeApp, run_node
 
 __all__ = [
     "BridgeLogic",

@@ -48,11 +48,11 @@ from typing import Any
 
 import numpy as np
 
-from .bag import BagRecorder, read_bag_summary
-from .msgs import Bool, Clock, Float64MultiArray, JointState
-from .qos import CLOCK, COMMANDS, SENSOR_DATA
-from .transport import make_node
-from .transport.dds import LOOPBACK_CONFIG, check_domain_id
+from robocritic.ros.bag import BagRecorder, read_bag_summary
+from robocritic.ros.msgs import Bool, Clock, Float64MultiArray, JointState
+from robocritic.ros.qos import CLOCK, COMMANDS, SENSOR_DATA
+from robocritic.ros.transport import make_node
+from robocritic.ros.transport.dds import LOOPBACK_CONFIG, check_domain_id
 
 ENV_ID = "robocritic/ClippedPendulum-v0"
 STATE_TOLERANCE = 1e-9
@@ -143,22 +143,22 @@ class GraphDemoConfig:
 
 def start_states(episodes: int, seed: int) -> np.ndarray:
     """``(episodes, 2)`` start states [rad, rad/s], drawn as ``robocritic demo`` draws them."""
-    from ..envs.pendulum.task import START_HALF_WIDTH
+    from robocritic.envs.pendulum.task import START_HALF_WIDTH
 
     return np.random.default_rng(seed).uniform(-START_HALF_WIDTH, START_HALF_WIDTH, size=(episodes, 2))
 
 
 def build_reference_controller(config: GraphDemoConfig) -> Any:
     """The controller the node runs, built in this process by the node's own builder."""
-    from ..profiles import load_profile
+    from robocritic.profiles import load_profile
 
     profile = load_profile(config.profile)
     if config.controller == "mpc":
-        from .nodes.mpc_controller import build_linear_mpc
+        from robocritic.nodes.mpc_controller import build_linear_mpc
 
         return build_linear_mpc(profile, horizon=config.horizon, solver=config.solver)
-    from ..controllers.explicit_mpc import ExplicitMPC
-    from .nodes.explicit_controller import load_explicit_law
+    from robocritic.controllers.explicit_mpc import ExplicitMPC
+    from robocritic.nodes.explicit_controller import load_explicit_law
 
     return ExplicitMPC(load_explicit_law(str(config.law), profile, profile.control_rate_hz))
 
@@ -170,8 +170,8 @@ def run_graph_demo(config: GraphDemoConfig, progress: bool = False) -> dict[str,
     Raises:
         GraphDemoError: the graph did not start or finish in time (processes are cleaned up).
     """
-    from ..profiles import load_profile
-    from ..testing import run_closed_loop
+    from robocritic.profiles import load_profile
+    from robocritic.testing import run_closed_loop
 
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -316,7 +316,7 @@ def _run_graph_episode(
         "/sim_bridge/ground_truth": (Float64MultiArray, _ground_truth_qos()),
     }
     bridge_cmd = [
-        sys.executable, "-m", "robocritic.ros.nodes.sim_bridge",
+        sys.executable, "-m", "robocritic.nodes.sim_bridge",
         "--transport", config.bridge_transport, "--ros-args",
         *_param("profile", config.profile), *_param("mode", "lockstep"), *_param("seed", seed),
         *_param("initial_state", [float(v) for v in x0]), *_param("max_steps", config.steps),
@@ -330,7 +330,7 @@ def _run_graph_episode(
     ]  # fmt: skip
     extra = [arg for name, value in config.node_parameters for arg in _param(name, value)]
     controller_cmd = [
-        sys.executable, "-m", f"robocritic.ros.nodes.{controller}",
+        sys.executable, "-m", f"robocritic.nodes.{controller}",
         "--transport", config.controller_transport, "--ros-args",
         *_param("profile", config.profile), *_param("use_sim_time", True),
         *_param("autostart", False),  # activated once the recorder hears everybody
@@ -421,7 +421,7 @@ def _profile_dt(profile: Any) -> float:
 
 
 def _ground_truth_qos() -> Any:
-    from .nodes.sim_bridge import GROUND_TRUTH_QOS
+    from robocritic.nodes.sim_bridge import GROUND_TRUTH_QOS
 
     return GROUND_TRUTH_QOS
 

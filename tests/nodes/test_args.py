@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from robocritic.ros.nodes.args import NodeArgumentError, load_params_file, parse_node_arguments
+from robocritic.nodes.args import NodeArgumentError, load_params_file, parse_node_arguments
 
 
 def test_parameters_are_typed_like_rcl():

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ...profiles import HardwareProfile, JointMap, ProfileError, TopicSpec, load_profile
-from ..qos import CLOCK, COMMANDS, SENSOR_DATA, QoSProfile, Reliability
-from ..transport.base import Node, NodeLogger, ParameterError
+from robocritic.profiles import HardwareProfile, JointMap, ProfileError, TopicSpec, load_profile
+from robocritic.ros.qos import CLOCK, COMMANDS, SENSOR_DATA, QoSProfile, Reliability
+from robocritic.ros.transport.base import Node, NodeLogger, ParameterError
 
 REJECT_LOG_PERIOD_S = 1.0
 """At most one log line per rejection reason per this many seconds; the counters count them all."""

@@ -11,7 +11,7 @@ import pytest
 import robocritic.envs  # noqa: F401 - registers the env ids
 
 from robocritic.profiles import JointMap, JointSpec
-from robocritic.ros.nodes.bridge_logic import BridgeLogic
+from robocritic.nodes.bridge_logic import BridgeLogic
 
 ENV = "robocritic/ClippedPendulum-v0"
 DT = 50_000_000  # ns

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from robocritic.ros.bag import read_bag_summary
-from robocritic.ros.graph_demo import (
+from robocritic.jobs.pendulum_graph import (
     STATE_TOLERANCE,
     GraphDemoConfig,
     GraphDemoError,
