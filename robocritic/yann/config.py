@@ -21,8 +21,6 @@ env; this module holds learning hyper-parameters keyed by env id:
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import os
 import typing
 from dataclasses import dataclass, field
@@ -30,6 +28,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
+from robocritic.utils.dataconfig import config_to_dict, merge_config, read_yaml_mapping
+from robocritic.utils.fields import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_psd_matrix,
+    check_real,
+    check_sizes,
+    check_vector,
+)
 
 __all__ = [
     "ALGORITHMS",
@@ -59,71 +68,14 @@ _ZERO_INITS = ("zero_last", "mirrored")
 # -- field checks (each error names the field and the value) -------------------------------
 
 
-def _is_int(v: object) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_real(v: object) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-
-
-def _check_int(owner: str, name: str, v: object, low: int) -> None:
-    if not _is_int(v) or v < low:
-        raise ValueError(f"{owner}.{name} must be an integer >= {low}; got {v!r}")
-
-
-def _check_real(
-    owner: str, name: str, v: object, *, low: float, high: float = math.inf, low_open: bool = False
-) -> None:
-    ok = _is_real(v) and math.isfinite(v) and (v > low if low_open else v >= low) and v <= high
-    if not ok:
-        bound = f"{'>' if low_open else '>='} {low}" + ("" if high == math.inf else f" and <= {high}")
-        raise ValueError(f"{owner}.{name} must be a finite number {bound}; got {v!r}")
-
-
-def _check_choice(owner: str, name: str, v: object, choices: tuple[str, ...]) -> None:
-    if v not in choices:
-        raise ValueError(f"{owner}.{name} must be one of {list(choices)}; got {v!r}")
-
-
 def _check_states(owner: str, name: str, states: object, n_x: int, *, allow_empty: bool) -> None:
     """``states`` is a tuple of ``n_x``-vectors (non-empty unless ``allow_empty``)."""
     if not isinstance(states, tuple) or not (states or allow_empty):
         raise ValueError(f"{owner}.{name} must be a {'' if allow_empty else 'non-empty '}list of states; got {states!r}")
     for i, state in enumerate(states):
-        _check_vector(owner, f"{name}[{i}]", state)
+        check_vector(owner, f"{name}[{i}]", state)
         if len(state) != n_x:
             raise ValueError(f"{owner}.{name}[{i}] must have {n_x} entries (like start_half_width); got {len(state)}")
-
-
-def _check_bool(owner: str, name: str, v: object) -> None:
-    if not isinstance(v, bool):
-        raise ValueError(f"{owner}.{name} must be true or false; got {v!r}")
-
-
-def _check_sizes(owner: str, name: str, v: object, *, allow_empty: bool) -> None:
-    if not isinstance(v, tuple) or not all(_is_int(h) and h >= 1 for h in v) or (not v and not allow_empty):
-        raise ValueError(f"{owner}.{name} must be a list of layer widths (integers >= 1); got {v!r}")
-
-
-def _check_vector(owner: str, name: str, v: object, *, positive: bool = False) -> None:
-    if not isinstance(v, tuple) or not v or not all(_is_real(a) and math.isfinite(a) for a in v):
-        raise ValueError(f"{owner}.{name} must be a non-empty list of finite numbers; got {v!r}")
-    if positive and not all(a > 0 for a in v):
-        raise ValueError(f"{owner}.{name} must hold numbers > 0; got {v!r}")
-
-
-def _check_matrix(owner: str, name: str, v: object) -> None:
-    ok = isinstance(v, tuple) and v and all(isinstance(row, tuple) and len(row) == len(v) for row in v)
-    if not ok or not all(_is_real(a) and math.isfinite(a) for row in v for a in row):
-        raise ValueError(
-            f"{owner}.{name} must be a square matrix (list of equal-length rows) of finite numbers; got {v!r}"
-        )
-    M = np.array(v, dtype=np.float64)
-    if not np.allclose(M, M.T, rtol=0, atol=1e-12 * max(1.0, float(np.abs(M).max()))):
-        raise ValueError(f"{owner}.{name} must be symmetric; got {v!r}")
-    if float(np.linalg.eigvalsh(M).min()) < 0:
-        raise ValueError(f"{owner}.{name} must be positive semidefinite; got {v!r}")
 
 
 # -- learner configs -----------------------------------------------------------------------
@@ -174,14 +126,14 @@ class DDPGConfig:
 
     def __post_init__(self) -> None:
         o = type(self).__name__
-        _check_real(o, "actor_lr", self.actor_lr, low=0.0)
-        _check_real(o, "critic_lr", self.critic_lr, low=0.0, low_open=True)
-        _check_real(o, "tau", self.tau, low=0.0, high=1.0, low_open=True)
-        _check_int(o, "batch_size", self.batch_size, 1)
-        _check_int(o, "buffer_size", self.buffer_size, 1)
-        _check_int(o, "learning_starts", self.learning_starts, 1)
-        _check_int(o, "updates_per_step", self.updates_per_step, 1)
-        _check_int(o, "policy_delay", self.policy_delay, 1)
+        check_real(o, "actor_lr", self.actor_lr, low=0.0)
+        check_real(o, "critic_lr", self.critic_lr, low=0.0, low_open=True)
+        check_real(o, "tau", self.tau, low=0.0, high=1.0, low_open=True)
+        check_int(o, "batch_size", self.batch_size, 1)
+        check_int(o, "buffer_size", self.buffer_size, 1)
+        check_int(o, "learning_starts", self.learning_starts, 1)
+        check_int(o, "updates_per_step", self.updates_per_step, 1)
+        check_int(o, "policy_delay", self.policy_delay, 1)
         if self.buffer_size < self.batch_size:
             raise ValueError(
                 f"{o}.buffer_size must be >= batch_size ({self.batch_size}); got {self.buffer_size}"
@@ -190,14 +142,14 @@ class DDPGConfig:
             raise ValueError(
                 f"{o}.learning_starts must be >= batch_size ({self.batch_size}); got {self.learning_starts}"
             )
-        _check_real(o, "exploration_noise", self.exploration_noise, low=0.0)
-        _check_sizes(o, "actor_hidden", self.actor_hidden, allow_empty=False)
-        _check_sizes(o, "critic_hidden", self.critic_hidden, allow_empty=False)
-        _check_choice(o, "activation", self.activation, _ACTIVATIONS)
-        _check_choice(o, "critic_activation", self.critic_activation, _ACTIVATIONS)
-        _check_real(o, "grad_clip_norm", self.grad_clip_norm, low=0.0)
-        _check_choice(o, "dtype", self.dtype, _DTYPES)
-        _check_real(o, "cost_scale", self.cost_scale, low=0.0, low_open=True)
+        check_real(o, "exploration_noise", self.exploration_noise, low=0.0)
+        check_sizes(o, "actor_hidden", self.actor_hidden, allow_empty=False)
+        check_sizes(o, "critic_hidden", self.critic_hidden, allow_empty=False)
+        check_choice(o, "activation", self.activation, _ACTIVATIONS)
+        check_choice(o, "critic_activation", self.critic_activation, _ACTIVATIONS)
+        check_real(o, "grad_clip_norm", self.grad_clip_norm, low=0.0)
+        check_choice(o, "dtype", self.dtype, _DTYPES)
+        check_real(o, "cost_scale", self.cost_scale, low=0.0, low_open=True)
 
 
 @dataclass(frozen=True)
@@ -240,9 +192,9 @@ class YANNDDPGConfig(DDPGConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         o = type(self).__name__
-        _check_choice(o, "zero_init", self.zero_init, _ZERO_INITS)
-        _check_bool(o, "train_law", self.train_law)
-        _check_real(o, "law_lr", self.law_lr, low=0.0)
+        check_choice(o, "zero_init", self.zero_init, _ZERO_INITS)
+        check_bool(o, "train_law", self.train_law)
+        check_real(o, "law_lr", self.law_lr, low=0.0)
 
 
 @dataclass(frozen=True)
@@ -272,16 +224,16 @@ class SB3Config:
 
     def __post_init__(self) -> None:
         o = type(self).__name__
-        _check_real(o, "learning_rate", self.learning_rate, low=0.0, low_open=True)
-        _check_int(o, "batch_size", self.batch_size, 1)
-        _check_int(o, "buffer_size", self.buffer_size, 1)
-        _check_int(o, "learning_starts", self.learning_starts, 0)
-        _check_real(o, "tau", self.tau, low=0.0, high=1.0, low_open=True)
-        _check_int(o, "train_freq", self.train_freq, 1)
-        _check_int(o, "gradient_steps", self.gradient_steps, 1)
-        _check_sizes(o, "net_arch", self.net_arch, allow_empty=False)
-        _check_real(o, "action_noise", self.action_noise, low=0.0)
-        _check_real(o, "cost_scale", self.cost_scale, low=0.0, low_open=True)
+        check_real(o, "learning_rate", self.learning_rate, low=0.0, low_open=True)
+        check_int(o, "batch_size", self.batch_size, 1)
+        check_int(o, "buffer_size", self.buffer_size, 1)
+        check_int(o, "learning_starts", self.learning_starts, 0)
+        check_real(o, "tau", self.tau, low=0.0, high=1.0, low_open=True)
+        check_int(o, "train_freq", self.train_freq, 1)
+        check_int(o, "gradient_steps", self.gradient_steps, 1)
+        check_sizes(o, "net_arch", self.net_arch, allow_empty=False)
+        check_real(o, "action_noise", self.action_noise, low=0.0)
+        check_real(o, "cost_scale", self.cost_scale, low=0.0, low_open=True)
 
 
 # -- per-env config ------------------------------------------------------------------------
@@ -343,32 +295,32 @@ class RLConfig:
         o = "RLConfig"
         if not isinstance(self.env_id, str) or not self.env_id:
             raise ValueError(f"{o}.env_id must be a registered env id string; got {self.env_id!r}")
-        _check_vector(o, "start_half_width", self.start_half_width)
+        check_vector(o, "start_half_width", self.start_half_width)
         if any(h < 0 for h in self.start_half_width):
             raise ValueError(f"{o}.start_half_width must be >= 0; got {self.start_half_width!r}")
         n_x = len(self.start_half_width)
         _check_states(o, "test_states", self.test_states, n_x, allow_empty=False)
         _check_states(o, "validation_states", self.validation_states, n_x, allow_empty=True)
-        _check_matrix(o, "state_weight", self.state_weight)
-        _check_matrix(o, "input_weight", self.input_weight)
+        check_psd_matrix(o, "state_weight", self.state_weight)
+        check_psd_matrix(o, "input_weight", self.input_weight)
         if len(self.state_weight) != n_x:
             raise ValueError(f"{o}.state_weight must be {n_x}x{n_x}; got {len(self.state_weight)} rows")
-        _check_int(o, "episodes", self.episodes, 1)
+        check_int(o, "episodes", self.episodes, 1)
         if self.max_episode_steps is not None:
-            _check_int(o, "max_episode_steps", self.max_episode_steps, 1)
-        _check_real(o, "gamma", self.gamma, low=0.0, high=1.0, low_open=True)
+            check_int(o, "max_episode_steps", self.max_episode_steps, 1)
+        check_real(o, "gamma", self.gamma, low=0.0, high=1.0, low_open=True)
         if self.gamma >= 1.0:
             raise ValueError(
                 f"{o}.gamma must be < 1 (the LQR critic needs a discounted problem); got {self.gamma!r}"
             )
-        _check_bool(o, "terminate_on_violation", self.terminate_on_violation)
-        _check_real(o, "violation_penalty", self.violation_penalty, low=0.0)
-        _check_int(o, "mpc_horizon", self.mpc_horizon, 1)
+        check_bool(o, "terminate_on_violation", self.terminate_on_violation)
+        check_real(o, "violation_penalty", self.violation_penalty, low=0.0)
+        check_int(o, "mpc_horizon", self.mpc_horizon, 1)
         if self.law_path is not None and (not isinstance(self.law_path, str) or not self.law_path):
             raise ValueError(f"{o}.law_path must be a file path or null; got {self.law_path!r}")
-        _check_int(o, "eval_every", self.eval_every, 1)
-        _check_int(o, "checkpoint_every", self.checkpoint_every, 1)
-        _check_int(o, "keep_checkpoints", self.keep_checkpoints, 1)
+        check_int(o, "eval_every", self.eval_every, 1)
+        check_int(o, "checkpoint_every", self.checkpoint_every, 1)
+        check_int(o, "keep_checkpoints", self.keep_checkpoints, 1)
         for name, cls in (
             ("yann_ddpg", YANNDDPGConfig),
             ("ddpg", DDPGConfig),
@@ -515,52 +467,6 @@ def default_config(env_id: str) -> RLConfig:
 # -- dict / YAML round trip ----------------------------------------------------------------
 
 
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """Plain nested dict (lists, numbers, strings) of a config dataclass; JSON/YAML-safe."""
-
-    def plain(v: Any) -> Any:
-        if dataclasses.is_dataclass(v):
-            return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
-        if isinstance(v, tuple):
-            return [plain(a) for a in v]
-        return v
-
-    return plain(config)
-
-
-def _to_tuples(v: Any) -> Any:
-    return tuple(_to_tuples(a) for a in v) if isinstance(v, list) else v
-
-
-def _merge(base: Any, data: Any, path: str) -> Any:
-    """``base`` (a config dataclass) with the entries of ``data`` replaced, recursively."""
-    cls = type(base)
-    where = path or "config"
-    if not isinstance(data, dict):
-        raise ValueError(f"{where} must be a mapping of keys to values; got {type(data).__name__}")
-    names = [f.name for f in dataclasses.fields(cls)]
-    for key in data:
-        if key not in names:
-            raise ValueError(
-                f"unknown key '{path + '.' if path else ''}{key}' in the YANN-RL config; "
-                f"allowed keys{' of ' + path if path else ''}: {names}"
-            )
-    changes: dict[str, Any] = {}
-    for key, value in data.items():
-        current = getattr(base, key)
-        sub = f"{path}.{key}" if path else key
-        if dataclasses.is_dataclass(current):
-            changes[key] = _merge(current, value, sub)
-        else:
-            changes[key] = _to_tuples(value)
-    try:
-        return dataclasses.replace(base, **changes)
-    except ValueError as exc:
-        raise ValueError(f"{where}: {exc}") from exc
-    except TypeError as exc:
-        raise ValueError(f"{where}: {exc}") from exc
-
-
 def config_from_dict(data: dict[str, Any]) -> RLConfig:
     """An :class:`RLConfig` from a nested dict: ``env_id`` selects the defaults, the other keys
     override them (nested sections ``yann_ddpg``, ``ddpg``, ``td3``, ``sac``).
@@ -574,7 +480,7 @@ def config_from_dict(data: dict[str, Any]) -> RLConfig:
     if "env_id" not in data:
         raise ValueError(f"env_id: missing; a YANN-RL config must name one of {sorted(CONFIG_FACTORIES)}")
     base = default_config(data["env_id"])
-    return _merge(base, {k: v for k, v in data.items() if k != "env_id"}, "")
+    return merge_config(base, {k: v for k, v in data.items() if k != "env_id"}, label="YANN-RL config")
 
 
 def load_config(path: str | os.PathLike[str]) -> RLConfig:
@@ -587,12 +493,9 @@ def load_config(path: str | os.PathLike[str]) -> RLConfig:
         yann_ddpg:
           actor_lr: 3.0e-5
     """
-    import yaml
-
     path = Path(path)
-    with path.open() as fh:
-        data = yaml.safe_load(fh)
+    data = read_yaml_mapping(path)
     try:
-        return config_from_dict({} if data is None else data)
+        return config_from_dict(data)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc
