@@ -1,0 +1,7 @@
+"""``python -m robocritic.cli``."""
+
+import sys
+
+from robocritic.cli import main
+
+sys.exit(main())
