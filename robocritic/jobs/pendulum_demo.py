@@ -13,23 +13,22 @@ unconstrained reference), then writes into a run directory:
 
 from __future__ import annotations
 
-import platform
 import time
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from robocritic.controllers import LinearMPC, LQRController, MPCConfig
 from robocritic.dynamics import PendulumModel
-from robocritic.envs.pendulum.task import INPUT_WEIGHT, START_HALF_WIDTH, STATE_WEIGHT
+from robocritic.envs.pendulum.task import INPUT_WEIGHT, STATE_WEIGHT
 from robocritic.interfaces import Controller
+from robocritic.jobs.pendulum_scenario import ENV_ID, new_record, percentiles_ms, start_states, write_record
 from robocritic.testing import Trajectory, run_closed_loop
-from robocritic.utils.atomic import atomic_write_json
 
-ENV_ID = "robocritic/ClippedPendulum-v0"
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ class DemoConfig:
 class TorchPolicy:
     """Runs a torch module that maps ``(B, n_x)`` states to ``.u (B, n_u)`` as a Controller."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: nn.Module) -> None:
         import torch
 
         torch.set_num_threads(1)  # real-time rule: one thread per control process
@@ -73,12 +72,15 @@ class TorchPolicy:
         """Stateless."""
 
     def act(self, obs: np.ndarray) -> np.ndarray:
+        """``(n_u,)`` action for one ``(n_x,)`` observation."""
         with self._torch.no_grad():
             x = self._torch.as_tensor(np.asarray(obs, dtype=np.float64).reshape(1, -1))
             return self.module(x).u[0].numpy().copy()
 
 
-def build_explicit_controllers(model: PendulumModel, horizon: int) -> tuple[dict[str, Controller], dict]:
+def build_explicit_controllers(
+    model: PendulumModel, horizon: int
+) -> tuple[dict[str, Controller], dict[str, Any]]:
     """Explicit MPC of the demo's MPC problem (PPOPT) and its YANN; ``({}, {"unavailable": why})``
     when the ``explicit`` extra is missing."""
     try:
@@ -88,7 +90,8 @@ def build_explicit_controllers(model: PendulumModel, horizon: int) -> tuple[dict
     from robocritic.controllers.explicit_mpc import ExplicitMPC
     from robocritic.yann.network import YANNFast
 
-    result = compute_explicit_mpc(model.linearize(), MPCConfig(horizon=horizon, Q=STATE_WEIGHT, R=INPUT_WEIGHT))
+    config = MPCConfig(horizon=horizon, Q=STATE_WEIGHT, R=INPUT_WEIGHT)
+    result = compute_explicit_mpc(model.linearize(), config)
     law = result.law
     info = {"regions": law.n_regions, "mpqp_solve_time_s": result.solve_time_s}
     return {
@@ -134,16 +137,16 @@ def _episode_metrics(traj: Trajectory, fallbacks: int, deviation: float) -> dict
 
 def _summarise(episodes: list[dict[str, Any]]) -> dict[str, Any]:
     costs = np.array([e["cost"] for e in episodes])
-    times = np.concatenate([e["compute_time_s"] for e in episodes])
+    p50, p99, worst = percentiles_ms(np.concatenate([e["compute_time_s"] for e in episodes]))
     return {
         "cost_mean": float(costs.mean()),
         "cost_std": float(costs.std()),
         "violating_states": int(sum(e["violating_states"] for e in episodes)),
         "fallbacks": int(sum(e["fallbacks"] for e in episodes)),
         "max_abs_du_vs_daqp": float(max(e["max_abs_du_vs_daqp"] for e in episodes)),
-        "compute_ms_p50": float(np.percentile(times, 50) * 1e3),
-        "compute_ms_p99": float(np.percentile(times, 99) * 1e3),
-        "compute_ms_max": float(times.max() * 1e3),
+        "compute_ms_p50": p50,
+        "compute_ms_p99": p99,
+        "compute_ms_max": worst,
     }
 
 
@@ -159,9 +162,10 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
     controllers = build_controllers(model, config.horizon)
     explicit, explicit_info = build_explicit_controllers(model, config.horizon)
     controllers.update(explicit)
-    reference = LinearMPC(model.linearize(), MPCConfig(horizon=config.horizon, Q=STATE_WEIGHT, R=INPUT_WEIGHT))
-    rng = np.random.default_rng(config.seed)
-    starts = rng.uniform(-START_HALF_WIDTH, START_HALF_WIDTH, size=(config.episodes, 2))
+    reference = LinearMPC(
+        model.linearize(), MPCConfig(horizon=config.horizon, Q=STATE_WEIGHT, R=INPUT_WEIGHT)
+    )
+    starts = start_states(config.episodes, config.seed)
 
     # Plot the hardest start: the one heading furthest from upright (|theta + 0.25 theta_dot|).
     shown = int(np.argmax(np.abs(starts[:, 0] + 0.25 * starts[:, 1])))
@@ -182,24 +186,20 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
                 bar.update()
 
     record = {
-        "job": "robocritic demo",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "env": ENV_ID,
-        "config": asdict(config),
+        **new_record("robocritic demo", config, starts),
         "cost": "sum over the episode of x'Qx + u'Ru, Q=I, R=0.001",
-        "start_states": starts.tolist(),
         "explicit_mpc": explicit_info,
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "processor": platform.machine()},
         "wall_time_s": time.perf_counter() - started,
         "summary": {name: _summarise(eps) for name, eps in results.items()},
         "episodes": results,
     }
     plot_path = out / "pendulum_mpc.png"
-    plot_demo(plotted, f"episode {shown}, x0 = {np.round(starts[shown], 3).tolist()}", {name: np.concatenate([e["compute_time_s"] for e in eps])
-                      for name, eps in results.items()}, plot_path)
+    compute_times = {name: np.concatenate([e["compute_time_s"] for e in eps])
+                     for name, eps in results.items()}
+    title = f"episode {shown}, x0 = {np.round(starts[shown], 3).tolist()}"
+    plot_demo(plotted, title, compute_times, plot_path)
     record["files"] = {"plot": str(plot_path), "record": str(out / "summary.json")}
-    atomic_write_json(out / "summary.json", record)
+    write_record(out / "summary.json", record)
     return record
 
 

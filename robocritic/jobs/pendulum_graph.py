@@ -1,34 +1,27 @@
 """The pendulum closed loop as a ROS 2 node graph over DDS, checked against the in-process loop.
 
 :func:`run_graph_demo` starts ``sim_bridge`` and a controller node (``mpc_controller`` or
-``explicit_controller``) as **separate processes** on a fresh random ``ROS_DOMAIN_ID`` with the
+``explicit_controller``) as separate processes under the launcher's supervisor
+(:class:`~robocritic.ros.launcher.LaunchRunner`), on a fresh random ``ROS_DOMAIN_ID`` with the
 loopback-only Cyclone configuration (nothing leaves the machine, and a robot's graph on another
-domain is never touched), runs them in lockstep over ``/clock``, records every topic into a
-rosbag2 (MCAP) from this process, and reports:
+domain is never touched). They run in lockstep over ``/clock``; this process records every topic
+into a rosbag2 (MCAP) and reports the bridge's control-loop timing and the closed-loop states and
+commands next to :func:`robocritic.testing.run_closed_loop` running the same controller from the
+same start state and seed.
 
-- control-loop timing measured by the bridge: achieved tick rate, command latency (state
-  published -> command received, p50/p99/max) and deadline misses (a latency above one tick of
-  wall time);
-- the closed-loop states and commands, compared with :func:`robocritic.testing.run_closed_loop`
-  running the same controller (built by the same function) from the same start state and seed.
+Why the two must agree exactly: in lockstep the env steps only with the command computed from the
+state of that very tick, so events happen in the in-process loop's order; the bridge publishes the
+env's observation as ``run_closed_loop`` hands it to the controller, CDR carries float64 without
+rounding, and the controller is built by the node's own builder from the same profile. A
+difference therefore means lost or reordered messages (the watchdog and lockstep-timeout counters
+in the record say which); :data:`STATE_TOLERANCE` only leaves room for another machine's
+floating-point path (e.g. BLAS kernels chosen per process), far below what a missed tick changes.
 
-Why the two agree exactly (tolerance :data:`STATE_TOLERANCE`, observed difference 0.0): in
-lockstep the env steps only with the command computed from the state of that very tick, so the
-order of events is the in-process loop's; the bridge publishes the env's observation (float32,
-as ``run_closed_loop`` hands it to the controller) and CDR carries float64 without rounding; the
-controller is rebuilt by the same code from the same profile and runs the same deterministic solver
-on identical inputs. Anything but 0.0 would mean lost or reordered messages, and the watchdog and
-lockstep-timeout counters in the report would say so. The tolerance (1e-9 rad, rad/s) only leaves
-room for a different floating-point path on another machine (e.g. BLAS kernels chosen per process);
-it does not hide a missed tick, which changes the states by ~1e-3 or more.
-
-Each node runs on the DDS transport unless ``bridge_transport`` / ``controller_transport`` put it
-on rclpy (where ROS 2 is installed): a mixed graph checks that the two transports interoperate on
-the wire with exactly the same decoded values. rclpy nodes get ``ROS_AUTOMATIC_DISCOVERY_RANGE=
-LOCALHOST``, so they too stay on this machine.
-
-Processes are always cleaned up: SIGINT (the controller sends its safe stop), then SIGTERM, then
-SIGKILL, also when the demo itself fails or is interrupted.
+A node on rclpy (``bridge_transport`` / ``controller_transport``, where ROS 2 is installed) next
+to one on DDS checks that the two transports interoperate on the wire with identical decoded
+values; rclpy nodes get ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` so they stay on this machine.
+Processes are always cleaned up (SIGINT, so the controller sends its safe stop, then SIGTERM,
+then SIGKILL), also when the demo itself fails or is interrupted.
 """
 
 from __future__ import annotations
@@ -37,30 +30,47 @@ import contextlib
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
+from robocritic.interfaces import Controller
+from robocritic.jobs.pendulum_scenario import (
+    ENV_ID,
+    new_record,
+    percentiles_ms,
+    start_states,
+    write_record,
+)
+from robocritic.profiles import HardwareProfile, load_profile
 from robocritic.ros.bag import BagRecorder, read_bag_summary
+from robocritic.ros.launcher import LaunchError, LaunchRunner, NodeSpec, Parameter, format_parameter_value
+from robocritic.ros.launcher.description import ParameterValue
 from robocritic.ros.msgs import Bool, Clock, Float64MultiArray, JointState
-from robocritic.ros.qos import CLOCK, COMMANDS, SENSOR_DATA
+from robocritic.ros.qos import CLOCK, COMMANDS, SENSOR_DATA, QoSProfile
 from robocritic.ros.transport import make_node
 from robocritic.ros.transport.dds import LOOPBACK_CONFIG, check_domain_id
 
-ENV_ID = "robocritic/ClippedPendulum-v0"
+if TYPE_CHECKING:
+    from robocritic.testing import Trajectory
+
 STATE_TOLERANCE = 1e-9
 """Largest accepted |x_graph - x_in_process| [rad, rad/s] (see the module docstring)."""
 CONTROLLERS = ("mpc", "explicit")
 NODE_TRANSPORTS = ("dds", "rclpy")
 """Transports a node process of the demo can run on."""
-_SHUTDOWN_WAIT_S = (5.0, 3.0)  # SIGINT -> SIGTERM -> SIGKILL
+SIGTERM_AFTER_S = 5.0
+"""Seconds a node has to exit after SIGINT (the controller's safe stop) before SIGTERM."""
+SIGKILL_AFTER_S = 3.0
+"""Seconds after SIGTERM before SIGKILL."""
+GROUND_TRUTH = "/sim_bridge/ground_truth"
+"""The bridge's per-tick true state; one sample per tick tells the recorder the episode is over."""
+_PACKAGE = "robocritic"
 
 
 class GraphDemoError(RuntimeError):
@@ -72,7 +82,7 @@ class GraphDemoConfig:
     """Settings of :func:`run_graph_demo`.
 
     Attributes:
-        episodes: seeded start states, the same as ``robocritic demo`` draws for ``seed``.
+        episodes: seeded start states (:func:`~robocritic.jobs.pendulum_scenario.start_states`).
         steps: control steps per episode (0.05 s each).
         horizon: MPC horizon N (``controller="mpc"``).
         solver: MPC QP solver (``daqp`` | ``osqp`` | ``cvxpy``).
@@ -81,7 +91,7 @@ class GraphDemoConfig:
         seed: base seed; episode ``i`` resets the env with ``seed + i``.
         real_time_factor: pacing of the lockstep loop (1.0 real time; 0.0 as fast as it closes).
         profile: hardware profile name or path (pendulum kind).
-        out_dir: run directory (bags, node logs and reports, ``graph_demo.json``).
+        out_dir: run directory (bags, node and launch logs, node reports, ``graph_demo.json``).
         domain_id: DDS domain; ``None`` picks a random one in [100, 200].
         startup_timeout_s: wall time allowed for the processes to start and discover each other.
         tolerance: largest accepted state difference to the in-process run [rad, rad/s].
@@ -104,7 +114,7 @@ class GraphDemoConfig:
     domain_id: int | None = None
     startup_timeout_s: float = 60.0
     tolerance: float = STATE_TOLERANCE
-    node_parameters: tuple[tuple[str, Any], ...] = ()
+    node_parameters: tuple[tuple[str, ParameterValue], ...] = ()
     bridge_transport: str = "dds"
     controller_transport: str = "dds"
 
@@ -139,19 +149,18 @@ class GraphDemoConfig:
         pairs = self.node_parameters
         if not all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in pairs):
             raise ValueError(f"GraphDemoConfig.node_parameters must be (name, value) pairs; got {pairs!r}")
+        for name, value in pairs:
+            try:
+                format_parameter_value(value)
+            except TypeError:
+                raise ValueError(
+                    f"GraphDemoConfig.node_parameters: {name!r} must be a bool, int, float, str or a "
+                    f"list of them; got {value!r}"
+                ) from None
 
 
-def start_states(episodes: int, seed: int) -> np.ndarray:
-    """``(episodes, 2)`` start states [rad, rad/s], drawn as ``robocritic demo`` draws them."""
-    from robocritic.envs.pendulum.task import START_HALF_WIDTH
-
-    return np.random.default_rng(seed).uniform(-START_HALF_WIDTH, START_HALF_WIDTH, size=(episodes, 2))
-
-
-def build_reference_controller(config: GraphDemoConfig) -> Any:
+def build_reference_controller(config: GraphDemoConfig) -> Controller:
     """The controller the node runs, built in this process by the node's own builder."""
-    from robocritic.profiles import load_profile
-
     profile = load_profile(config.profile)
     if config.controller == "mpc":
         from robocritic.nodes.mpc_controller import build_linear_mpc
@@ -164,13 +173,16 @@ def build_reference_controller(config: GraphDemoConfig) -> Any:
 
 
 def run_graph_demo(config: GraphDemoConfig, progress: bool = False) -> dict[str, Any]:
-    """Run the node-graph demo (see the module docstring); returns the record, also written to
-    ``<out_dir>/graph_demo.json``.
+    """Run the node-graph demo (see the module docstring).
+
+    Returns:
+        The record, also written to ``<out_dir>/graph_demo.json``: ``summary`` (rates [Hz],
+        latencies [ms], largest differences to the in-process run [rad, rad/s; N m]) and one entry
+        per episode with both runs' ``(steps + 1, 2)`` states and ``(steps, 1)`` commands.
 
     Raises:
         GraphDemoError: the graph did not start or finish in time (processes are cleaned up).
     """
-    from robocritic.profiles import load_profile
     from robocritic.testing import run_closed_loop
 
     out = Path(config.out_dir)
@@ -192,13 +204,10 @@ def run_graph_demo(config: GraphDemoConfig, progress: bool = False) -> dict[str,
         )
         episodes.append(_compare(graph, reference, config.tolerance))
     record = {
-        "job": "robocritic graph demo",
-        "config": asdict(config),
+        **new_record("robocritic graph demo", config, starts),
         "domain_id": domain,
-        "env": ENV_ID,
         "transport": _describe_transports(config),
         "controller_node": _controller_exec(config),
-        "start_states": starts.tolist(),
         "tolerance": config.tolerance,
         "tolerance_note": (
             "lockstep + observation published as the env returns it: the node graph must reproduce the "
@@ -208,9 +217,9 @@ def run_graph_demo(config: GraphDemoConfig, progress: bool = False) -> dict[str,
         "wall_time_s": time.perf_counter() - started,
         "summary": _summarise(episodes, config.tolerance),
         "episodes": episodes,
+        "files": {"record": str(out / "graph_demo.json"), "bags": [e["bag"]["path"] for e in episodes]},
     }
-    (out / "graph_demo.json").write_text(json.dumps(record, indent=1))
-    record["files"] = {"record": str(out / "graph_demo.json"), "bags": [e["bag"]["path"] for e in episodes]}
+    write_record(out / "graph_demo.json", record)
     return record
 
 
@@ -233,8 +242,9 @@ def format_graph_summary(record: dict[str, Any]) -> str:
             ),
             (
                 f"  achieved rate {s['achieved_rate_hz']:.1f} Hz{target}; command latency p50 "
-                f"{s['latency_p50_ms']:.3f} ms, p99 {s['latency_p99_ms']:.3f} ms, max {s['latency_max_ms']:.3f} ms; "
-                f"deadline misses {s['deadline_misses']}/{s['commands_timed']} (deadline {s['deadline_ms']:.1f} ms)"
+                f"{s['latency_p50_ms']:.3f} ms, p99 {s['latency_p99_ms']:.3f} ms, "
+                f"max {s['latency_max_ms']:.3f} ms; deadline misses {s['deadline_misses']}/"
+                f"{s['commands_timed']} (deadline {s['deadline_ms']:.1f} ms)"
             ),
             (
                 f"  vs in-process run_closed_loop: max |dx| = {s['max_state_diff']:.3g}, max |du| = "
@@ -267,39 +277,89 @@ def _describe_transports(config: GraphDemoConfig) -> str:
     )
 
 
-def _param(name: str, value: Any) -> list[str]:
-    # JSON is valid YAML flow syntax and repr()s floats exactly, so values arrive bit-identical.
-    text = value if isinstance(value, str) else json.dumps(value)
-    return ["-p", f"{name}:={text}"]
+def _node(executable: str, transport: str, parameters: Sequence[tuple[str, ParameterValue]]) -> NodeSpec:
+    """One node process: robocritic's ``executable`` on ``transport``, output to ``<executable>.log``.
+
+    Run as ``python -m robocritic.nodes.<executable>`` with this interpreter, so the node runs the
+    code this process compares it with, whatever console scripts are installed.
+    """
+    return NodeSpec(
+        package=_PACKAGE,
+        executable=executable,
+        name=None,
+        namespace=None,
+        parameters=tuple(Parameter(name, value) for name, value in parameters),
+        arguments=("--transport", transport),
+        output="log",
+        where=f"robocritic graph demo: {executable}",
+        command=(sys.executable, "-m", f"robocritic.nodes.{executable}"),
+    )
+
+
+def graph_nodes(
+    config: GraphDemoConfig, x0: np.ndarray, seed: int, bridge_report: Path, controller_report: Path
+) -> tuple[NodeSpec, NodeSpec]:
+    """``(sim_bridge, controller)`` of one episode from start state ``x0`` ``(2,)`` [rad, rad/s]."""
+    bridge: list[tuple[str, ParameterValue]] = [
+        ("profile", config.profile), ("mode", "lockstep"), ("seed", seed),
+        ("initial_state", [float(v) for v in x0]), ("max_steps", config.steps),
+        ("real_time_factor", float(config.real_time_factor)),
+        ("wait_for_subscribers", 2),  # the controller and this recorder
+        # A stall of a loaded machine must not turn into a safe step (which would break the exact
+        # comparison); a dead controller is noticed by this process within 10 ms anyway.
+        ("lockstep_timeout_s", 10.0),
+        # Stopped by this process once every tick is recorded (see _wait_recorded), not on its own.
+        ("shutdown_when_done", False), ("report_path", str(bridge_report)),
+    ]  # fmt: skip
+    controller: list[tuple[str, ParameterValue]] = [
+        ("profile", config.profile), ("use_sim_time", True),
+        ("autostart", False),  # activated once the recorder hears everybody
+        ("command_subscribers", 2),  # the bridge and this recorder
+        ("report_path", str(controller_report)),
+    ]  # fmt: skip
+    if config.controller == "mpc":
+        controller += [("horizon", config.horizon), ("solver", config.solver)]
+    else:
+        controller.append(("law", str(Path(str(config.law)).resolve())))
+    extra = list(config.node_parameters)  # last: they override the demo's own values
+    return (
+        _node("sim_bridge", config.bridge_transport, bridge + extra),
+        _node(_controller_exec(config), config.controller_transport, controller + extra),
+    )
 
 
 @contextlib.contextmanager
-def _dds_environment(domain: int) -> Iterator[dict[str, str]]:
-    """This process and its children on ``domain``, loopback only, over the DDS transport.
+def _loopback_cyclone() -> Iterator[None]:
+    """This process's DDS participants on loopback only, like the nodes' (whatever the user's
+    ``CYCLONEDDS_URI``): the recorder must not reach a robot's graph either."""
+    saved = os.environ.get("CYCLONEDDS_URI")
+    os.environ["CYCLONEDDS_URI"] = LOOPBACK_CONFIG
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("CYCLONEDDS_URI", None)
+        else:
+            os.environ["CYCLONEDDS_URI"] = saved
 
-    Each node's ``--transport`` overrides ``ROBOCRITIC_TRANSPORT``; rclpy nodes stay on loopback
-    through ``ROS_AUTOMATIC_DISCOVERY_RANGE`` (Jazzy and later).
-    """
-    overrides = {
-        "ROS_DOMAIN_ID": str(domain),
+
+def _runner(nodes: Sequence[NodeSpec], domain: int, folder: Path, launch_log: TextIO) -> LaunchRunner:
+    """The launcher's supervisor for one episode's nodes (node logs in ``folder``)."""
+    environ = {
+        **os.environ,
         "CYCLONEDDS_URI": LOOPBACK_CONFIG,
-        "ROBOCRITIC_TRANSPORT": "dds",
+        # rclpy nodes (Jazzy and later) stay on this machine; each node's --transport overrides
+        # the runner's ROBOCRITIC_TRANSPORT.
         "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
     }
-    saved = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
-    try:
-        yield {**os.environ, "PYTHONUNBUFFERED": "1"}
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return LaunchRunner(
+        nodes, environ=environ, domain_id=domain, transport="dds", sigterm_timeout_s=SIGTERM_AFTER_S,
+        sigkill_timeout_s=SIGKILL_AFTER_S, log_dir=folder, stdout=launch_log, stderr=launch_log,
+    )  # fmt: skip
 
 
 def _run_graph_episode(
-    config: GraphDemoConfig, profile: Any, domain: int, x0: np.ndarray, seed: int, folder: Path
+    config: GraphDemoConfig, profile: HardwareProfile, domain: int, x0: np.ndarray, seed: int, folder: Path
 ) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     bag_path = folder / "bag"
@@ -308,74 +368,44 @@ def _run_graph_episode(
     bridge_report, controller_report = folder / "sim_bridge.json", folder / "controller.json"
     for stale in (bridge_report, controller_report):
         stale.unlink(missing_ok=True)
+    nodes = graph_nodes(config, x0, seed, bridge_report, controller_report)
     controller = _controller_exec(config)
     topics = {
         "/clock": (Clock, CLOCK),
         profile.topics["joint_states"].name: (JointState, SENSOR_DATA),
         profile.topics["command"].name: (Float64MultiArray, COMMANDS),
-        "/sim_bridge/ground_truth": (Float64MultiArray, _ground_truth_qos()),
+        GROUND_TRUTH: (Float64MultiArray, _ground_truth_qos()),
     }
-    bridge_cmd = [
-        sys.executable, "-m", "robocritic.nodes.sim_bridge",
-        "--transport", config.bridge_transport, "--ros-args",
-        *_param("profile", config.profile), *_param("mode", "lockstep"), *_param("seed", seed),
-        *_param("initial_state", [float(v) for v in x0]), *_param("max_steps", config.steps),
-        *_param("real_time_factor", float(config.real_time_factor)),
-        *_param("wait_for_subscribers", 2),  # the controller and this recorder
-        # A stall of a loaded machine must not turn into a safe step (which would break the exact
-        # comparison); a dead controller is noticed by this process within 10 ms anyway.
-        *_param("lockstep_timeout_s", 10.0),
-        # Stopped by this process once every tick is recorded (see _wait_recorded), not on its own.
-        *_param("shutdown_when_done", False), *_param("report_path", str(bridge_report)),
-    ]  # fmt: skip
-    extra = [arg for name, value in config.node_parameters for arg in _param(name, value)]
-    controller_cmd = [
-        sys.executable, "-m", f"robocritic.nodes.{controller}",
-        "--transport", config.controller_transport, "--ros-args",
-        *_param("profile", config.profile), *_param("use_sim_time", True),
-        *_param("autostart", False),  # activated once the recorder hears everybody
-        *_param("command_subscribers", 2),  # the bridge and this recorder
-        *_param("report_path", str(controller_report)),
-    ]  # fmt: skip
-    if config.controller == "mpc":
-        controller_cmd += [*_param("horizon", config.horizon), *_param("solver", config.solver)]
-    else:
-        controller_cmd += _param("law", str(Path(str(config.law)).resolve()))
-    bridge_cmd += extra
-    controller_cmd += extra
-
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    logs: dict[str, Path] = {}
-    with _dds_environment(domain) as env:
+    launch_log_path = folder / "launch.log"
+    logs = {spec.label: folder / f"{spec.label}.log" for spec in nodes}
+    failure: str | None = None
+    with _loopback_cyclone(), open(launch_log_path, "w", encoding="utf-8") as launch_log:
+        runner = _runner(nodes, domain, folder, launch_log)
         node = make_node("graph_demo_recorder", transport="dds", domain_id=domain)
         recorder = BagRecorder(node, bag_path, topics)
         activate = node.create_publisher(Bool, f"/{controller}/activate", COMMANDS)
         node.spin_in_thread()
         try:
-            for name, cmd in (("sim_bridge", bridge_cmd), (controller, controller_cmd)):
-                logs[name] = folder / f"{name}.log"
-                with open(logs[name], "wb") as log:
-                    # Own session: a terminal's Ctrl-C reaches only this process, which then
-                    # signals each node exactly once (below).
-                    processes[name] = subprocess.Popen(
-                        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-                    )
-            _wait(
-                lambda: all(n > 0 for n in recorder.publisher_counts().values())
-                and activate.get_subscription_count() > 0,
-                config.startup_timeout_s, processes, logs, "the nodes to start and discover each other",
-            )  # fmt: skip
-            activate.publish(Bool(data=True))
-            # Paced: twice the simulated duration; unpaced: 0.1 s per step is ~100x what it needs.
-            rtf = config.real_time_factor
-            run_s = 30.0 + (2.0 * config.steps * _profile_dt(profile) / rtf if rtf > 0 else 0.1 * config.steps)
-            _wait_recorded(recorder, profile, config.steps, run_s, processes, logs)
-            # The bridge first: it must not count the controller's safe stop as a command.
-            _stop({"sim_bridge": processes["sim_bridge"]})
+            # Every node is shut down on the way out, also on an error or Ctrl-C, and before the
+            # error is reported, so the log tails are complete.
+            with runner:
+                runner.wait_until(
+                    lambda: all(n > 0 for n in recorder.publisher_counts().values())
+                    and activate.get_subscription_count() > 0,
+                    config.startup_timeout_s, "the nodes to start and discover each other",
+                )  # fmt: skip
+                activate.publish(Bool(data=True))
+                _wait_recorded(runner, recorder, profile, config)
+                # The bridge first: it must not count the controller's safe stop as a command.
+                runner.stop(["sim_bridge"])
+        except LaunchError as exc:
+            failure = str(exc)
         finally:
-            codes = _stop(processes)
             node.destroy()
             recorder.close()
+        codes = runner.exit_codes()
+    if failure is not None:
+        raise GraphDemoError(f"{failure}\n{_tails(logs)}")
     for name, code in codes.items():
         if code not in (0, None):
             raise GraphDemoError(f"{name} exited with {code}\n{_tails(logs)}")
@@ -389,17 +419,13 @@ def _run_graph_episode(
         "controller": ctl,
         "bag": {"path": str(bag_path), "topics": {t: list(v) for t, v in read_bag_summary(bag_path).items()}},
         "logs": {k: str(v) for k, v in logs.items()},
+        "launch_log": str(launch_log_path),
         "exit_codes": codes,
     }
 
 
 def _wait_recorded(
-    recorder: BagRecorder,
-    profile: Any,
-    steps: int,
-    timeout_s: float,
-    processes: dict[str, subprocess.Popen[bytes]],
-    logs: dict[str, Path],
+    runner: LaunchRunner, recorder: BagRecorder, profile: HardwareProfile, config: GraphDemoConfig
 ) -> None:
     """Wait until the bag holds every tick's ground truth, then briefly for the last tick's command.
 
@@ -409,72 +435,30 @@ def _wait_recorded(
     with it: a Fast DDS writer sends heartbeats only every few seconds, and a reliable Cyclone reader
     delivers nothing past a gap (seen as a bag without any ground truth).
     """
-    truth, command = "/sim_bridge/ground_truth", profile.topics["command"].name
-    _wait(lambda: recorder.counts[truth] >= steps + 1, timeout_s, processes, logs, f"{steps} lockstep steps")
+    steps, rtf = config.steps, config.real_time_factor
+    # Paced: twice the simulated duration; unpaced: a generous allowance per step. Either way a
+    # fixed 30 s on top for a loaded machine.
+    run_s = 30.0 + (2.0 * steps / (profile.control_rate_hz * rtf) if rtf > 0 else 0.1 * steps)
+    runner.wait_until(lambda: recorder.counts[GROUND_TRUTH] >= steps + 1, run_s, f"{steps} lockstep steps")
     # The controller's reply to the final state; the bridge ignores it, the bag keeps it.
+    command = profile.topics["command"].name
     _wait_quietly(lambda: recorder.counts[command] >= steps + 1, 2.0)
 
 
-def _profile_dt(profile: Any) -> float:
-    """Control period of a profile [s]."""
-    return 1.0 / profile.control_rate_hz
-
-
-def _ground_truth_qos() -> Any:
+def _ground_truth_qos() -> QoSProfile:
     from robocritic.nodes.sim_bridge import GROUND_TRUTH_QOS
 
     return GROUND_TRUTH_QOS
 
 
-def _wait(
-    condition: Any,
-    timeout_s: float,
-    watched: dict[str, subprocess.Popen[bytes]],
-    logs: dict[str, Path],
-    what: str,
-) -> None:
-    end = time.monotonic() + timeout_s
-    while not condition():
-        for name, proc in watched.items():
-            if proc.poll() is not None:
-                raise GraphDemoError(
-                    f"{name} exited with {proc.returncode} while waiting for {what}\n{_tails(logs)}"
-                )
-        if time.monotonic() > end:
-            raise GraphDemoError(f"timed out after {timeout_s:.0f} s waiting for {what}\n{_tails(logs)}")
-        time.sleep(0.01)
-
-
-def _wait_quietly(condition: Any, timeout_s: float) -> bool:
+def _wait_quietly(condition: Callable[[], bool], timeout_s: float) -> bool:
+    """Poll ``condition`` every 10 ms for up to ``timeout_s`` [s]; whether it came true."""
     end = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > end:
             return False
         time.sleep(0.01)
     return True
-
-
-def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> dict[str, int | None]:
-    """SIGINT every live process, then SIGTERM, then SIGKILL; returns the exit codes."""
-    for sig, wait_s in (
-        (signal.SIGINT, _SHUTDOWN_WAIT_S[0]),
-        (signal.SIGTERM, _SHUTDOWN_WAIT_S[1]),
-        (None, 5.0),
-    ):
-        live = [p for p in processes.values() if p.poll() is None]
-        if not live:
-            break
-        for proc in live:
-            with contextlib.suppress(ProcessLookupError):
-                if sig is None:
-                    proc.kill()
-                else:
-                    proc.send_signal(sig)
-        end = time.monotonic() + wait_s
-        for proc in live:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.0, end - time.monotonic()))
-    return {name: proc.poll() for name, proc in processes.items()}
 
 
 def _tails(logs: dict[str, Path], lines: int = 15) -> str:
@@ -491,7 +475,7 @@ def _tails(logs: dict[str, Path], lines: int = 15) -> str:
 # --- comparison and summary ---------------------------------------------------------------------
 
 
-def _compare(graph: dict[str, Any], reference: Any, tolerance: float) -> dict[str, Any]:
+def _compare(graph: dict[str, Any], reference: Trajectory, tolerance: float) -> dict[str, Any]:
     bridge = graph["bridge"]
     episode = bridge["episodes"][0]
     states = np.asarray(episode["states"])
@@ -522,13 +506,14 @@ def _compare(graph: dict[str, Any], reference: Any, tolerance: float) -> dict[st
         "controller": {k: v for k, v in graph["controller"].items()},
         "bag": graph["bag"],
         "logs": graph["logs"],
+        "launch_log": graph["launch_log"],
         "exit_codes": graph["exit_codes"],
     }
 
 
 def _summarise(episodes: list[dict[str, Any]], tolerance: float) -> dict[str, Any]:
     latencies = np.concatenate([np.asarray(e["latencies_s"], dtype=np.float64) for e in episodes])
-    lat_ms = latencies * 1e3 if latencies.size else np.array([np.nan])
+    p50, p99, worst = percentiles_ms(latencies)
     ticks = sum(e["timing"]["ticks"] for e in episodes)
     intervals = sum(e["timing"]["intervals"] for e in episodes)
     wall = sum(e["timing"]["wall_time_s"] for e in episodes)
@@ -545,9 +530,9 @@ def _summarise(episodes: list[dict[str, Any]], tolerance: float) -> dict[str, An
         "commands_timed": int(latencies.size),
         "achieved_rate_hz": intervals / wall if wall > 0 else float("nan"),
         "target_rate_hz": episodes[0]["timing"]["target_rate_hz"],
-        "latency_p50_ms": float(np.percentile(lat_ms, 50)),
-        "latency_p99_ms": float(np.percentile(lat_ms, 99)),
-        "latency_max_ms": float(np.max(lat_ms)),
+        "latency_p50_ms": p50,
+        "latency_p99_ms": p99,
+        "latency_max_ms": worst,
         "deadline_ms": episodes[0]["timing"]["deadline_s"] * 1e3,
         "deadline_misses": sum(e["timing"]["deadline_misses"] for e in episodes),
         "controller_compute_p50_ms": float(
@@ -564,12 +549,16 @@ def _summarise(episodes: list[dict[str, Any]], tolerance: float) -> dict[str, An
 __all__ = [
     "CONTROLLERS",
     "ENV_ID",
+    "GROUND_TRUTH",
     "NODE_TRANSPORTS",
+    "SIGKILL_AFTER_S",
+    "SIGTERM_AFTER_S",
     "STATE_TOLERANCE",
     "GraphDemoConfig",
     "GraphDemoError",
     "build_reference_controller",
     "format_graph_summary",
+    "graph_nodes",
     "run_graph_demo",
     "start_states",
 ]

@@ -46,6 +46,10 @@ def test_two_process_lockstep_graph_matches_in_process_and_records_a_bag(tmp_pat
     assert episode["steps"] == STEPS and len(episode["graph"]["states"]) == STEPS + 1
     assert summary["safe_steps"] == {} and summary["rejected"] == {}
     assert episode["exit_codes"] == {"sim_bridge": 0, "mpc_controller": 0}
+    # the launcher's supervisor ran the nodes: its messages, and one log per node
+    launch_log = Path(episode["launch_log"]).read_text()
+    assert "[launch] started sim_bridge" in launch_log and "[launch] started mpc_controller" in launch_log
+    assert all(Path(path).is_file() for path in episode["logs"].values())
     assert episode["controller"]["safe_commands"] == {"shutdown": 1}  # the safe stop on SIGINT
     # timing comes from the bridge process
     assert summary["ticks"] == STEPS and summary["commands_timed"] == STEPS + 1
@@ -69,7 +73,9 @@ def test_a_node_that_fails_to_start_is_reported_and_the_graph_cleaned_up(tmp_pat
         steps=5, controller="explicit", law=str(tmp_path / "missing_law.npz"), out_dir=str(tmp_path / "run"),
         startup_timeout_s=30.0,
     )  # fmt: skip
-    with pytest.raises(GraphDemoError, match=r"explicit_controller exited with 2(.|\n)*parameter 'law'"):
+    with pytest.raises(
+        GraphDemoError, match=r"explicit_controller \[pid \d+\] exited with code 2(.|\n)*parameter 'law'"
+    ):
         run_graph_demo(config)
     assert _our_processes(str(tmp_path)) == []
 

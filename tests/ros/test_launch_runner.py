@@ -1,6 +1,7 @@
 """The launch runner with a stand-in node (tests/ros/launch_probe.py): arguments and environment
 reach the process, output is prefixed, a failing node stops the launch, and Ctrl-C / SIGTERM shut
-everything down with no process left behind."""
+everything down with no process left behind; the runner's parts (start, wait_until, stop) for a
+program that supervises a node graph itself."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from robocritic.ros.launcher import LaunchRunner, load_launch_file
-from robocritic.ros.launcher.runner import describe_exit
+from robocritic.ros.launcher import LaunchError, LaunchRunner, NodeSpec, load_launch_file
+from robocritic.ros.launcher.runner import PROCESS_TRANSPORTS, describe_exit
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -223,3 +224,85 @@ def test_cli_subcommand_prints_commands(tmp_path, probe_prefix, capsys):
     assert main(["launch", str(path), "nope:=1", "--show-args"]) == 0
     assert main(["launch", str(tmp_path / "missing.launch.yaml")]) == 2
     assert "cannot read launch file" in capsys.readouterr().err
+
+
+# --- the runner's parts, as a program that supervises a graph itself uses them ------------------
+
+
+def probe_spec(label: str, mode: str, output: str = "log") -> NodeSpec:
+    """A probe node built in code, without a launch file."""
+    return NodeSpec(
+        package="probe_pkg", executable="probe", name=label, namespace=None, env=(("PROBE_MODE", mode),),
+        output=output, command=(sys.executable, str(PROBE)),
+    )  # fmt: skip
+
+
+def parts_runner(tmp_path: Path, *nodes: NodeSpec, **kw) -> tuple[LaunchRunner, io.StringIO]:
+    err = io.StringIO()
+    runner = LaunchRunner(list(nodes), stdout=err, stderr=err, log_dir=tmp_path / "logs", **kw)
+    return runner, err
+
+
+def logged_report(runner: LaunchRunner, label: str) -> dict | None:
+    path = runner.process(label).log_path
+    lines = path.read_text().splitlines() if path and path.exists() else []
+    return next((json.loads(line) for line in lines if line.startswith("{")), None)
+
+
+def test_parts_start_wait_stop_one_node_then_the_rest(tmp_path):
+    runner, err = parts_runner(
+        tmp_path, probe_spec("first", "sleep"), probe_spec("second", "sleep"), sigterm_timeout_s=5.0
+    )
+    with runner:
+        # start() returned at once; both report through their log files
+        runner.wait_until(
+            lambda: all(logged_report(runner, label) for label in ("first", "second")), 20.0, "the reports"
+        )
+        assert runner.exit_codes() == {"first": None, "second": None}
+        assert runner.stop(["first"]) == {"first": 0, "second": None}  # first got SIGINT, exited 0
+        assert runner.process("second").returncode is None and not runner.failed
+        second = runner.process("second").pid
+    # leaving the block shut the rest down
+    assert runner.exit_codes() == {"first": 0, "second": 0} and gone(second)
+    assert "SIGINT" in (tmp_path / "logs" / "second.log").read_text()
+    assert "[launch] first" in err.getvalue() and "ended with code 0" in err.getvalue()
+
+
+def test_wait_until_reports_a_node_that_ends_with_its_complete_output(tmp_path):
+    runner, _err = parts_runner(tmp_path, probe_spec("steady", "sleep"), probe_spec("crash", "exit:4"))
+    with pytest.raises(LaunchError, match=r"crash \[pid \d+\] exited with code 4 while waiting for godot"):
+        with runner:
+            runner.wait_until(lambda: False, 20.0, "godot")
+    # the crashed node's last lines reached its log before the error was raised
+    assert "on stderr" in (tmp_path / "logs" / "crash.log").read_text()
+    codes = runner.exit_codes()
+    assert codes["crash"] == 4 and codes["steady"] is not None and gone(runner.process("steady").pid)
+
+
+def test_wait_until_times_out_and_stop_rejects_unknown_nodes(tmp_path):
+    runner, _err = parts_runner(tmp_path, probe_spec("idle", "sleep"))
+    with runner:
+        with pytest.raises(LaunchError, match=r"timed out after 0.2 s waiting for nothing"):
+            runner.wait_until(lambda: False, 0.2, "nothing")
+        with pytest.raises(KeyError, match="nobody"):
+            runner.stop(["nobody"])
+    assert runner.exit_codes()["idle"] is not None
+
+
+def test_a_node_that_cannot_be_started_stops_those_already_started(tmp_path):
+    missing = NodeSpec(
+        package="probe_pkg", executable="missing", name=None, namespace=None,
+        command=(str(tmp_path / "no_such_executable"),),
+    )  # fmt: skip
+    runner, _err = parts_runner(tmp_path, probe_spec("early", "sleep"), missing)
+    with pytest.raises(LaunchError, match="could not start a node"):
+        with runner:
+            pass
+    (early,) = runner.processes
+    assert early.returncode is not None and gone(early.pid)
+
+
+def test_process_transports_are_the_transports_that_cross_processes():
+    from robocritic.ros.transport import TRANSPORTS
+
+    assert set(PROCESS_TRANSPORTS) == set(TRANSPORTS) - {"inprocess"}

@@ -18,7 +18,7 @@ from pathlib import Path
 from .description import LaunchPlan, load_launch_file, parse_launch_arguments
 from .errors import LaunchError
 from .packages import find_package_share
-from .runner import TRANSPORTS, LaunchRunner
+from .runner import PROCESS_TRANSPORTS, LaunchRunner
 
 
 def build_parser(prog: str = "robocritic launch") -> argparse.ArgumentParser:
@@ -50,7 +50,7 @@ def build_parser(prog: str = "robocritic launch") -> argparse.ArgumentParser:
     parser.add_argument("--domain-id", type=int, metavar="N", help="ROS_DOMAIN_ID for the nodes")
     parser.add_argument(
         "--transport",
-        choices=TRANSPORTS,
+        choices=PROCESS_TRANSPORTS,
         help="ROBOCRITIC_TRANSPORT for the nodes, which their --transport auto follows: dds, rclpy (real "
         "rclpy nodes, where ROS 2 is importable by the node executables), auto (rclpy if importable, "
         "else dds); default: the environment's, else dds",

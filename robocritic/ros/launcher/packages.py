@@ -18,6 +18,7 @@ installation that provides them; without one the look-up fails with a message th
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import site
 import sys
@@ -46,11 +47,24 @@ def _ament_prefix_of(package: str, environ: Mapping[str, str] | None) -> Path | 
     return None
 
 
+def package_dir() -> Path | None:
+    """Directory of the importable ``robocritic`` package, found without importing it (``None`` if absent).
+
+    ``import robocritic`` would run its ``__init__`` (and what that imports) for a path look-up; the
+    import system's spec gives the same location, and a package already imported answers from it.
+    """
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).resolve().parent
+
+
 def source_root() -> Path | None:
     """Repository root when robocritic is imported from a source checkout, else ``None``."""
-    import robocritic
-
-    root = Path(robocritic.__file__).resolve().parent.parent
+    package = package_dir()
+    if package is None:
+        return None
+    root = package.parent
     if (root / "package.xml").is_file() and (root / "launch").is_dir():
         return root
     return None
@@ -63,11 +77,10 @@ def installed_share_candidates() -> list[Path]:
     as after ``pip install --prefix`` or a colcon install without a sourced workspace), then the
     interpreter's prefixes and the user base.
     """
-    import robocritic
-
     prefixes: list[Path] = []
-    site_dir = Path(robocritic.__file__).resolve().parent.parent
-    if site_dir.name in ("site-packages", "dist-packages"):
+    package = package_dir()
+    site_dir = package.parent if package is not None else None
+    if site_dir is not None and site_dir.name in ("site-packages", "dist-packages"):
         prefixes.append(site_dir.parent.parent.parent)
     prefixes += [Path(sys.prefix), Path(sys.exec_prefix), Path(site.getuserbase())]
     return list(dict.fromkeys(prefix / "share" / PACKAGE for prefix in prefixes))
@@ -172,5 +185,6 @@ __all__ = [
     "find_executable",
     "find_package_share",
     "installed_share_candidates",
+    "package_dir",
     "source_root",
 ]

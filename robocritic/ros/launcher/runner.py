@@ -1,5 +1,11 @@
 """Start a :class:`~robocritic.ros.launcher.description.LaunchPlan`'s nodes as processes and supervise them.
 
+robocritic's one process supervisor. ``robocritic launch`` runs a launch file with
+:meth:`LaunchRunner.run`; a program that drives a node graph itself builds
+:class:`~robocritic.ros.launcher.description.NodeSpec` objects and uses the parts: ``with
+runner:`` (start without blocking, shut down on exit), :meth:`~LaunchRunner.wait_until` and
+:meth:`~LaunchRunner.stop` (in the order it needs).
+
 Like ``ros2 launch``:
 
 - each node is a process: its executable with ``--ros-args -r __node:=NAME -r __ns:=/NS -p k:=v
@@ -25,18 +31,23 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, TextIO
+from types import TracebackType
+from typing import IO, Any, Self, TextIO
 
 from ..transport.dds import LOOPBACK_CONFIG, check_domain_id
 from .description import LaunchPlan, NodeSpec
 from .errors import LaunchError
 
-TRANSPORTS = ("dds", "rclpy", "auto")
+PROCESS_TRANSPORTS = ("dds", "rclpy", "auto")
+"""``ROBOCRITIC_TRANSPORT`` values that connect separate processes: robocritic.ros.transport's
+``TRANSPORTS`` without ``inprocess``, whose bus ends at the process boundary."""
 _POLL_S = 0.05
+_WAIT_POLL_S = 0.01  # wait_until: a job's lockstep condition is checked at this period [s]
+_PUMP_JOIN_S = 2.0  # how long an ended node's last output may take to reach its sinks [s]
 
 
 @dataclass
@@ -49,6 +60,7 @@ class NodeProcess:
         popen: the process.
         returncode: exit status once ended (negative: killed by that signal).
         log_path: per-node log file (``output: log`` or ``both``).
+        stop_requested: :meth:`LaunchRunner.stop` signalled it, so its exit is not a failure.
     """
 
     spec: NodeSpec
@@ -58,10 +70,17 @@ class NodeProcess:
     log_path: Path | None = None
     threads: list[threading.Thread] = field(default_factory=list)
     log_file: IO[str] | None = None
+    stop_requested: bool = False
 
     @property
     def pid(self) -> int:
         return self.popen.pid
+
+    def join_output(self, timeout_s: float = _PUMP_JOIN_S) -> None:
+        """Wait until the output pumps have passed on everything the process wrote (its pipes closed)."""
+        end = time.monotonic() + timeout_s
+        for thread in self.threads:
+            thread.join(timeout=max(0.0, end - time.monotonic()))
 
 
 def describe_exit(returncode: int) -> str:
@@ -87,8 +106,12 @@ def default_log_dir(environ: Mapping[str, str]) -> Path:
 class LaunchRunner:
     """Runs one plan's nodes until they end, one fails, a signal arrives or the duration elapses.
 
+    :meth:`run` is the whole launch (blocking); :meth:`start`, :meth:`wait_until`, :meth:`stop`
+    and :meth:`shutdown` are its parts, for a caller that supervises the nodes itself (``with
+    runner:`` starts them and shuts every one down on exit, also on an exception).
+
     Args:
-        plan: the resolved launch file (executables resolved).
+        plan: the resolved launch file, or the nodes to start in order (executables resolved).
         environ: base environment of the nodes (default ``os.environ``).
         domain_id: ``ROS_DOMAIN_ID`` for the nodes (default: keep the environment's).
         transport: ``ROBOCRITIC_TRANSPORT`` for the nodes (default: the environment's, else ``dds``).
@@ -101,7 +124,7 @@ class LaunchRunner:
 
     def __init__(
         self,
-        plan: LaunchPlan,
+        plan: LaunchPlan | Sequence[NodeSpec],
         *,
         environ: Mapping[str, str] | None = None,
         domain_id: int | None = None,
@@ -112,16 +135,18 @@ class LaunchRunner:
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
     ) -> None:
-        self.plan = plan
+        self.plan = plan if isinstance(plan, LaunchPlan) else None
+        self.nodes: tuple[NodeSpec, ...] = tuple(plan.nodes if isinstance(plan, LaunchPlan) else plan)
         self.environ = dict(os.environ if environ is None else environ)
         try:
             self.domain_id = None if domain_id is None else check_domain_id(domain_id)
         except ValueError as exc:
             raise LaunchError(str(exc)) from None
         transport = transport or self.environ.get("ROBOCRITIC_TRANSPORT", "").strip() or "dds"
-        if transport not in TRANSPORTS:
+        if transport not in PROCESS_TRANSPORTS:
             raise LaunchError(
-                f"transport {transport!r} cannot connect node processes; use one of {list(TRANSPORTS)}"
+                f"transport {transport!r} cannot connect node processes; "
+                f"use one of {list(PROCESS_TRANSPORTS)}"
             )
         self.transport = transport
         if sigterm_timeout_s < 0 or sigkill_timeout_s < 0:
@@ -137,7 +162,7 @@ class LaunchRunner:
         # Set from signal handlers: plain attributes only (taking a lock there can deadlock).
         self._stop_reason: str | None = None
         self._escalations = 0
-        for spec in plan.nodes:
+        for spec in self.nodes:
             if not spec.command:
                 raise LaunchError(f"executable {spec.package}/{spec.executable} was not resolved", spec.where)
 
@@ -186,14 +211,14 @@ class LaunchRunner:
     def _labels(self) -> list[str]:
         counts: dict[str, int] = {}
         labels = []
-        for spec in self.plan.nodes:
+        for spec in self.nodes:
             counts[spec.label] = counts.get(spec.label, 0) + 1
             labels.append(spec.label if counts[spec.label] == 1 else f"{spec.label}-{counts[spec.label]}")
         return labels
 
     def start(self) -> None:
         """Start every node in launch order (``OSError`` if one cannot be started)."""
-        for spec, label in zip(self.plan.nodes, self._labels()):
+        for spec, label in zip(self.nodes, self._labels()):
             argv = spec.argv()
             popen = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -242,7 +267,7 @@ class LaunchRunner:
             if code is None:
                 continue
             proc.returncode = code
-            if self._stop_reason is not None:
+            if self._stop_reason is not None or proc.stop_requested:
                 self.say(f"{proc.label} [pid {proc.pid}] ended with {describe_exit(code)}")
             elif code == 0:
                 self.say(f"{proc.label} [pid {proc.pid}] finished cleanly")
@@ -257,47 +282,123 @@ class LaunchRunner:
         self._reap()
         return [p for p in self.processes if p.returncode is None]
 
-    def _signal_all(self, sig: signal.Signals) -> None:
-        for proc in self._alive():
+    def _signal(self, processes: list[NodeProcess], sig: signal.Signals) -> None:
+        for proc in processes:
             try:
                 os.killpg(proc.pid, sig)
             except (ProcessLookupError, PermissionError):
                 pass
 
-    def _wait_alive(self, timeout_s: float) -> bool:
-        """Wait until no node is alive (True) or ``timeout_s`` passes / escalation is asked (False)."""
+    def _wait_ended(self, processes: list[NodeProcess], timeout_s: float) -> bool:
+        """Wait until ``processes`` have ended (True), or ``timeout_s`` passes or escalation comes (False)."""
         end = time.monotonic() + timeout_s
         escalations = self._escalations
-        while self._alive():
+        while True:
+            self._reap()
+            if all(p.returncode is not None for p in processes):
+                return True
             if time.monotonic() >= end or self._escalations != escalations:
                 return False
             time.sleep(_POLL_S / 2)
-        return True
 
-    def shutdown(self) -> None:
-        """SIGINT every live node, then SIGTERM and SIGKILL after the timeouts; wait for all."""
+    def process(self, label: str) -> NodeProcess:
+        """The started node with output prefix ``label`` (``KeyError`` if none)."""
+        for proc in self.processes:
+            if proc.label == label:
+                return proc
+        raise KeyError(f"no started node {label!r}; started: {[p.label for p in self.processes]}")
+
+    def exit_codes(self) -> dict[str, int | None]:
+        """Exit status of every started node by label (``None``: still running)."""
+        self._reap()
+        return {proc.label: proc.returncode for proc in self.processes}
+
+    def wait_until(
+        self, condition: Callable[[], bool], timeout_s: float, what: str = "the condition"
+    ) -> None:
+        """Block until ``condition()`` is true while every node keeps running.
+
+        Args:
+            condition: checked every 10 ms in the calling thread.
+            timeout_s: wall time allowed [s].
+            what: what is waited for, for the error message.
+
+        Raises:
+            LaunchError: a node ended first (the message names it and its exit; its output has
+                reached its log by then), a shutdown was requested, or ``timeout_s`` passed.
+        """
+        end = time.monotonic() + timeout_s
+        while not condition():
+            self._reap()
+            for proc in self.processes:
+                if proc.returncode is not None:
+                    proc.join_output()
+                    raise LaunchError(
+                        f"{proc.label} [pid {proc.pid}] exited with {describe_exit(proc.returncode)} "
+                        f"while waiting for {what}"
+                    )
+            if self._stop_reason is not None:
+                raise LaunchError(f"shutting down ({self._stop_reason}) while waiting for {what}")
+            if time.monotonic() > end:
+                raise LaunchError(f"timed out after {timeout_s:g} s waiting for {what}")
+            time.sleep(_WAIT_POLL_S)
+
+    def stop(self, labels: Collection[str] | None = None) -> dict[str, int | None]:
+        """SIGINT the live nodes named (default: all), then SIGTERM and SIGKILL after the timeouts.
+
+        Their exits are expected, not failures. Returns :meth:`exit_codes`.
+        """
+        chosen = [p for p in self.processes if labels is None or p.label in labels]
+        unknown = set(labels or ()) - {p.label for p in chosen}
+        if unknown:
+            raise KeyError(f"no started node {sorted(unknown)}; started: {[p.label for p in self.processes]}")
+        for proc in chosen:
+            proc.stop_requested = True
         for sig, timeout in (
             (signal.SIGINT, self.sigterm_timeout_s),
             (signal.SIGTERM, self.sigkill_timeout_s),
             (signal.SIGKILL, 5.0),
         ):
-            alive = self._alive()
+            self._reap()
+            alive = [p for p in chosen if p.returncode is None]
             if not alive:
                 break
             if sig is not signal.SIGINT:
                 self.say(f"{sig.name} to {', '.join(p.label for p in alive)} (still running)")
-            self._signal_all(sig)
-            if self._wait_alive(timeout):
+            self._signal(alive, sig)
+            if self._wait_ended(alive, timeout):
                 break
+        return self.exit_codes()
+
+    def shutdown(self) -> None:
+        """Stop every live node (:meth:`stop`) and wait for their output to be passed on."""
+        self.stop()
         self._finish()
 
     def _finish(self) -> None:
         for proc in self.processes:
-            for thread in proc.threads:
-                thread.join(timeout=2.0)
+            proc.join_output()
             if proc.log_file is not None:
                 with self._lock:
                     proc.log_file.close()
+
+    def __enter__(self) -> Self:
+        """:meth:`start` the nodes; if one cannot be started, the others are shut down and
+        :class:`LaunchError` says which."""
+        try:
+            self.start()
+        except OSError as exc:
+            self.shutdown()
+            raise LaunchError(f"could not start a node: {exc}") from exc
+        except BaseException:
+            self.shutdown()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.shutdown()
 
     def run(self, duration_s: float | None = None, *, handle_signals: bool = True) -> int:
         """Start the nodes and supervise them until the launch ends.
@@ -353,4 +454,11 @@ def run_launch(plan: LaunchPlan, duration_s: float | None = None, **options: Any
     return LaunchRunner(plan, **options).run(duration_s)
 
 
-__all__ = ["TRANSPORTS", "LaunchRunner", "NodeProcess", "default_log_dir", "describe_exit", "run_launch"]
+__all__ = [
+    "PROCESS_TRANSPORTS",
+    "LaunchRunner",
+    "NodeProcess",
+    "default_log_dir",
+    "describe_exit",
+    "run_launch",
+]

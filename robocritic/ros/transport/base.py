@@ -113,17 +113,31 @@ class NodeLogger:
         self._log(logging.CRITICAL, msg, throttle_s, key, exc_info)
 
     def _log(self, level: int, msg: str, throttle_s: float | None, key: Any, exc_info: bool) -> None:
-        if not self._logger.isEnabledFor(level):
+        if not self._enabled(level):
             return
-        if throttle_s is not None:
-            if key is None:
-                caller = sys._getframe(2)  # the node code that called info()/error()/...
-                key = (caller.f_code.co_filename, caller.f_lineno)
-            now = time.monotonic()
-            last = self._last.get(key)
-            if last is not None and now - last < throttle_s:
-                return
-            self._last[key] = now
+        if throttle_s is not None and self._throttled(throttle_s, key):
+            return
+        self._emit(level, msg, exc_info)
+
+    def _throttled(self, throttle_s: float, key: Any) -> bool:
+        """Whether this record falls within ``throttle_s`` [s] of the last one from its key; the
+        default key is the node code's call site (the caller of info()/error()/...)."""
+        if key is None:
+            caller = sys._getframe(3)  # _throttled <- _log <- info()/error()/... <- node code
+            key = (caller.f_code.co_filename, caller.f_lineno)
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < throttle_s:
+            return True
+        self._last[key] = now
+        return False
+
+    def _enabled(self, level: int) -> bool:
+        """Whether a record at ``level`` is logged at all (checked before throttling counts it)."""
+        return self._logger.isEnabledFor(level)
+
+    def _emit(self, level: int, msg: str, exc_info: bool) -> None:
+        """Hand one record to the backend (Python ``logging`` here)."""
         self._logger.log(level, "[%s] %s", self.name, msg, exc_info=exc_info)
 
 
@@ -554,8 +568,8 @@ class LocalNode(Node):
         slot = self._parameters.get(name)
         if slot is None:
             raise ParameterError(f"{self.fully_qualified_name}: parameter {name!r} is not declared")
-        value = _check_parameter_type(name, value, slot.default)
-        _run_validator(self.fully_qualified_name, name, value, slot.validator)
+        value = check_parameter_type(name, value, slot.default)
+        run_validator(self.fully_qualified_name, name, value, slot.validator)
         slot.value = value
 
     def undeclared_overrides(self) -> list[str]:
@@ -646,19 +660,23 @@ def declared_value(
     if not isinstance(name, str) or not name or already_declared:
         raise ParameterError(f"{node}: parameter {name!r} is empty or already declared")
     if default is not None:
-        default = _check_parameter_type(name, default, None)
+        default = check_parameter_type(name, default, None)
     if name in overrides:
-        value = _check_parameter_type(name, overrides[name], default)
+        value = check_parameter_type(name, overrides[name], default)
     elif default is None:
         raise ParameterError(f"{node}: parameter {name!r} is required and was not given")
     else:
         value = default
-    _run_validator(node, name, value, validator)
+    run_validator(node, name, value, validator)
     return default, value
 
 
-def _check_parameter_type(name: str, value: Any, default: Any) -> Any:
-    """Value with the parameter's type, or :class:`ParameterError`."""
+def check_parameter_type(name: str, value: Any, default: Any) -> Any:
+    """``value`` with the parameter's type, or :class:`ParameterError`.
+
+    Scalars are bool, int, float or str; lists hold one of them; a tuple becomes a list. With a
+    ``default`` (``None``: none), the type must be exactly the default's (no int for a float).
+    """
     if isinstance(value, tuple):
         value = list(value)
     if isinstance(value, list):
@@ -693,7 +711,8 @@ def _coerce_scalar(name: str, value: Any, expected: type) -> Any:
     return value
 
 
-def _run_validator(node: str, name: str, value: Any, validator: Validator | None) -> None:
+def run_validator(node: str, name: str, value: Any, validator: Validator | None) -> None:
+    """Apply ``validator`` to ``value``; :class:`ParameterError` with ``node`` and the reason if rejected."""
     if validator is None:
         return
     try:
@@ -721,5 +740,7 @@ __all__ = [
     "Subscription",
     "Timer",
     "Validator",
+    "check_parameter_type",
     "declared_value",
+    "run_validator",
 ]

@@ -218,6 +218,9 @@ class DdsPublisher(Publisher[MsgT]):
     """A DataWriter on ``rt/<topic>``."""
 
     def __init__(self, node: DdsNode, topic: str, msg_type: type[MsgT], qos: QoSProfile) -> None:
+        # cyclonedds' private C layer (ddspy_write here, ddspy_take in DdsSubscription): acceptable
+        # only because pyproject.toml pins cyclonedds <12, the series these calls were checked on;
+        # raising that pin means re-checking both (tests/ros/test_transport_dds.py exercises them).
         from cyclonedds._clayer import ddspy_write
         from cyclonedds.pub import DataWriter
 
@@ -287,7 +290,8 @@ class DdsSubscription(Subscription[MsgT]):
 
     def _take_raw(self) -> list[tuple[bytes, Any]]:
         # The raw take gives CDR bytes per sample, so one undecodable sample is dropped alone
-        # instead of failing DataReader.take() for the whole batch.
+        # instead of failing DataReader.take() for the whole batch. Private API: see the note in
+        # DdsPublisher (the cyclonedds <12 pin is what makes it acceptable).
         from cyclonedds._clayer import ddspy_take
 
         result = ddspy_take(self._reader._ref, self._mask, _TAKE_BATCH)

@@ -37,9 +37,9 @@ from .base import (
     Subscription,
     Timer,
     Validator,
-    _check_parameter_type,
-    _run_validator,
+    check_parameter_type,
     declared_value,
+    run_validator,
 )
 
 _MISSING = (
@@ -77,7 +77,7 @@ def ros_message_class(msg_type: type) -> type:
 
 
 class _RclpyLogger(NodeLogger):
-    """NodeLogger surface over an rclpy logger (throttling and ``exc_info`` done here)."""
+    """NodeLogger surface over an rclpy logger (throttling by NodeLogger, ``exc_info`` here)."""
 
     def __init__(self, name: str, ros_logger: Any) -> None:
         super().__init__(name)
@@ -87,18 +87,13 @@ class _RclpyLogger(NodeLogger):
         super().set_level(level)
         self._ros.set_level(level)  # rcutils severities have the numbers of Python's levels
 
-    def _log(self, level: int, msg: str, throttle_s: float | None, key: Any, exc_info: bool) -> None:
+    def _enabled(self, level: int) -> bool:
+        return True  # rclpy's logger filters by its own severity (set_level sets both)
+
+    def _emit(self, level: int, msg: str, exc_info: bool) -> None:
         import logging
-        import time
         import traceback
 
-        if throttle_s is not None:
-            key = key if key is not None else msg
-            now = time.monotonic()
-            last = self._last.get(key)
-            if last is not None and now - last < throttle_s:
-                return
-            self._last[key] = now
         if exc_info:
             msg = f"{msg}\n{traceback.format_exc()}"
         # rclpy fixes the severity of each call site (file, function, line) at its first use and
@@ -319,7 +314,7 @@ class RclpyNode(Node):
         # rclpy declares use_sim_time itself while constructing the node; check it first so a bad
         # override is the same one-line error as on the other transports, not rclpy's exception.
         if "use_sim_time" in self._overrides:
-            _check_parameter_type("use_sim_time", self._overrides["use_sim_time"], False)
+            check_parameter_type("use_sim_time", self._overrides["use_sim_time"], False)
         # declare_parameter applies overrides itself (with the shared rules and messages); rclpy
         # needs them only for its own parameters, so one it cannot hold waits for that check.
         overrides = [p for k, v in self._overrides.items() if (p := _try_ros_parameter(k, v)) is not None]
@@ -390,8 +385,8 @@ class RclpyNode(Node):
                 continue  # rclpy's own parameters (use_sim_time, ...): statically typed by rclpy
             validator, default = self._checks[param.name]
             try:
-                value = _check_parameter_type(param.name, _from_ros(param.value), default)
-                _run_validator(self.fully_qualified_name, param.name, value, validator)
+                value = check_parameter_type(param.name, _from_ros(param.value), default)
+                run_validator(self.fully_qualified_name, param.name, value, validator)
             except ParameterError as exc:
                 return SetParametersResult(successful=False, reason=str(exc))
         return SetParametersResult(successful=True)
