@@ -1,7 +1,7 @@
 """Explicit MPC: a stored piecewise-affine law and the controller that evaluates it.
 
-An explicit MPC law (YANN.md section 1) is the solution of the MPC's multi-parametric QP in the
-parameter ``x = x0 - x_eq`` (deviation units)::
+An explicit MPC law is the solution of the MPC's multi-parametric QP in the parameter
+``x = x0 - x_eq`` (deviation units)::
 
     u0(x) = K_i x + r_i    for x in CR_i = {x : E_i x <= f_i},   i = 0..p-1
 
@@ -10,7 +10,8 @@ artefact: one ``.npz`` of plain arrays (metadata as a JSON string), so a control
 loads it with ``allow_pickle=False`` and without PPOPT. :mod:`robocritic.yann.mpqp` computes it.
 
 :class:`ExplicitMPC` evaluates the law (``Controller``: ``reset``/``act``) by vectorised point
-location in the "gather form" of YANN.md section 2: with every facet row normalised to
+location in "gather form" (every region padded to the same number of facet rows, so one dense
+max-then-argmin covers all regions at once): with every facet row normalised to
 ``||e_ij|| = 1``, the signed margin of region ``i`` is ``g_i(x) = max_j (e_ij x - f_ij)``
 (``<= 0`` inside, and for a point outside it a lower bound on its Euclidean distance to the
 region), the region used is ``argmin_i g_i(x)`` and ``margin(x) = min_i g_i(x)`` is the signed
@@ -22,20 +23,21 @@ box. Near the feasible set this is the continuous extension of the MPC law; far 
 affine law saturates at an input bound. Every such call sets :attr:`ExplicitMPC.last_infeasible`,
 counts in :attr:`ExplicitMPC.n_infeasible` and logs a warning at the onset of a run of them.
 
-Speed: :meth:`ExplicitMPC.evaluate` is vectorised numpy (cache-sized chunks). :meth:`ExplicitMPC.act`
-(batch 1) is dominated by per-call interpreter overhead in numpy (~9 us for a dozen small array
-operations), so where `numba <https://numba.pydata.org>`_ is installed (it comes with the
-``explicit`` extra, as PPOPT's point location uses it) ``act`` runs the same full scan -- every
-region's margin, ``argmin`` with the lowest index winning ties, law, clip -- as one compiled call:
-~1.5-2 us for 7-193 regions on the CI machine, below PPOPT's compiled point location (2-3 us; see
-BENCHMARKS.md, section explicit_eval). It is compiled once per process when the first controller
-is built (~1 s, or ~0.5 s from numba's on-disk cache where a cache folder is writable), never
-inside ``act``; ``ROBOCRITIC_NUMBA=0`` in the environment turns it off. Both paths compute the same
-quantities; they may differ in the last bit of the margin (summation order), never in the rule.
+Speed: :meth:`ExplicitMPC.evaluate` is vectorised numpy (cache-sized chunks). At batch 1 numpy's
+per-call overhead over a dozen small array operations dominates, so where
+`numba <https://numba.pydata.org>`_ is installed (it comes with the ``explicit`` extra, as PPOPT's
+point location uses it) :meth:`ExplicitMPC.act` runs the same full scan -- every region's margin,
+``argmin`` with the lowest index winning ties, law, clip -- as one compiled call (BENCHMARKS.md,
+section explicit_eval, times both paths against PPOPT's compiled point location). It is compiled
+once per process when the first controller is built (or loaded from numba's on-disk cache where a
+cache folder is writable), never inside ``act``, so a control loop never waits for the compiler;
+``ROBOCRITIC_NUMBA=0`` in the environment turns it off. Both paths compute the same quantities;
+they may differ in the last bit of the margin (summation order), never in the rule.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -47,7 +49,8 @@ from typing import Any
 import numpy as np
 
 from robocritic.utils.atomic import atomic_write
-from robocritic.utils.validation import as_vector
+from robocritic.utils.fields import check_real, is_int
+from robocritic.utils.validation import as_array, as_vector, readonly_array
 
 __all__ = ["FORMAT_VERSION", "ExplicitEvaluation", "ExplicitLaw", "ExplicitMPC"]
 
@@ -56,20 +59,19 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 """Version of the ``.npz`` layout written by :meth:`ExplicitLaw.save`; bump on any change."""
 
-# float64 arrays of the artefact, in file order.
-_FLOAT_FIELDS = (
-    "E", "f", "K", "r", "domain_A", "domain_b", "domain_low", "domain_high",
-    "x_eq", "u_eq", "u_low", "u_high",
-)
+# float64 arrays of the artefact, in file order, with their shapes in the law's sizes: n_x states,
+# n_u inputs, p regions, q facet rows in all, d domain rows.
+_SHAPES = {
+    "E": ("q", "n_x"), "f": ("q",), "K": ("p", "n_u", "n_x"), "r": ("p", "n_u"),
+    "domain_A": ("d", "n_x"), "domain_b": ("d",), "domain_low": ("n_x",), "domain_high": ("n_x",),
+    "x_eq": ("n_x",), "u_eq": ("n_u",), "u_low": ("n_u",), "u_high": ("n_u",),
+}
+# The field each size is read from; every other field is checked against it.
+_SIZE_FROM = {"n_x": "x_eq", "n_u": "u_eq", "p": "region_ptr", "q": "f", "d": "domain_A"}
+_FLOAT_FIELDS = tuple(_SHAPES)
 _ALL_FIELDS = (
     "format_version", *_FLOAT_FIELDS, "region_ptr", "dt", "state_names", "input_names", "metadata",
 )
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True, eq=False)  # eq on arrays is ambiguous; compare fields explicitly
@@ -117,109 +119,77 @@ class ExplicitLaw:
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        def arr(name: str, ndim: int) -> np.ndarray:
-            value = getattr(self, name)
-            try:
-                a = np.array(value, dtype=np.float64)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"ExplicitLaw.{name} must be a numeric array; got {value!r}") from exc
-            if a.ndim != ndim:
-                raise ValueError(f"ExplicitLaw.{name} must be {ndim}-D; got shape {a.shape}")
-            if not np.all(np.isfinite(a)):
-                raise ValueError(f"ExplicitLaw.{name} must be finite; it holds NaN or inf")
-            return a
-
-        def expect(name: str, a: np.ndarray, shape: tuple[int, ...], what: str) -> None:
-            if a.shape != shape:
-                raise ValueError(f"ExplicitLaw.{name} must have shape {what} = {shape}; got {a.shape}")
-
+        set_ = functools.partial(object.__setattr__, self)  # frozen dataclass
         fv = self.format_version
-        if isinstance(fv, bool) or not isinstance(fv, (int, np.integer)) or fv != FORMAT_VERSION:
+        if not is_int(fv) or fv != FORMAT_VERSION:
             raise ValueError(
                 f"ExplicitLaw.format_version must be {FORMAT_VERSION} (this robocritic's layout); got {fv!r}"
             )
-        object.__setattr__(self, "format_version", int(fv))
+        set_("format_version", int(fv))
 
-        # Sizes come from the fields that define them (n_x: x_eq, n_u: u_eq, p: region_ptr,
-        # q: f); every other field is checked against them, and a message says where a size came
-        # from, so a wrong defining field is still named.
-        x_eq, u_eq = arr("x_eq", 1), arr("u_eq", 1)
-        n_x, n_u = x_eq.size, u_eq.size
-        ptr_in = np.asarray(self.region_ptr)
-        if ptr_in.dtype.kind not in "iu" or ptr_in.ndim != 1 or ptr_in.size < 2:
+        # The float fields as finite float64 arrays of the right number of axes; sizes come next.
+        a = {name: as_array(f"ExplicitLaw.{name}", getattr(self, name), len(dims))
+             for name, dims in _SHAPES.items()}
+        ptr = np.asarray(self.region_ptr)
+        if ptr.dtype.kind not in "iu" or ptr.ndim != 1 or ptr.size < 2:
             raise ValueError(
                 "ExplicitLaw.region_ptr must be a 1-D integer array of p + 1 >= 2 offsets; got dtype "
-                f"{ptr_in.dtype}, shape {ptr_in.shape}"
+                f"{ptr.dtype}, shape {ptr.shape}"
             )
-        ptr = ptr_in.astype(np.int64)
-        p = ptr.size - 1
-        E, f, K, r = arr("E", 2), arr("f", 1), arr("K", 3), arr("r", 2)
-        q = f.size
-        if n_x == 0 or n_u == 0 or q == 0:
+        ptr = ptr.astype(np.int64)
+        size = {"n_x": a["x_eq"].size, "n_u": a["u_eq"].size, "p": ptr.size - 1, "q": a["f"].size,
+                "d": a["domain_A"].shape[0]}
+        if 0 in (size["n_x"], size["n_u"], size["q"]):
             raise ValueError(
                 "ExplicitLaw needs at least one state (x_eq), input (u_eq) and facet row (f); "
-                f"got {n_x}, {n_u}, {q}"
+                f"got {size['n_x']}, {size['n_u']}, {size['q']}"
             )
-        expect("E", E, (q, n_x), "(q, n_x) [q from f, n_x from x_eq]")
-        expect("K", K, (p, n_u, n_x), "(p, n_u, n_x) [p from region_ptr, n_u from u_eq, n_x from x_eq]")
-        expect("r", r, (p, n_u), "(p, n_u) [p from region_ptr, n_u from u_eq]")
-        if ptr[0] != 0 or ptr[-1] != q or np.any(np.diff(ptr) < 1):
+        if size["d"] == 0:
+            raise ValueError("ExplicitLaw.domain_A must have at least one row (a bounded domain)")
+        for name, dims in _SHAPES.items():
+            shape = tuple(size[dim] for dim in dims)
+            if a[name].shape != shape:
+                # Say where each size came from, so a wrong defining field is still named.
+                what = ", ".join(dims) + ("," if len(dims) == 1 else "")
+                source = ", ".join(f"{dim} from {_SIZE_FROM[dim]}" for dim in dims if _SIZE_FROM[dim] != name)
+                raise ValueError(
+                    f"ExplicitLaw.{name} must have shape ({what}) [{source}] = {shape}; got {a[name].shape}"
+                )
+        if ptr[0] != 0 or ptr[-1] != size["q"] or np.any(np.diff(ptr) < 1):
             raise ValueError(
-                f"ExplicitLaw.region_ptr must rise strictly from 0 to q={q} (>= 1 row per region); "
+                f"ExplicitLaw.region_ptr must rise strictly from 0 to q={size['q']} (>= 1 row per region); "
                 f"got {ptr.tolist()}"
             )
-        norms = np.linalg.norm(E, axis=1)
-        if np.any(norms == 0.0):
-            raise ValueError(f"ExplicitLaw.E has all-zero rows {np.flatnonzero(norms == 0.0).tolist()}")
+        zero_rows = np.flatnonzero(np.linalg.norm(a["E"], axis=1) == 0.0)
+        if zero_rows.size:
+            raise ValueError(f"ExplicitLaw.E has all-zero rows {zero_rows.tolist()}")
+        for low, high in (("domain_low", "domain_high"), ("u_low", "u_high")):
+            if np.any(a[low] > a[high]):
+                raise ValueError(f"ExplicitLaw.{low} must be <= {high}; got {a[low]} and {a[high]}")
 
-        dA, db = arr("domain_A", 2), arr("domain_b", 1)
-        if dA.shape[0] == 0:
-            raise ValueError("ExplicitLaw.domain_A must have at least one row (a bounded domain)")
-        expect("domain_A", dA, (dA.shape[0], n_x), "(d, n_x) [n_x from x_eq]")
-        expect("domain_b", db, (dA.shape[0],), "(d,)")
-        lo, hi = arr("domain_low", 1), arr("domain_high", 1)
-        expect("domain_low", lo, (n_x,), "(n_x,) [n_x from x_eq]")
-        expect("domain_high", hi, (n_x,), "(n_x,) [n_x from x_eq]")
-        if np.any(lo > hi):
-            raise ValueError(f"ExplicitLaw.domain_low must be <= domain_high; got {lo} and {hi}")
-        u_low, u_high = arr("u_low", 1), arr("u_high", 1)
-        expect("u_low", u_low, (n_u,), "(n_u,) [n_u from u_eq]")
-        expect("u_high", u_high, (n_u,), "(n_u,) [n_u from u_eq]")
-        if np.any(u_low > u_high):
-            raise ValueError(f"ExplicitLaw.u_low must be <= u_high; got {u_low} and {u_high}")
-
-        dt = self.dt
-        if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)) or not (
-            np.isfinite(dt) and dt > 0
-        ):
-            raise ValueError(f"ExplicitLaw.dt must be a positive finite number of seconds; got {dt!r}")
-        object.__setattr__(self, "dt", float(dt))
-
-        for name, size in (("state_names", n_x), ("input_names", n_u)):
+        check_real("ExplicitLaw", "dt", self.dt, low=0.0, low_open=True)
+        set_("dt", float(self.dt))
+        for name, n in (("state_names", size["n_x"]), ("input_names", size["n_u"])):
             names = getattr(self, name)
             if isinstance(names, str) or not all(isinstance(s, str) for s in names):
                 raise ValueError(f"ExplicitLaw.{name} must be a sequence of strings; got {names!r}")
             names = tuple(names)
-            if len(names) not in (0, size):
-                raise ValueError(f"ExplicitLaw.{name} must be empty or have {size} entries; got {len(names)}")
-            object.__setattr__(self, name, names)
+            if len(names) not in (0, n):
+                raise ValueError(f"ExplicitLaw.{name} must be empty or have {n} entries; got {len(names)}")
+            set_(name, names)
 
         if not isinstance(self.metadata, Mapping):
             raise ValueError(f"ExplicitLaw.metadata must be a mapping; got {type(self.metadata).__name__}")
         try:
-            meta = json.loads(json.dumps(dict(self.metadata), allow_nan=False))
+            set_("metadata", json.loads(json.dumps(dict(self.metadata), allow_nan=False)))
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 f"ExplicitLaw.metadata must be JSON-serialisable (finite numbers): {exc}"
             ) from exc
-        object.__setattr__(self, "metadata", meta)
 
-        for name, a in (
-            ("E", E), ("f", f), ("K", K), ("r", r), ("domain_A", dA), ("domain_b", db),
-            ("domain_low", lo), ("domain_high", hi), ("x_eq", x_eq), ("u_eq", u_eq),
-            ("u_low", u_low), ("u_high", u_high), ("region_ptr", ptr),
-        ):
-            object.__setattr__(self, name, _frozen(a))
+        for name, value in a.items():
+            set_(name, readonly_array(value))
+        set_("region_ptr", readonly_array(ptr, np.int64))
 
     # -- sizes -------------------------------------------------------------------------------
 
@@ -539,13 +509,9 @@ class ExplicitMPC:
     def __init__(self, law: ExplicitLaw, *, feasibility_tol: float = 1e-8) -> None:
         if not isinstance(law, ExplicitLaw):
             raise ValueError(f"law must be an ExplicitLaw; got {type(law).__name__}")
-        tol = feasibility_tol
-        if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not (
-            np.isfinite(tol) and tol >= 0
-        ):
-            raise ValueError(f"feasibility_tol must be a finite number >= 0; got {tol!r}")
+        check_real("ExplicitMPC", "feasibility_tol", feasibility_tol, low=0.0)
         self.law = law
-        self.feasibility_tol = float(tol)
+        self.feasibility_tol = float(feasibility_tol)
         # Padded facets in slot-major order: row (j, i) is slot j of region i, so the per-region
         # max is an elementwise np.maximum over q_max contiguous (B, p) slices -- several times
         # faster than np.maximum.reduceat over ragged segments.
@@ -602,21 +568,27 @@ class ExplicitMPC:
         """Point location in deviation units.
 
         Args:
-            dx: ``(B, n_x)`` deviation states ``x - x_eq``.
+            dx: ``(B, n_x)`` deviation states ``x - x_eq``, or one state ``(n_x,)``.
 
         Returns:
-            ``region (B,)`` int64 (``argmin_i g_i``) and ``margin (B,)`` (``min_i g_i``), with
-            ``g_i(x) = max_j (e_ij x - f_ij)`` over region ``i``'s normalised rows.
+            ``region`` (``argmin_i g_i``, int64) and ``margin`` (``min_i g_i``), with
+            ``g_i(x) = max_j (e_ij x - f_ij)`` over region ``i``'s normalised rows: ``(B,)`` arrays,
+            or numpy scalars for one state.
         """
         S = dx @ self._Et
         S -= self._f
+        if dx.ndim == 1:  # one state (act's numpy path): one reduction over the slots costs least
+            g = S.reshape(self._q_max, self._p).max(axis=0)
+            i = g.argmin()
+            return i, g[i]
+        # A batch: q_max elementwise maxima of (B, p) slices, several times faster than a reduction
+        # over the middle axis when p is small.
         S = S.reshape(dx.shape[0], self._q_max, self._p)
         g = S[:, 0].copy()
         for j in range(1, self._q_max):
             np.maximum(g, S[:, j], out=g)
-        region = np.argmin(g, axis=1)
-        margin = np.take_along_axis(g, region[:, None], axis=1)[:, 0]
-        return region, margin
+        region = g.argmin(axis=1)
+        return region, np.take_along_axis(g, region[:, None], axis=1)[:, 0]
 
     def evaluate(self, states: np.ndarray) -> ExplicitEvaluation:
         """Evaluate the law on a batch without touching the controller's flags or counters.
@@ -653,8 +625,8 @@ class ExplicitMPC:
             u = np.empty(self.law.n_u)
             _, margin = self._kernel(x, self._packed, u, self._work, self._p, self._q_max)
             return bool(margin <= self.feasibility_tol)
-        _, margins = self.locate((x - self._x_eq)[None, :])
-        return bool(margins[0] <= self.feasibility_tol)
+        _, margin = self.locate(x - self._x_eq)
+        return bool(margin <= self.feasibility_tol)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Explicit MPC input ``(n_u,)`` (absolute units) at the absolute state ``obs`` ``(n_x,)``.
@@ -683,11 +655,8 @@ class ExplicitMPC:
         else:
             x = as_vector("obs", obs, self.law.n_x)
             dx = x - self._x_eq
-            S = dx @ self._Et
-            S -= self._f
-            g = S.reshape(self._q_max, self._p).max(axis=0)
-            i = int(g.argmin())
-            margin = float(g[i])
+            region, margin = self.locate(dx)
+            i, margin = int(region), float(margin)
             u = self._u_eq + (self._K[i] @ dx + self._r[i])
             u = np.minimum(np.maximum(u, self._u_low), self._u_high)
         self.n_calls += 1

@@ -29,15 +29,21 @@ __all__ = ["LQRController", "dlqr"]
 _WEIGHT_RTOL = 1e-10
 
 
-def check_weight(name: str, value: object, n: int, *, definite: bool) -> np.ndarray:
+def check_weight(name: str, value: object, n: int | None, *, definite: bool) -> np.ndarray:
     """Return ``value`` as a symmetric ``(n, n)`` float64 matrix that is PSD (or PD if ``definite``).
 
-    Scalars are accepted for ``n == 1``. Raises ``ValueError`` naming ``name`` otherwise.
+    Scalars are accepted for ``n == 1``; ``n=None`` accepts any square size (the weight defines
+    it). Raises ``ValueError`` naming ``name`` otherwise.
     """
     try:
         arr = np.atleast_2d(np.asarray(value, dtype=np.float64))
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric ({n}, {n}) matrix; got {value!r}") from exc
+        size = "square" if n is None else f"({n}, {n})"
+        raise ValueError(f"{name} must be a numeric {size} matrix; got {value!r}") from exc
+    if n is None:
+        if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+            raise ValueError(f"{name} must be a square matrix; got shape {arr.shape}")
+        n = arr.shape[0]
     M = check_matrix(name, arr, (n, n))
     scale = max(1.0, float(np.max(np.abs(M))))
     if np.max(np.abs(M - M.T)) > _WEIGHT_RTOL * scale:

@@ -1,6 +1,7 @@
 """Linear MPC on a :class:`~robocritic.dynamics.LinearModel`: declared once, solved every step.
 
-Problem (deviation variables ``x = state - x_eq``, ``u = input - u_eq``; YANN.md section 1)::
+Problem (deviation variables ``x = state - x_eq``, ``u = input - u_eq``: the operating point is
+the origin, so the QP depends on the measured state alone)::
 
     minimise    sum_{k=1}^{N-1} x_k'Q x_k + x_N'P x_N + sum_{k=0}^{N-1} u_k'R u_k
     subject to  x_{k+1} = A x_k + B u_k,   x_0 = measured state
@@ -27,6 +28,7 @@ solver status; anything but "optimal" (or "inaccurate", if accepted) applies the
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -40,7 +42,8 @@ import scipy.sparse as sp
 
 from robocritic.controllers.lqr import check_weight, dlqr
 from robocritic.dynamics.base import LinearModel
-from robocritic.utils.validation import as_vector, check_matrix
+from robocritic.utils.fields import check_bool, check_choice, check_int, check_real
+from robocritic.utils.validation import as_vector, check_matrix, readonly_array
 
 __all__ = ["CondensedQP", "LinearMPC", "MPCConfig", "MPCSolution"]
 
@@ -50,12 +53,6 @@ SolverName = Literal["daqp", "osqp", "cvxpy"]
 CvxpySolverName = Literal["OSQP", "CLARABEL"]
 _SOLVERS = ("daqp", "osqp", "cvxpy")
 _CVXPY_SOLVERS = ("OSQP", "CLARABEL")
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=np.float64, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True)
@@ -108,22 +105,13 @@ class MPCConfig:
     can count them. ``False``: treat it as a failure and apply the LQR fallback."""
 
     def __post_init__(self) -> None:
-        h = self.horizon
-        if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1:
-            raise ValueError(f"MPCConfig.horizon must be an integer >= 1; got {h!r}")
-        object.__setattr__(self, "horizon", int(h))
-
-        Q_arr = np.atleast_2d(np.asarray(self.Q, dtype=np.float64)) if _numeric(self.Q) else None
-        if Q_arr is None or Q_arr.ndim != 2 or Q_arr.shape[0] != Q_arr.shape[1]:
-            raise ValueError(f"MPCConfig.Q must be a square (n_x, n_x) matrix; got {self.Q!r}")
-        n_x = Q_arr.shape[0]
-        object.__setattr__(self, "Q", _readonly(check_weight("MPCConfig.Q", Q_arr, n_x, definite=False)))
-
-        R_arr = np.atleast_2d(np.asarray(self.R, dtype=np.float64)) if _numeric(self.R) else None
-        if R_arr is None or R_arr.ndim != 2 or R_arr.shape[0] != R_arr.shape[1]:
-            raise ValueError(f"MPCConfig.R must be a square (n_u, n_u) matrix; got {self.R!r}")
-        n_u = R_arr.shape[0]
-        object.__setattr__(self, "R", _readonly(check_weight("MPCConfig.R", R_arr, n_u, definite=True)))
+        set_ = functools.partial(object.__setattr__, self)  # frozen dataclass
+        check_int("MPCConfig", "horizon", self.horizon, low=1)
+        set_("horizon", int(self.horizon))
+        # Q and R define n_x and n_u; every other matrix is checked against them.
+        set_("Q", readonly_array(check_weight("MPCConfig.Q", self.Q, None, definite=False)))
+        set_("R", readonly_array(check_weight("MPCConfig.R", self.R, None, definite=True)))
+        n_x = self.Q.shape[0]
 
         tc = self.terminal_cost
         if isinstance(tc, str):
@@ -133,7 +121,7 @@ class MPCConfig:
                 )
         else:
             P = check_weight("MPCConfig.terminal_cost", tc, n_x, definite=False)
-            object.__setattr__(self, "terminal_cost", _readonly(P))
+            set_("terminal_cost", readonly_array(P))
 
         if self.terminal_set is not None:
             ts = self.terminal_set
@@ -142,7 +130,7 @@ class MPCConfig:
             T = np.atleast_2d(np.asarray(ts[0], dtype=np.float64))
             T = check_matrix("MPCConfig.terminal_set T", T, (T.shape[0], n_x))
             t = as_vector("MPCConfig.terminal_set t", ts[1], T.shape[0])
-            object.__setattr__(self, "terminal_set", (_readonly(T), _readonly(t)))
+            set_("terminal_set", (readonly_array(T), readonly_array(t)))
 
         if self.output_constraint is not None:
             oc = self.output_constraint
@@ -158,36 +146,16 @@ class MPCConfig:
                 raise ValueError(
                     f"MPCConfig.output_constraint needs y_low <= y_high without NaN; got {lo}, {hi}"
                 )
-            object.__setattr__(self, "output_constraint", (_readonly(Cy), _readonly(lo), _readonly(hi)))
+            set_("output_constraint", (readonly_array(Cy), readonly_array(lo), readonly_array(hi)))
 
-        if not isinstance(self.constrain_states, (bool, np.bool_)):
-            raise ValueError(f"MPCConfig.constrain_states must be a bool; got {self.constrain_states!r}")
-        if self.solver not in _SOLVERS:
-            raise ValueError(f"MPCConfig.solver must be one of {_SOLVERS}; got {self.solver!r}")
-        if self.cvxpy_solver not in _CVXPY_SOLVERS:
-            raise ValueError(
-                f"MPCConfig.cvxpy_solver must be one of {_CVXPY_SOLVERS}; got {self.cvxpy_solver!r}"
-            )
+        check_choice("MPCConfig", "solver", self.solver, _SOLVERS)
+        check_choice("MPCConfig", "cvxpy_solver", self.cvxpy_solver, _CVXPY_SOLVERS)
         for name in ("eps_abs", "eps_rel"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not (
-                np.isfinite(v) and v > 0
-            ):
-                raise ValueError(f"MPCConfig.{name} must be a positive finite number; got {v!r}")
-        mi = self.max_iter
-        if isinstance(mi, bool) or not isinstance(mi, (int, np.integer)) or mi < 1:
-            raise ValueError(f"MPCConfig.max_iter must be an integer >= 1; got {mi!r}")
-        for name in ("polish", "warm_start", "accept_inaccurate"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"MPCConfig.{name} must be a bool; got {getattr(self, name)!r}")
-
-
-def _numeric(value: object) -> bool:
-    try:
-        np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return True
+            check_real("MPCConfig", name, getattr(self, name), low=0.0, low_open=True)
+        check_int("MPCConfig", "max_iter", self.max_iter, low=1)
+        for name in ("constrain_states", "polish", "warm_start", "accept_inaccurate"):
+            flag = getattr(self, name)
+            check_bool("MPCConfig", name, bool(flag) if isinstance(flag, np.bool_) else flag)  # np.True_ too
 
 
 @dataclass(frozen=True)
@@ -320,10 +288,10 @@ def _condense(model: LinearModel, config: MPCConfig, P: np.ndarray) -> Condensed
         add_state_rows(T, np.full(t.shape, -np.inf), t, range(N, N + 1))
 
     return CondensedQP(
-        H=_readonly(H), F=_readonly(F), Y=_readonly(Y),
-        C=_readonly(np.vstack(rows_C)), lb=_readonly(np.concatenate(rows_lb)),
-        ub=_readonly(np.concatenate(rows_ub)), D=_readonly(np.vstack(rows_D)),
-        Sx=_readonly(Sx), Su=_readonly(Su),
+        H=readonly_array(H), F=readonly_array(F), Y=readonly_array(Y),
+        C=readonly_array(np.vstack(rows_C)), lb=readonly_array(np.concatenate(rows_lb)),
+        ub=readonly_array(np.concatenate(rows_ub)), D=readonly_array(np.vstack(rows_D)),
+        Sx=readonly_array(Sx), Su=readonly_array(Su),
     )
 
 
@@ -565,7 +533,7 @@ class LinearMPC:
         else:
             P = config.terminal_cost
             K = np.linalg.solve(config.R + model.B.T @ P @ model.B, model.B.T @ P @ model.A)
-        self.P, self.K = _readonly(P), _readonly(K)
+        self.P, self.K = readonly_array(P), readonly_array(K)
 
         self.qp = _condense(model, config, self.P)
         self._daqp = _DaqpBackend(self.qp, config)  # also serves feasible()

@@ -8,10 +8,13 @@ same generator, so ``reset(seed=s)`` reproduces an episode exactly.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
+
+from robocritic.utils.fields import check_real
 
 
 def _check_range(name: str, value: tuple[float, float], *, lower: float, integer: bool = False) -> tuple:
@@ -55,7 +58,7 @@ class DomainRandomization:
     push_force: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 -- frozen dataclass
+        set_ = functools.partial(object.__setattr__, self)  # frozen dataclass
         set_("mass_scale", _check_range("mass_scale", self.mass_scale, lower=1e-6))
         set_("friction_scale", _check_range("friction_scale", self.friction_scale, lower=0.0))
         set_("joint_damping", _check_range("joint_damping", self.joint_damping, lower=0.0))
@@ -67,10 +70,7 @@ class DomainRandomization:
                 f"DomainRandomization.obs_noise_std must be finite and >= 0; got {self.obs_noise_std!r}"
             )
         set_("obs_noise_std", tuple(noise.tolist()) if noise.size > 1 else float(noise[0]))
-        if not (0.0 <= self.push_probability <= 1.0):
-            raise ValueError(
-                f"DomainRandomization.push_probability must be in [0, 1]; got {self.push_probability!r}"
-            )
+        check_real("DomainRandomization", "push_probability", self.push_probability, low=0.0, high=1.0)
 
     @classmethod
     def from_any(cls, value: DomainRandomization | dict[str, Any] | None) -> DomainRandomization:

@@ -47,3 +47,28 @@ def check_matrix(name: str, value: Any, shape: tuple[int, int]) -> np.ndarray:
     if arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}; got {arr.shape}")
     return check_finite(name, arr)
+
+
+def as_array(name: str, value: Any, ndim: int) -> np.ndarray:
+    """Convert ``value`` to a finite float64 array with ``ndim`` axes (any sizes); else ``ValueError``.
+
+    For fields whose sizes are only known after reading other fields: check the shape afterwards.
+    """
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array; got {value!r}") from exc
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D; got shape {arr.shape}")
+    return check_finite(name, arr)
+
+
+def readonly_array(value: Any, dtype: Any = np.float64) -> np.ndarray:
+    """A C-contiguous, read-only copy of ``value`` as ``dtype``.
+
+    For arrays a frozen object hands out: a caller can neither change them in place nor, through
+    the object, the array it passed in.
+    """
+    arr = np.array(value, dtype=dtype, order="C", copy=True)
+    arr.setflags(write=False)
+    return arr

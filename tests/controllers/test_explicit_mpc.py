@@ -302,6 +302,20 @@ def test_evaluate_matches_act_and_chunks(monkeypatch: pytest.MonkeyPatch):
     assert ev.u.shape == (257, 1) and ev.region.dtype == np.int64
 
 
+def test_locate_one_state_equals_its_batch_row():
+    law = scaled_square_law(3.0)
+    ctrl = ExplicitMPC(law)
+    rng = np.random.default_rng(1)
+    # Inside, on the shared facet x_0 = 0 (a tie: the lowest index wins) and far outside.
+    dX = np.vstack([rng.uniform(-1, 1, (20, 2)), [[0.0, 0.3], [0.0, -0.9]], rng.uniform(-6, 6, (20, 2))])
+    region, margin = ctrl.locate(dX)
+    assert region.dtype == np.int64 and region.shape == margin.shape == (len(dX),)
+    assert region[20] == region[21] == 0
+    for k, dx in enumerate(dX):
+        i, m = ctrl.locate(dx)
+        assert (i, m) == (region[k], margin[k])
+
+
 def test_feasibility_tolerance():
     x = np.array([5.0 + 1e-10])
     assert ExplicitMPC(saturated_law()).feasible(x)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from robocritic.controllers import LQRController, dlqr
+from robocritic.controllers.lqr import check_weight
 from robocritic.dynamics import Box, LinearModel, PendulumModel
 from robocritic.interfaces import Controller
 
@@ -57,7 +58,7 @@ def test_discounted_riccati_fixed_point(pendulum: LinearModel) -> None:
     rhs = Q + g * A.T @ P @ A - g**2 * A.T @ P @ B @ np.linalg.solve(S, B.T @ P @ A)
     assert np.max(np.abs(P - rhs)) <= 1e-10
     np.testing.assert_allclose(K, g * np.linalg.solve(S, B.T @ P @ A), atol=1e-12)
-    # The undiscounted P is not a fixed point of the discounted equation (YANN.md section 3).
+    # The undiscounted P is not a fixed point of the discounted equation: the discount is applied.
     _, P1 = dlqr(A, B, Q, R)
     rhs1 = Q + g * A.T @ P1 @ A - g**2 * A.T @ P1 @ B @ np.linalg.solve(R + g * B.T @ P1 @ B, B.T @ P1 @ A)
     assert np.max(np.abs(P1 - rhs1)) > 1e-3
@@ -94,6 +95,19 @@ def test_dlqr_input_errors_name_the_argument(kwargs: dict, field: str) -> None:
     args.update(kwargs)
     with pytest.raises(ValueError, match=field):
         dlqr(**args)
+
+
+def test_check_weight_of_any_square_size() -> None:
+    np.testing.assert_array_equal(check_weight("W", np.eye(3), None, definite=False), np.eye(3))
+    assert check_weight("W", 2.0, None, definite=True).shape == (1, 1)  # a scalar is (1, 1)
+    with pytest.raises(ValueError, match=r"W must be a square matrix; got shape \(2, 3\)"):
+        check_weight("W", np.ones((2, 3)), None, definite=False)
+    with pytest.raises(ValueError, match=r"W must be a numeric square matrix; got 'eye'"):
+        check_weight("W", "eye", None, definite=False)
+    with pytest.raises(ValueError, match=r"W must be a numeric \(2, 2\) matrix"):
+        check_weight("W", "eye", 2, definite=False)
+    with pytest.raises(ValueError, match="W must be positive definite"):
+        check_weight("W", np.zeros((2, 2)), None, definite=True)
 
 
 def test_lqr_controller_about_operating_point() -> None:

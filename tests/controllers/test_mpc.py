@@ -1,7 +1,7 @@
 """Unit tests for robocritic.controllers.mpc: formulation, solver agreement, fallback, validation.
 
-No simulator: the plant is the pendulum's linearisation (YANN.md section 4) or the double
-integrator tutorial case (YANN.md section 1).
+No simulator: the plant is the pendulum's linearisation (input limits that bind near upright) or
+the double integrator tutorial case (a terminal polytope and an output constraint).
 """
 
 from __future__ import annotations
@@ -296,6 +296,19 @@ def test_config_errors_name_the_field(kwargs: dict, field: str) -> None:
     args.update(kwargs)
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
         MPCConfig(**args)
+
+
+def test_config_sizes_come_from_Q_and_R_and_arrays_are_frozen_copies() -> None:
+    Q = np.diag([1.0, 2.0, 3.0])
+    config = MPCConfig(horizon=np.int64(3), Q=Q, R=[[0.1, 0.0], [0.0, 0.2]], terminal_cost=Q,
+                       polish=np.False_, warm_start=np.True_)  # numpy scalars count as ints / bools
+    assert config.horizon == 3 and type(config.horizon) is int
+    assert config.Q.shape == (3, 3) and config.R.shape == (2, 2)
+    for a in (config.Q, config.R, config.terminal_cost):
+        assert not a.flags.writeable
+    Q[0, 0] = 5.0
+    assert config.Q[0, 0] == 1.0  # a copy: the caller's matrix is not shared
+    assert MPCConfig(horizon=1, Q=2.0, R=0.5).Q.shape == (1, 1)  # scalars for one state / input
 
 
 def test_config_must_match_the_model(pendulum: LinearModel) -> None:
