@@ -3,7 +3,7 @@
 ## Description
 A continuous stirred-tank reactor of the T2 Laboratories type (methylcyclopentadiene + sodium
 in diglyme, with the exothermic decomposition of the diglyme solvent as the runaway reaction),
-the safety-critical case study of the YANN-RL paper (see shared/design/YANN.md section 4). The
+the safety-critical case study of the YANN-RL paper (see docs/yann.md#safety-critical-cstr). The
 dynamics are :class:`robocritic.dynamics.CSTRModel` -- the same object the MPC linearises --
 integrated by LSODA over each 60 s control step with the input held. The operating point
 (475 K) is open-loop unstable; above about 488 K no cooling can stop the decomposition and the

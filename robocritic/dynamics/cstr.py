@@ -1,6 +1,6 @@
 """Safety-critical CSTR: a T2 Laboratories-type runaway reactor as a continuous-flow model.
 
-Chemistry (YANN.md section 4; Braniff & Tian, arXiv 2508.16474):
+Chemistry (docs/yann.md#safety-critical-cstr; Braniff & Tian, arXiv 2508.16474):
 
 * reaction 1, the wanted one: ``A + B -> P`` (methylcyclopentadiene + sodium -> sodium
   methylcyclopentadienide + 1/2 H2), ``r1 = k1(T) C_A C_B``, ``dH1 = -45.6 kJ/mol``;
@@ -117,7 +117,7 @@ class CSTRModel(DynamicsModel):
     feed_conc_s: float = 13.0  # mol/L
     feed_temp: float = 461.5  # K
     operating_temp: float = 475.0  # K, T_eq
-    # Limits of the MPC benchmark (YANN.md section 4), as deviations from the operating point.
+    # Limits of the MPC benchmark (docs/yann.md#safety-critical-cstr), as deviations from the operating point.
     max_conc_deviation: float = 2.0  # mol/L
     max_temp_drop: float = 70.0  # K below T_eq
     safety_temp: float = 480.0  # K, T < safety_temp is the safety constraint

@@ -4,7 +4,7 @@ Angle ``theta`` is measured from upright (0 = up, positive = counter-clockwise s
 so gravity destabilises: ``theta_dd = 3 g / (2 l) sin(theta) + 3 / (m l^2) u`` -- a uniform rod of
 mass ``m`` and length ``l`` on a frictionless pivot (inertia ``m l^2 / 3``) driven by torque ``u``.
 With g=10, l=m=1, dt=0.05 s and |u| <= 2 N m this is the system of Gym's ``Pendulum-v1`` and the
-YANN papers (see shared/design/YANN.md section 4).
+YANN papers (see docs/yann.md#clipped-pendulum).
 """
 
 from __future__ import annotations

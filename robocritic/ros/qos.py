@@ -1,6 +1,6 @@
 """Transport-neutral QoS profiles and their mapping to cyclonedds and rclpy.
 
-Profiles (ROS2.md, "QoS"):
+Profiles (docs/ros2.md#qos):
 
 =================  ==========  ===========  ================  ==================================
 profile            history     reliability  durability        for

@@ -187,7 +187,7 @@ def _first_difference(a: bytes, b: bytes) -> int:
 
 
 def test_every_type_creates_a_dds_topic():
-    """cyclonedds resolves each type's fields at topic creation (the ROS2.md pitfall shows up here)."""
+    """cyclonedds resolves each type's fields at topic creation (docs/ros2.md#idl-type-modules)."""
     from cyclonedds.domain import DomainParticipant
     from cyclonedds.topic import Topic
 

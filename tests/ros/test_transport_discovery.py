@@ -162,7 +162,7 @@ def test_node_in_other_process_matches_dds_discovery(domain_id, tmp_path):
     from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState
 
     watcher = Watcher(domain_id)
-    # BuiltinDataReader + ReadCondition: a plain DataReader on builtin topics segfaults (ROS2.md).
+    # BuiltinDataReader + ReadCondition: a plain DataReader on builtin topics segfaults (docs/ros2.md#pitfalls).
     builtin = {
         kind: BuiltinDataReader(watcher.participant, topic)
         for kind, topic in (("pub", BuiltinTopicDcpsPublication), ("sub", BuiltinTopicDcpsSubscription))

@@ -1,7 +1,7 @@
 """builtin_interfaces/msg: Time and Duration as ROS 2 DDS types.
 
 IDL type module: no ``from __future__ import annotations`` and no aliased types import here, or
-cyclonedds cannot resolve the field types when a topic is created (see ROS2.md).
+cyclonedds cannot resolve the field types when a topic is created (see docs/ros2.md#idl-type-modules).
 """
 
 from dataclasses import dataclass

@@ -1,7 +1,6 @@
 """rosgraph_msgs/msg: Clock, the simulated time published on ``/clock``.
 
-IDL type module: no ``from __future__ import annotations`` and no aliased types import here (see
-ROS2.md).
+IDL type module: no ``from __future__ import annotations`` and no aliased types import here (see docs/ros2.md#idl-type-modules).
 """
 
 from dataclasses import dataclass, field

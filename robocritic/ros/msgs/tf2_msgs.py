@@ -1,7 +1,6 @@
 """tf2_msgs/msg: TFMessage, the type of ``/tf`` and ``/tf_static``.
 
-IDL type module: no ``from __future__ import annotations`` and no aliased types import here (see
-ROS2.md).
+IDL type module: no ``from __future__ import annotations`` and no aliased types import here (see docs/ros2.md#idl-type-modules).
 """
 
 from dataclasses import dataclass, field
