@@ -3,7 +3,8 @@
 Units follow REP 103: metres, radians, seconds, newtons, newton-metres; quaternions are
 ``(x, y, z, w)`` and default to the identity (``w = 1``), as in ROS 2.
 
-IDL type module: no ``from __future__ import annotations`` and no aliased types import here (see docs/ros2.md#idl-type-modules).
+IDL type module: no ``from __future__ import annotations`` and no aliased types import here
+(see docs/ros2.md#idl-type-modules).
 """
 
 from dataclasses import dataclass, field

@@ -1,6 +1,7 @@
 """nav_msgs/msg: Odometry and Path as ROS 2 DDS types.
 
-IDL type module: no ``from __future__ import annotations`` and no aliased types import here (see docs/ros2.md#idl-type-modules).
+IDL type module: no ``from __future__ import annotations`` and no aliased types import here
+(see docs/ros2.md#idl-type-modules).
 """
 
 from dataclasses import dataclass, field

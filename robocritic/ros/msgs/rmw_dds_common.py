@@ -8,7 +8,8 @@ each other's discovery info: :class:`Gid`, :class:`NodeEntitiesInfo` and
 :class:`ParticipantEntitiesInfo` are the current layout, the ``Humble*`` classes the old one, and
 :func:`discovery_layout` picks one for a ``ROS_DISTRO``. ROS ``char`` is IDL ``uint8``.
 
-IDL type module: no ``from __future__ import annotations`` and no aliased types import here (see docs/ros2.md#idl-type-modules).
+IDL type module: no ``from __future__ import annotations`` and no aliased types import here
+(see docs/ros2.md#idl-type-modules).
 """
 
 from dataclasses import dataclass, field

@@ -9,7 +9,8 @@ On a ROS 2 machine, rclpy needs the code rosidl generates from them: build ``rob
 (ament_cmake) with colcon next to robocritic (README); ``scripts/build_ros_msgs.sh`` does it from
 PyPI's Jazzy wheels for the project's .venv-jazzy. The DDS and in-process transports need nothing.
 
-IDL type module: no ``from __future__ import annotations`` and no aliased types import here (see docs/ros2.md#idl-type-modules).
+IDL type module: no ``from __future__ import annotations`` and no aliased types import here
+(see docs/ros2.md#idl-type-modules).
 """
 
 from dataclasses import dataclass, field

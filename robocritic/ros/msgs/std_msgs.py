@@ -1,6 +1,7 @@
 """std_msgs/msg: Header, String, Bool, Float64 and Float64MultiArray as ROS 2 DDS types.
 
-IDL type module: no ``from __future__ import annotations`` and no aliased types import here (see docs/ros2.md#idl-type-modules).
+IDL type module: no ``from __future__ import annotations`` and no aliased types import here
+(see docs/ros2.md#idl-type-modules).
 """
 
 from dataclasses import dataclass, field

@@ -1,6 +1,7 @@
 """tf2_msgs/msg: TFMessage, the type of ``/tf`` and ``/tf_static``.
 
-IDL type module: no ``from __future__ import annotations`` and no aliased types import here (see docs/ros2.md#idl-type-modules).
+IDL type module: no ``from __future__ import annotations`` and no aliased types import here
+(see docs/ros2.md#idl-type-modules).
 """
 
 from dataclasses import dataclass, field
