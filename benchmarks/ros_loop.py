@@ -16,7 +16,10 @@ Both implementations use the same message classes, topic names (``rt/<ns>/joint_
 ``rt/<ns>/effort_command``) and QoS: ``node`` goes through :func:`robocritic.ros.transport.make_node`
 (timer, subscription dispatch, parameter and name handling, robocritic's CDR codec, as in a real
 node); ``raw`` is a hand-written DomainParticipant / DataWriter / DataReader / WaitSet loop with
-cyclonedds' own (de)serialisation. ``--seconds`` per
+cyclonedds' own (de)serialisation; ``shell`` is ``node`` with each state going through the
+controller node's own path (:class:`~robocritic.nodes.controller_logic.ControllerLogic`: JointState
+decoding through the pendulum profile's JointMap, input checks, watchdog, the law, effort clipping;
+then the command message), the same law as the others. ``--seconds`` per
 implementation are split into ``--blocks`` interleaved blocks (node, raw, node, raw, ...), each
 with a fresh pair of processes, so machine noise hits both alike. Both processes apply the same
 :mod:`robocritic.ros.realtime` settings once set up, as node executables do: ``normal`` only
@@ -51,12 +54,18 @@ from common import RESULTS, command, machine, write_section
 GAINS = (30.0, 8.0)  # u = -(k0 theta + k1 theta_dot): any cheap law; the transport is measured
 WARMUP_S = 0.5
 DISCOVERY_TIMEOUT_S = 15.0
-IMPLS = ("node", "raw")
+IMPLS = ("node", "raw", "shell")
 RCLPY_IMPLS = ("rclpy", "rclpy_dds")
-NODE_TRANSPORTS = {"node": ("dds", "dds"), "rclpy": ("rclpy", "rclpy"), "rclpy_dds": ("rclpy", "dds")}
+NODE_TRANSPORTS = {
+    "node": ("dds", "dds"),
+    "shell": ("dds", "dds"),
+    "rclpy": ("rclpy", "rclpy"),
+    "rclpy_dds": ("rclpy", "dds"),
+}
 """Node-interface implementations: (plant transport, controller transport)."""
 ROW_NAMES = {
     "node": "node (robocritic)",
+    "shell": "node + controller shell",
     "raw": "raw cyclonedds",
     "rclpy": "rclpy <-> rclpy",
     "rclpy_dds": "rclpy plant <-> DDS controller",
@@ -318,6 +327,51 @@ def controller_node(ns: str, priority: str, transport: str = "dds") -> None:
     node.destroy()
 
 
+class _Gains:
+    """The benchmark's law as a :class:`~robocritic.interfaces.Controller` (what the shell wraps)."""
+
+    def reset(self) -> None:
+        pass
+
+    def act(self, x):
+        return -(GAINS[0] * x[:1] + GAINS[1] * x[1:])
+
+
+def controller_shell(ns: str, priority: str) -> None:
+    """``node`` with each state through ControllerLogic, as a controller node does (the command
+    carries the state's sequence number after the efforts)."""
+    from robocritic.nodes.controller_logic import ControllerLogic
+    from robocritic.profiles import load_profile
+    from robocritic.ros.msgs import Float64MultiArray, JointState
+    from robocritic.ros.msgs.convert import numpy_to_float64_multi_array, time_to_ns
+    from robocritic.ros.qos import COMMANDS, SENSOR_DATA
+    from robocritic.ros.transport import make_node
+
+    node = make_node("controller", transport="dds", namespace=ns)
+    joint_map = load_profile("pendulum_sim").joint_map
+    logic = ControllerLogic(
+        _Gains(), joint_map, effort_limits=joint_map.effort_limit, safe_command=[0.0],
+        state_timeout_ns=150_000_000, control_period_ns=1_000_000, now_ns=node.now_ns(), logger=node.get_logger(),
+    )  # fmt: skip
+    step = getattr(logic, "tick", logic.command)  # the entry point the tree's controller node calls
+    pub = node.create_publisher(Float64MultiArray, "effort_command", COMMANDS)
+
+    def on_state(msg) -> None:
+        now = node.now_ns()
+        logic.on_state(msg.name, msg.position, msg.velocity, time_to_ns(msg.header.stamp), now)
+        command = step(now)
+        effort = joint_map.effort_to_robot(command.effort)
+        pub.publish(numpy_to_float64_multi_array([*effort, float(msg.header.frame_id)], labels=["joints"]))
+
+    node.create_subscription(JointState, "joint_states", on_state, SENSOR_DATA)
+    done = _stdin_closed()
+    _go_realtime(priority)
+    print("READY", flush=True)
+    while not done.is_set():
+        node.spin_once(0.1)
+    node.destroy()
+
+
 def controller_raw(ns: str, domain_id: int, priority: str) -> None:
     from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
     from cyclonedds.domain import DomainParticipant
@@ -347,12 +401,17 @@ def controller_raw(ns: str, domain_id: int, priority: str) -> None:
 # --- orchestration -------------------------------------------------------------------------------
 
 
-def run_block(impl: str, seconds: float, rate: float, domain_id: int, block: int, priority: str) -> dict:
-    """One fresh plant/controller pair for ``seconds``; the plant's result."""
+def run_block(
+    impl: str, seconds: float, rate: float, domain_id: int, block: int, priority: str, pythonpath: str | None = None
+) -> dict:
+    """One fresh plant/controller pair for ``seconds``; the plant's result. ``pythonpath``: import
+    robocritic for both processes from there (another checkout, for an A/B comparison)."""
     ns = f"bench_{os.getpid()}_{block}"
     # LOCALHOST: rclpy processes stay on loopback too, as the Cyclone configuration does.
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id), ROBOCRITIC_TRANSPORT="dds",
                ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")  # fmt: skip
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
     from robocritic.ros.transport.dds import LOOPBACK_CONFIG
 
     env.setdefault("CYCLONEDDS_URI", LOOPBACK_CONFIG)
@@ -446,7 +505,9 @@ def report(summary: dict[tuple[str, str], dict], args: argparse.Namespace, prior
             "command had not arrived when the next tick fired, or a period skipped because the loop fell behind. "
             "`node` = robocritic's node interface (make_node, timer, subscription callbacks, robocritic's CDR "
             "codec); `raw` = a hand-written cyclonedds DataWriter/DataReader/WaitSet loop with the same types, "
-            "topics and QoS and cyclonedds' own (de)serialisation. "
+            "topics and QoS and cyclonedds' own (de)serialisation; `node + controller shell` = `node` with every "
+            "state through the controller node's ControllerLogic (JointState decoding by the profile's JointMap, "
+            "input checks, watchdog, the law, effort clipping) and its command message. "
             f"{rclpy_text}"
             "Both processes apply the row's robocritic.ros.realtime settings once set up, as node executables do "
             "(`realtime_priority`, `lock_memory`, `cpu_dma_latency_us` parameters; the GC is frozen in every row); "
@@ -478,6 +539,12 @@ def report(summary: dict[tuple[str, str], dict], args: argparse.Namespace, prior
             f"{node['rtt_p50'] - raw['rtt_p50']:+.0f} us median round trip ({node['rtt_p50'] / raw['rtt_p50']:.2f}x), "
             f"{node['rtt_p99'] - raw['rtt_p99']:+.0f} us at p99; target ({args.rate:g} Hz sustained, <= 1 % misses) "
             f"{'met' if _met(node, args.rate) else 'NOT met'} by the node interface."
+        )
+        shell = summary["shell", priority]
+        lines.append(
+            f"- {SCHEDULING[priority][0]}: the controller shell adds {shell['rtt_p50'] - node['rtt_p50']:+.0f} us "
+            f"median round trip to the node interface, {shell['rtt_p99'] - node['rtt_p99']:+.0f} us at p99; target "
+            f"{'met' if _met(shell, args.rate) else 'NOT met'} with the shell."
         )
         for impl in (i for i in impls if i in RCLPY_IMPLS):
             s = summary[impl, priority]
@@ -548,6 +615,8 @@ def main() -> None:
     if args.role == "controller":
         if args.impl == "raw":
             controller_raw(args.ns, args.domain_id, priorities[0])
+        elif args.impl == "shell":
+            controller_shell(args.ns, priorities[0])
         else:
             controller_node(args.ns, priorities[0], NODE_TRANSPORTS[args.impl][1])
         return

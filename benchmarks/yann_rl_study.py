@@ -1,6 +1,6 @@
-"""The YANN-RL study (YANN.md section 4): YANN-DDPG, DDPG, TD3, SAC and the explicit MPC on the
-clipped pendulum and the safety-critical CSTR, over seeds; writes results.json, learning-curve
-PNGs and the table in BENCHMARKS.md (section ``yann_rl``).
+"""The YANN-RL study: YANN-DDPG, DDPG, TD3, SAC and the explicit MPC on the clipped pendulum and
+the safety-critical CSTR, over seeds (the comparison of the YANN-RL paper); writes results.json,
+learning-curve PNGs and the table in BENCHMARKS.md (section ``yann_rl``).
 
     .venv/bin/python benchmarks/yann_rl_study.py [--out results/yann_rl] [--seeds 0 1 2 3 4]
 
@@ -36,7 +36,7 @@ def main() -> None:
     start = time.perf_counter()
     results = run_comparison(args.out, env_ids=args.envs, algorithms=args.algorithms, seeds=args.seeds)
     body = "\n".join([
-        "## YANN-RL study (YANN.md section 4)",
+        "## YANN-RL study",
         "",
         f"Machine: {machine()}. Command: `{command()}` (wall {time.perf_counter() - start:.0f} s; "
         "finished runs are read back, so this is the aggregation time when runs already exist).",

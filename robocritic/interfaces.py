@@ -31,3 +31,15 @@ class SafetyFilter(Protocol):
     """Certifies a nominal action: returns the (possibly changed) action and why it changed."""
 
     def certify(self, obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]: ...
+
+
+@runtime_checkable
+class BatchController(Controller, Protocol):
+    """A stateless :class:`Controller` that also acts on a batch of observations at once.
+
+    ``act_batch`` maps ``(B, n_obs)`` to ``(B, n_u)``, row ``i`` equal to ``act(obs[i])``; being
+    stateless (``reset`` clears nothing), it can drive ``B`` independent episodes in lockstep with
+    one call per step (evaluation from many start states).
+    """
+
+    def act_batch(self, obs: np.ndarray) -> np.ndarray: ...

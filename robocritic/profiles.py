@@ -12,6 +12,7 @@ Every problem is a :class:`ProfileError` that names the file and the field path,
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,10 +24,13 @@ import yaml
 __all__ = [
     "HardwareProfile",
     "JointMap",
+    "JointNameError",
     "JointSpec",
+    "MPCSpec",
     "ProfileError",
     "TopicSpec",
     "available_profiles",
+    "joint_order",
     "load_profile",
 ]
 
@@ -40,6 +44,19 @@ _FRAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 class ProfileError(ValueError):
     """A hardware profile is malformed; the message names the file and the field."""
+
+
+class JointNameError(ValueError):
+    """Joint names (and the arrays that go with them) that a :class:`JointMap` cannot map.
+
+    ``reason`` says which rule failed: ``"malformed"`` (lengths disagree, a name repeats, a name
+    is not a string), ``"unknown_joint"`` (a name the map does not list, where unknown joints are
+    not allowed) or ``"missing_joint"`` (a joint of the map is absent).
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 class _Reader:
@@ -136,6 +153,30 @@ class JointSpec:
 
 
 @dataclass(frozen=True)
+class MPCSpec:
+    """Defaults of a model-predictive controller for the profile's joints (``mpc`` section).
+
+    The controller's state is ``[q, dq]`` of the profile's joints in model order and its input one
+    effort per joint; its constraints are the joints' limits. ``model`` names a
+    :class:`~robocritic.dynamics.DynamicsModel` class in :mod:`robocritic.dynamics`, built with
+    ``dt = 1 / control rate`` and ``model_parameters`` (its physical parameters, model units).
+
+    Attributes:
+        model: class name, e.g. ``"PendulumModel"``.
+        model_parameters: keyword arguments of the model class besides ``dt``.
+        horizon: prediction horizon ``N >= 1`` [control periods].
+        state_weight: ``(2 n,)`` diagonal of ``Q`` (>= 0), for ``[q, dq]``.
+        input_weight: ``(n,)`` diagonal of ``R`` (> 0).
+    """
+
+    model: str
+    model_parameters: dict[str, float]
+    horizon: int
+    state_weight: tuple[float, ...]
+    input_weight: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class HardwareProfile:
     """A validated robot profile; see ``hardware/*.yaml`` for annotated examples."""
 
@@ -153,14 +194,48 @@ class HardwareProfile:
     limits: dict[str, float]
     sim_env: str | None
     source: str
+    mpc: MPCSpec | None = None
 
     @property
     def joint_map(self) -> JointMap:
         return JointMap(self.joints)
 
 
+def joint_order(wanted: Sequence[str], names: Sequence[str], *, allow_unknown: bool = True) -> np.ndarray:
+    """``(len(wanted),)`` positions in ``names`` of the joints ``wanted``, in ``wanted``'s order.
+
+    The name rules of every joint-order conversion (:meth:`JointMap.index` applies them).
+
+    Raises:
+        JointNameError: ``malformed`` (a repeated or non-string name in ``names``),
+            ``unknown_joint`` (a name not in ``wanted``, unless ``allow_unknown``),
+            ``missing_joint`` (a joint of ``wanted`` absent from ``names``).
+    """
+    if not all(isinstance(name, str) for name in names):
+        raise JointNameError("malformed", f"joint names must be strings; got {list(names)!r}")
+    position = {name: i for i, name in enumerate(names)}
+    if len(position) != len(names):
+        raise JointNameError("malformed", f"joint state repeats a joint name: {list(names)}")
+    if not allow_unknown:
+        known = set(wanted)
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise JointNameError(
+                "unknown_joint", f"joint state has joints {unknown} that the profile does not list"
+            )
+    missing = [name for name in wanted if name not in position]
+    if missing:
+        raise JointNameError("missing_joint", f"joint state lacks joint(s) {missing}; it has {list(names)}")
+    return np.array([position[name] for name in wanted], dtype=np.intp)
+
+
 class JointMap:
-    """Reorders, flips and shifts joint data between a robot's JointState and model order.
+    """The one codec between a robot's joint data and model order: order, sign and offset.
+
+    ``model = sign * robot + offset`` per joint (see :class:`JointSpec`); model order is the
+    order of :attr:`names`. Robot data arrives either named (a JointState: any order, maybe with
+    extra joints; :meth:`index`, :meth:`to_model`) or already in profile order (an effort command:
+    :meth:`effort_to_model`, :meth:`effort_to_robot`).
 
     Also carries the joints' limits in model units, so whoever converts a reading can check it:
     ``position_limits`` ``(n, 2)`` [rad or m] (``[-inf, inf]`` for a joint without them),
@@ -176,28 +251,69 @@ class JointMap:
         ).reshape(-1, 2)
         self.velocity_limit = np.array([j.velocity_limit for j in joints], dtype=np.float64)
         self.effort_limit = np.array([j.effort_limit for j in joints], dtype=np.float64)
+        self._known = frozenset(self.names)
+        # A driver sends the same name list every time: the last mapping is reused as is.
+        self._cached: tuple[tuple[str, ...], bool, np.ndarray] | None = None
 
-    def _order(self, names: list[str] | tuple[str, ...]) -> np.ndarray:
-        index = {n: i for i, n in enumerate(names)}
-        missing = [n for n in self.names if n not in index]
-        if missing:
-            raise ValueError(f"joint state lacks joint(s) {missing}; it has {list(names)}")
-        return np.array([index[n] for n in self.names])
+    def index(self, names: Sequence[str], *, allow_unknown: bool = True) -> np.ndarray:
+        """``(n,)`` positions in ``names`` of the map's joints, in model order.
 
-    def to_model(self, names: list[str] | tuple[str, ...], position: np.ndarray,
-                 velocity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Robot JointState (any order, extra joints ignored) -> model-order positions/velocities."""
-        idx = self._order(names)
-        q = self.sign * np.asarray(position, dtype=np.float64)[idx] + self.offset
-        dq = None if velocity is None else self.sign * np.asarray(velocity, dtype=np.float64)[idx]
+        Raises:
+            JointNameError: ``malformed`` (a repeated or non-string name), ``unknown_joint`` (a
+                name the map lacks, unless ``allow_unknown``), ``missing_joint``.
+        """
+        key = names if isinstance(names, tuple) else tuple(names)
+        cached = self._cached
+        if cached is not None and cached[0] == key and (allow_unknown or not cached[1]):
+            return cached[2]
+        order = joint_order(self.names, key, allow_unknown=allow_unknown)
+        order.setflags(write=False)  # shared by every caller of the cached mapping
+        self._cached = (key, any(name not in self._known for name in key), order)
+        return order
+
+    def to_model(
+        self,
+        names: Sequence[str],
+        position: Sequence[float] | np.ndarray,
+        velocity: Sequence[float] | np.ndarray | None = None,
+        *,
+        allow_unknown: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Named robot readings -> model-order ``q (n,)`` [rad or m] and ``dq (n,)`` (``None`` if not given).
+
+        ``position`` and ``velocity`` have one value per name (robot units); joints the map does not
+        list are ignored when ``allow_unknown``. Raises :class:`JointNameError` (see :meth:`index`;
+        ``malformed`` also when an array's length differs from the names').
+        """
+        q_robot = np.asarray(position, dtype=np.float64).reshape(-1)
+        dq_robot = None if velocity is None else np.asarray(velocity, dtype=np.float64).reshape(-1)
+        if q_robot.size != len(names) or (dq_robot is not None and dq_robot.size != len(names)):
+            raise JointNameError(
+                "malformed",
+                f"joint state has {len(names)} names, {q_robot.size} positions and "
+                f"{'no' if dq_robot is None else dq_robot.size} velocities",
+            )
+        idx = self.index(names, allow_unknown=allow_unknown)
+        q = self.sign * q_robot[idx] + self.offset
+        dq = None if dq_robot is None else self.sign * dq_robot[idx]
         return q, dq
 
-    def effort_to_robot(self, effort: np.ndarray) -> np.ndarray:
-        """Model-order efforts -> robot-order efforts (same order as :attr:`names`)."""
+    def position_to_robot(self, position: Sequence[float] | np.ndarray) -> np.ndarray:
+        """Model-order positions ``(n,)`` -> robot units, profile order."""
+        return self.sign * (np.asarray(position, dtype=np.float64) - self.offset)
+
+    def velocity_to_robot(self, velocity: Sequence[float] | np.ndarray) -> np.ndarray:
+        """Model-order velocities ``(n,)`` -> robot units, profile order (the offset does not apply)."""
+        return self.sign * np.asarray(velocity, dtype=np.float64)
+
+    def effort_to_robot(self, effort: Sequence[float] | np.ndarray) -> np.ndarray:
+        """Model-order efforts ``(n,)`` [N m or N] -> robot units, profile order."""
         return self.sign * np.asarray(effort, dtype=np.float64)
 
-    def position_to_robot(self, position: np.ndarray) -> np.ndarray:
-        return self.sign * (np.asarray(position, dtype=np.float64) - self.offset)
+    def effort_to_model(self, effort: Sequence[float] | np.ndarray) -> np.ndarray:
+        """Robot efforts ``(n,)`` in profile order -> model order and units [N m or N]."""
+        # sign is +-1, its own inverse; efforts carry no offset.
+        return self.sign * np.asarray(effort, dtype=np.float64)
 
 
 def _topic(r: _Reader) -> TopicSpec:
@@ -226,6 +342,35 @@ def _joint(r: _Reader) -> JointSpec:
         position_limits=_range(r, "position_limits", None),
         velocity_limit=r.number("velocity_limit", positive=True),
         effort_limit=r.number("effort_limit", positive=True),
+    )
+    r.finish()
+    return spec
+
+
+def _weights(r: _Reader, key: str, size: int, what: str, positive: bool) -> tuple[float, ...]:
+    value = r.get(key, kind=list)
+    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in value)
+    if not ok or len(value) != size or any(v < 0 or (positive and v == 0) for v in value):
+        bound = "> 0" if positive else ">= 0"
+        r.fail(f"must be {size} finite numbers {bound} ({what}); got {value!r}", key)
+    return tuple(float(v) for v in value)
+
+
+def _mpc(r: _Reader, n_joints: int) -> MPCSpec:
+    model = r.get("model", kind=str)
+    if not model.isidentifier():
+        r.fail(f"must name a class of robocritic.dynamics (e.g. PendulumModel); got {model!r}", "model")
+    params_r = r.child("model_parameters", {})
+    parameters = {k: params_r.number(k) for k in list(params_r.data)}
+    horizon = r.get("horizon", kind=int)
+    if horizon < 1:
+        r.fail(f"must be an integer >= 1; got {horizon!r}", "horizon")
+    spec = MPCSpec(
+        model=model,
+        model_parameters=parameters,
+        horizon=horizon,
+        state_weight=_weights(r, "state_weight", 2 * n_joints, "diagonal of Q for [q, dq]", positive=False),
+        input_weight=_weights(r, "input_weight", n_joints, "diagonal of R, one per joint", positive=True),
     )
     r.finish()
     return spec
@@ -271,6 +416,10 @@ def parse_profile(data: Any, source: str = "<profile>") -> HardwareProfile:
     if sim_r is not None:
         sim_env = sim_r.get("env_id", kind=str)
         sim_r.finish()
+    mpc_r = r.child("mpc", None)
+    if mpc_r is not None and not joints:
+        r.fail("needs joints: its state is [q, dq] of the profile's joints", "mpc")
+    mpc = None if mpc_r is None else _mpc(mpc_r, len(joints))
     required_topics = {"pendulum": ("joint_states", "command"), "arm": ("joint_states", "command", "wrench"),
                        "diff_drive": ("odom", "cmd_vel", "depth")}[kind]
     for t in required_topics:
@@ -293,6 +442,7 @@ def parse_profile(data: Any, source: str = "<profile>") -> HardwareProfile:
         limits=limits,
         sim_env=sim_env,
         source=source,
+        mpc=mpc,
     )
     r.finish()
     return profile

@@ -25,7 +25,7 @@ def _train(args: argparse.Namespace) -> int:
     config = _config(args)
     result = train(config, args.algorithm, args.seed, args.run_dir, resume=not args.restart,
                    progress=not args.no_progress)
-    m = result.metrics
+    m = result.metrics.to_json()
     print(json.dumps({"run_dir": str(args.run_dir), "algorithm": args.algorithm, "seed": args.seed,
                       "test_cost_before": m["test_before"]["mean_cost"],
                       "test_cost_after": m["test_after"]["mean_cost"],

@@ -3,14 +3,21 @@
 =========================  =====================================================================
 module                     contents
 =========================  =====================================================================
-``controller_logic``       :class:`ControllerLogic`: activation, e-stop, watchdog, input checks
+``shell``                  :class:`NodeShell`: activation, e-stop, watchdog, output checks,
+                           safety-filter stage at its own rate; arrays only, no messages
+``io``                     per-robot-kind message I/O (``io.joint``: JointState, efforts)
+``controller_logic``       :class:`ControllerLogic`: the shell fed by JointStates, efforts out
 ``controller_node``        :class:`ControllerNode`: one controller node for any control law
+                           (and an optional safety filter)
 ``mpc_controller``         console script ``mpc_controller`` (linear MPC factory)
 ``explicit_controller``    console script ``explicit_controller`` (explicit MPC law factory)
 ``yann_controller``        console script ``yann_controller`` (a trained YANN-RL run's policy)
 ``bridge_logic``           :class:`BridgeLogic`: an env behind joint-space state/command topics
 ``sim_bridge``             console script ``sim_bridge`` (lockstep / free-running, /clock)
-``common``                 profile parameter, QoS per profile topic, input checks, validators
+``profile_params``         the ``profile`` parameter, its topics and joints, QoS per topic
+``validators``             parameter validators
+``rejections``             :class:`InputRejected`, :class:`RejectionCounter`: dropped inputs
+``report``                 compute-time percentiles, the JSON report written at shutdown
 ``args``                   ``--ros-args`` parsing (``-p``, ``-r``, ``--params-file``, ...)
 ``runtime``                :func:`run_node`: ``main()`` with clean SIGINT/SIGTERM shutdown
 =========================  =====================================================================
@@ -23,22 +30,32 @@ from __future__ import annotations
 
 from robocritic.nodes.args import NodeArgumentError, NodeArguments, parse_node_arguments
 from robocritic.nodes.bridge_logic import BridgeLogic, SensorSample, StepRecord
-from robocritic.nodes.common import InputRejected, RejectionCounter
 from robocritic.nodes.controller_logic import Command, ControllerLogic
-from robocritic.nodes.controller_node import BuiltController, ControllerFactory, ControllerNode
+from robocritic.nodes.controller_node import (
+    BuiltController,
+    BuiltFilter,
+    ControllerFactory,
+    ControllerNode,
+    FilterFactory,
+)
+from robocritic.nodes.rejections import InputRejected, RejectionCounter
 from robocritic.nodes.runtime import NodeApp, run_node
+from robocritic.nodes.shell import NodeShell
 
 __all__ = [
     "BridgeLogic",
     "BuiltController",
+    "BuiltFilter",
     "Command",
     "ControllerFactory",
     "ControllerLogic",
     "ControllerNode",
+    "FilterFactory",
     "InputRejected",
     "NodeApp",
     "NodeArgumentError",
     "NodeArguments",
+    "NodeShell",
     "RejectionCounter",
     "SensorSample",
     "StepRecord",

@@ -6,7 +6,7 @@ order of a hardware profile, and turns it into what a robot driver offers a cont
 - a **sensor sample** per tick (JointState fields in robot order, sign and offset applied by the
   profile's :class:`~robocritic.profiles.JointMap`, stamped with simulated time ``tick * dt``);
 - **command intake**: efforts in robot joint order, checked (size, NaN/inf, and
-  ``out_of_range``: beyond :data:`~robocritic.nodes.common.PLAUSIBLE_FACTOR` times the
+  ``out_of_range``: beyond :data:`~robocritic.nodes.io.joint.PLAUSIBLE_FACTOR` times the
   profile's effort limit, a scaling or unit fault rather than a request for full effort) and
   counted when dropped. A dropped command counts as missing: free-running holds the last good
   command until the watchdog applies the safe one, lockstep waits for the tick's command (then
@@ -34,9 +34,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from robocritic.nodes.io.joint import PLAUSIBLE_FACTOR, PlausibleRange, decode_effort
+from robocritic.nodes.rejections import InputRejected, RejectionCounter
 from robocritic.profiles import JointMap
 from robocritic.ros.transport.base import NodeLogger
-from robocritic.nodes.common import PLAUSIBLE_FACTOR, InputRejected, PlausibleRange, RejectionCounter, decode_effort
 
 STATE_SOURCES = ("observation", "state")
 SAFE_STEP_REASONS = ("no_command", "watchdog", "estop", "lockstep_timeout")
@@ -92,7 +93,7 @@ class BridgeLogic:
         max_steps: stop after this many steps in total (0: never); :attr:`done` then says so.
         keep_episodes: records (states, commands) kept for this many most recent episodes.
         plausible_factor: reject commands beyond this factor of the joint map's effort limits as
-            ``out_of_range`` (see :class:`~robocritic.nodes.common.PlausibleRange`); ``None``
+            ``out_of_range`` (see :class:`~robocritic.nodes.io.joint.PlausibleRange`); ``None``
             turns the check off.
         logger: where warnings go (rate-limited).
     """
@@ -198,7 +199,7 @@ class BridgeLogic:
             stamp_ns=self.tick * self.dt_ns,
             names=self.joint_map.names,
             position=self.joint_map.position_to_robot(q),
-            velocity=self.joint_map.sign * dq,
+            velocity=self.joint_map.velocity_to_robot(dq),
             effort=self.joint_map.effort_to_robot(self._applied),
             state=self._state.copy(),
         )

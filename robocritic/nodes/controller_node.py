@@ -1,7 +1,8 @@
 """One controller node for every control law: a thin adapter over :class:`ControllerLogic`.
 
-The control law comes from a :data:`ControllerFactory`, so ``mpc_controller`` and
-``explicit_controller`` (and later ones) differ only in the factory they pass.
+The control law comes from a :data:`ControllerFactory` (and an optional safety filter from a
+:data:`FilterFactory`), so ``mpc_controller`` and ``explicit_controller`` (and later ones) differ
+only in the factories they pass.
 
 Topics (names from the hardware profile, remappable):
 
@@ -19,7 +20,16 @@ Parameters (besides the factory's): ``profile`` (hardware profile name or path),
 ``autostart`` (start active; default true, meant for simulation: on hardware set it false and
 activate explicitly), ``ignore_unknown_joints`` (default false), ``command_subscribers`` (command
 subscriptions to wait for before acting, default 1; 2 with a recorder), ``report_path`` (write a
-JSON report at shutdown; default none), ``use_sim_time``.
+JSON report at shutdown; default none), ``use_sim_time``. With a ``filter_factory``, also
+``filter_rate_hz`` (the safety filter's rate, >= ``rate_hz``; default the profile's
+``rates.critic_hz``, else ``rate_hz``) and the filter's own parameters.
+
+Safety filter. A node built with a :data:`FilterFactory` certifies every command: at
+``filter_rate_hz`` the filter gets the newest state and the law's latest action (held between the
+law's steps at ``rate_hz``) and its answer, clipped to the effort limits, is what is published
+(see :class:`~robocritic.nodes.shell.NodeShell`). A filter that raises or returns NaN/wrong size
+sends the safe command (``safe_commands["filter_error"]``). Without a filter the node is exactly
+the one-rate controller.
 
 Lifecycle. The node is a ROS 2 managed node (:class:`~robocritic.ros.transport.base.Lifecycle`);
 on ``--transport rclpy`` an rclpy lifecycle node whose ``~/change_state`` and ``~/get_state``
@@ -33,13 +43,14 @@ the process exits with status 0. ``autostart:=true`` configures and activates at
 transitions (``true``: configure if needed, then activate; ``false``: deactivate); ``true`` while
 active re-arms the controller after a released e-stop without a transition.
 
-Timing. On the wall clock a timer at ``rate_hz`` computes a command from the newest state. Under
-``use_sim_time`` the control step for simulated time ``t`` runs when the state stamped ``t``
-arrives (at most once per control period): simulated time only moves when the simulator
-publishes, and acting on the state of the tick itself, not on whichever of ``/clock`` or the state
-happened to be delivered first, is what makes a lockstep run deterministic. The timer then only
-runs the watchdog. A control step whose command nobody would hear (no matched subscription yet)
-is not consumed, so the simulator's re-sent state triggers it again once the graph is connected.
+Timing. On the wall clock a timer at ``rate_hz`` (``filter_rate_hz`` with a filter) computes a
+command from the newest state. Under ``use_sim_time`` the step for simulated time ``t`` runs when
+the state stamped ``t`` arrives (at most once per period): simulated time only moves when the
+simulator publishes, and acting on the state of the tick itself, not on whichever of ``/clock`` or
+the state happened to be delivered first, is what makes a lockstep run deterministic. The timer
+then only runs the watchdog. A control step whose command nobody would hear (no matched
+subscription yet) is not consumed, so the simulator's re-sent state triggers it again once the
+graph is connected.
 """
 
 from __future__ import annotations
@@ -50,24 +61,16 @@ from typing import Any
 
 import numpy as np
 
-from robocritic.interfaces import Controller
+from robocritic.interfaces import Controller, SafetyFilter
+from robocritic.nodes.controller_logic import Command, ControllerLogic
+from robocritic.nodes.profile_params import ESTOP_QOS, declare_profile, require_joints, require_topic, topic_qos
+from robocritic.nodes.report import percentiles_ms, write_report
+from robocritic.nodes.runtime import run_node
+from robocritic.nodes.validators import at_least, positive
 from robocritic.profiles import HardwareProfile
 from robocritic.ros.msgs import Bool, Float64MultiArray, JointState
-from robocritic.ros.msgs.convert import numpy_to_float64_multi_array, time_to_ns
-from robocritic.ros.transport.base import Lifecycle, Node
-from robocritic.nodes.common import (
-    ESTOP_QOS,
-    at_least,
-    declare_profile,
-    percentiles_ms,
-    positive,
-    require_joints,
-    require_topic,
-    topic_qos,
-    write_json_atomic,
-)
-from robocritic.nodes.controller_logic import Command, ControllerLogic
-from robocritic.nodes.runtime import run_node
+from robocritic.ros.msgs.convert import time_to_ns
+from robocritic.ros.transport.base import Lifecycle, Node, ParameterError
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,38 @@ ControllerFactory = Callable[[Node, HardwareProfile], BuiltController]
 """Declares the law's own parameters on the node and builds it for the profile."""
 
 
+@dataclass(frozen=True)
+class BuiltFilter:
+    """What a filter factory returns.
+
+    Attributes:
+        safety_filter: ``certify([q, dq], u)`` in model joint order -> ``((n,) efforts, info)``.
+        description: one line for the log (e.g. ``"CBF on joint limits"``).
+        info: facts for the report.
+    """
+
+    safety_filter: SafetyFilter
+    description: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+FilterFactory = Callable[[Node, HardwareProfile], BuiltFilter]
+"""Declares the filter's own parameters on the node and builds it for the profile; it may read
+the node's ``rate_hz`` and ``filter_rate_hz`` parameters."""
+
+
 class ControllerNode:
     """A controller node (see the module docstring); ``node`` is any transport's node.
 
+    Args:
+        node: the transport's node (parameters, topics, timer, clock).
+        factory: builds the control law.
+        filter_factory: builds the safety filter; ``None``: no filter stage.
+
     Attributes:
         logic: the :class:`ControllerLogic` (counters, state, activation).
+        built: what ``factory`` returned.
+        built_filter: what ``filter_factory`` returned (``None`` without one).
         lifecycle: the node's managed-node state (``unconfigured``, ``inactive``, ``active``,
             ``finalized``).
         profile: the hardware profile in use.
@@ -103,7 +133,9 @@ class ControllerNode:
         finished: ``True`` once the lifecycle ``shutdown`` transition ran: the process should exit.
     """
 
-    def __init__(self, node: Node, factory: ControllerFactory) -> None:
+    def __init__(
+        self, node: Node, factory: ControllerFactory, *, filter_factory: FilterFactory | None = None
+    ) -> None:
         self.node = node
         # -- parameters
         self.profile = declare_profile(node)
@@ -129,8 +161,10 @@ class ControllerNode:
         )  # fmt: skip
         self.report_path = node.declare_parameter("report_path", "", description="JSON report at shutdown")
         self.use_sim_time = bool(node.get_parameter("use_sim_time"))
+        filter_rate_hz = None if filter_factory is None else self._declare_filter_rate(rate_hz)
         built = factory(node, self.profile)
         self.built = built
+        self.built_filter = None if filter_factory is None else filter_factory(node, self.profile)
         n = len(joint_map.names)
         safe = np.zeros(n) if built.safe_command is None else np.asarray(built.safe_command, dtype=np.float64)
         self.logic = ControllerLogic(
@@ -138,10 +172,11 @@ class ControllerNode:
             effort_limits=[j.effort_limit for j in self.profile.joints], safe_command=safe,
             state_timeout_ns=round(state_timeout_s * 1e9), control_period_ns=round(1e9 / rate_hz),
             active=False, ignore_unknown_joints=ignore_unknown, logger=node.get_logger(),
+            safety_filter=None if self.built_filter is None else self.built_filter.safety_filter,
+            filter_period_ns=None if filter_rate_hz is None else round(1e9 / filter_rate_hz),
         )  # fmt: skip
         self.unheard = 0
         self.finished = False
-        self._joint_map = joint_map
         # -- publishers and subscriptions
         self._command_pub = node.create_publisher(
             Float64MultiArray, command_spec.name, topic_qos(command_spec)
@@ -150,9 +185,14 @@ class ControllerNode:
         node.create_subscription(Bool, self.profile.estop.name, self._on_estop, ESTOP_QOS)
         node.create_subscription(Bool, "~/activate", self._on_activate, ESTOP_QOS)
         # -- timer
-        self._timer = node.create_timer(1.0 / rate_hz, self._on_timer)
+        timer_hz = rate_hz if filter_rate_hz is None else filter_rate_hz  # one command per tick
+        self._timer = node.create_timer(1.0 / timer_hz, self._on_timer)
+        certified = ""
+        if self.built_filter is not None:
+            what = self.built_filter.description or type(self.built_filter.safety_filter).__name__
+            certified = f", certified by {what} at {filter_rate_hz:g} Hz"
         node.get_logger().info(
-            f"{built.description or type(built.controller).__name__} at {rate_hz:g} Hz on "
+            f"{built.description or type(built.controller).__name__} at {rate_hz:g} Hz{certified} on "
             f"{self.profile.robot} ({'sim time' if self.use_sim_time else 'wall clock'}); "
             f"{'active' if autostart else 'inactive until activated'}"
         )
@@ -160,6 +200,19 @@ class ControllerNode:
         self.lifecycle: Lifecycle = node.manage_lifecycle(self._start, self._stop, self._finalize)
         if autostart:
             self.activate()
+
+    def _declare_filter_rate(self, rate_hz: float) -> float:
+        default = self.profile.critic_rate_hz or rate_hz
+        filter_rate_hz = self.node.declare_parameter(
+            "filter_rate_hz", max(default, rate_hz), positive,
+            "safety filter rate [Hz], >= rate_hz; default the profile's critic rate, else rate_hz",
+        )  # fmt: skip
+        if filter_rate_hz < rate_hz:
+            raise ParameterError(
+                f"{self.node.fully_qualified_name}: parameter 'filter_rate_hz' = {filter_rate_hz!r} is "
+                f"invalid: must be >= rate_hz ({rate_hz:g}): the filter certifies every action the law sends"
+            )
+        return filter_rate_hz
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -197,7 +250,7 @@ class ControllerNode:
         """Safe stop (if active) and the report; called once by ``main`` before the node is destroyed."""
         self._send(self.logic.shutdown())
         if self.report_path:
-            write_json_atomic(self.report_path, self.report())
+            write_report(self.report_path, self.report())
 
     # --- callbacks ------------------------------------------------------------------------------
 
@@ -214,13 +267,13 @@ class ControllerNode:
             self.unheard += 1
             return
         if self.logic.claim_tick(stamp_ns):
-            self._send(self.logic.command(self.node.now_ns()))
+            self._send(self.logic.tick(self.node.now_ns(), stamp_ns))
 
     def _on_timer(self) -> None:
         now = self.node.now_ns()
         if self.use_sim_time and not self.logic.stale(now):
             return  # control steps follow the state stamps; only the watchdog runs here
-        self._send(self.logic.command(now))
+        self._send(self.logic.tick(now))
 
     def _on_estop(self, msg: Bool) -> None:
         self._send(self.logic.on_estop(bool(msg.data)))
@@ -234,14 +287,13 @@ class ControllerNode:
     def _send(self, command: Command | None) -> None:
         if command is None:
             return
-        effort = self._joint_map.effort_to_robot(command.effort)
-        self._command_pub.publish(numpy_to_float64_multi_array(effort, labels=["joints"]))
+        self._command_pub.publish(self.logic.joints.command_message(command.effort))
 
     # --- reporting ------------------------------------------------------------------------------
 
     def report(self) -> dict[str, Any]:
-        """Counters and compute-time percentiles, JSON-ready."""
-        return {
+        """Counters and compute-time percentiles (the filter's too, with one), JSON-ready."""
+        report: dict[str, Any] = {
             "node": self.node.fully_qualified_name,
             "controller": self.built.description,
             "info": self.built.info,
@@ -253,11 +305,38 @@ class ControllerNode:
             "callback_errors": dict(self.node.stats.callback_errors),
             "receive_errors": dict(self.node.stats.receive_errors),
         }
+        if self.built_filter is not None:
+            report["filter"] = {
+                "description": self.built_filter.description,
+                "info": self.built_filter.info,
+                "rate_hz": 1e9 / self.logic.filter_period_ns,
+                "compute": percentiles_ms(list(self.logic.filter_times_s)),
+            }
+        return report
 
 
-def run_controller(factory: ControllerFactory, default_name: str, argv: Sequence[str] | None = None) -> int:
-    """``main()`` of a controller executable: a managed :class:`ControllerNode` of ``factory``'s law."""
-    return run_node(lambda node: ControllerNode(node, factory), default_name, argv, lifecycle=True)
+def run_controller(
+    factory: ControllerFactory,
+    default_name: str,
+    argv: Sequence[str] | None = None,
+    *,
+    filter_factory: FilterFactory | None = None,
+) -> int:
+    """``main()`` of a controller executable: a managed :class:`ControllerNode` of ``factory``'s law
+    (behind ``filter_factory``'s safety filter, when given)."""
+    return run_node(
+        lambda node: ControllerNode(node, factory, filter_factory=filter_factory),
+        default_name,
+        argv,
+        lifecycle=True,
+    )
 
 
-__all__ = ["BuiltController", "ControllerFactory", "ControllerNode", "run_controller"]
+__all__ = [
+    "BuiltController",
+    "BuiltFilter",
+    "ControllerFactory",
+    "ControllerNode",
+    "FilterFactory",
+    "run_controller",
+]

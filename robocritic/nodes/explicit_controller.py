@@ -18,10 +18,11 @@ import sys
 from collections.abc import Sequence
 
 from robocritic.controllers.explicit_mpc import ExplicitLaw, ExplicitMPC
+from robocritic.nodes.controller_node import BuiltController, run_controller
+from robocritic.nodes.profile_params import check_joint_space_law
+from robocritic.nodes.validators import non_negative
 from robocritic.profiles import HardwareProfile
 from robocritic.ros.transport.base import Node, ParameterError
-from robocritic.nodes.common import check_joint_space_law, non_negative
-from robocritic.nodes.controller_node import BuiltController, run_controller
 
 
 def load_explicit_law(path: str, profile: HardwareProfile, rate_hz: float) -> ExplicitLaw:

@@ -46,7 +46,6 @@ commands, timing, counters). ``use_sim_time`` must stay false: this node is the 
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections import deque
@@ -56,25 +55,21 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from robocritic.nodes.bridge_logic import STATE_SOURCES, BridgeLogic
+from robocritic.nodes.profile_params import (
+    ESTOP_QOS,
+    declare_profile,
+    require_joints,
+    require_topic,
+    topic_qos,
+)
+from robocritic.nodes.report import percentiles_ms, write_report
+from robocritic.nodes.runtime import run_node
+from robocritic.nodes.validators import at_least, finite_list, non_negative, one_of, positive
 from robocritic.ros.msgs import Bool, Clock, Float64MultiArray, JointState
 from robocritic.ros.msgs.convert import ns_to_time, numpy_to_float64_multi_array, numpy_to_joint_state
 from robocritic.ros.qos import CLOCK, Durability, QoSProfile, Reliability
 from robocritic.ros.transport.base import Node, ParameterError
-from robocritic.nodes.bridge_logic import STATE_SOURCES, BridgeLogic
-from robocritic.nodes.common import (
-    ESTOP_QOS,
-    at_least,
-    declare_profile,
-    non_negative,
-    one_of,
-    percentiles_ms,
-    positive,
-    require_joints,
-    require_topic,
-    topic_qos,
-    write_json_atomic,
-)
-from robocritic.nodes.runtime import run_node
 
 MODES = ("lockstep", "free_running")
 GROUND_TRUTH_QOS = QoSProfile(
@@ -110,7 +105,7 @@ class SimBridgeNode:
         self.mode = node.declare_parameter("mode", "lockstep", one_of(*MODES), "lockstep | free_running")
         seed = node.declare_parameter("seed", 0, description="reset seed of the first episode")
         initial_state = node.declare_parameter(
-            "initial_state", [], _finite_list, "start state of every episode (model units); [] samples one"
+            "initial_state", [], finite_list, "start state of every episode (model units); [] samples one"
         )
         state_source = node.declare_parameter(
             "state_source", "observation", one_of(*STATE_SOURCES), "what the JointState reports"
@@ -321,14 +316,15 @@ class SimBridgeNode:
     def shutdown(self) -> None:
         """Write the report (if asked) and close the env; called once by ``main``."""
         if self.report_path:
-            write_json_atomic(self.report_path, self.report())
+            write_report(self.report_path, self.report())
         self.logic.close()
 
     def report(self) -> dict[str, Any]:
         """States, applied commands, timing and counters of the run, JSON-ready.
 
         Timing: ``achieved_rate_hz`` is ticks per wall second from the first stepped tick to the
-        last (``intervals`` of them; the wait for the first command is start-up, not rate);
+        last (``intervals`` of them; the wait for the first command is start-up, not rate;
+        ``None`` before two ticks);
         ``latency`` the wall time from a tick's first publish to the first command received after
         it; a ``deadline_miss`` is a latency above ``deadline_s`` (one tick of wall time:
         ``dt / real_time_factor``, or ``dt`` unpaced); free-running also counts ticks stepped with
@@ -358,7 +354,7 @@ class SimBridgeNode:
                 "ticks": ticks,
                 "intervals": intervals,
                 "wall_time_s": span_s,
-                "achieved_rate_hz": intervals / span_s if span_s > 0 else math.nan,
+                "achieved_rate_hz": intervals / span_s if span_s > 0 else None,
                 "target_rate_hz": (1.0 / self.deadline_s) if self.paced else None,
                 "latency": percentiles_ms(list(self.latencies_s)),
                 "latencies_s": list(self.latencies_s),
@@ -388,11 +384,6 @@ def _make_env(fqn: str, env_id: str, episode_steps: int) -> gym.Env:
         return gym.make(env_id, **kwargs)
     except gym.error.Error as exc:
         raise ParameterError(f"{fqn}: parameter 'env_id' = {env_id!r} is invalid: {exc}") from None
-
-
-def _finite_list(values: list[Any]) -> str | None:
-    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
-    return None if ok else "must be a list of finite numbers"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,7 +5,10 @@
 Same node as ``mpc_controller`` (topics, activation, e-stop, watchdog: see
 :mod:`robocritic.nodes.controller_node`); the command is the run's final policy (YANN-DDPG:
 the YANN actor on its explicit law; DDPG, TD3, SAC: their actor), loaded weights-only with
-:func:`robocritic.yann.runner.load_policy`, evaluated by torch on one thread.
+:func:`robocritic.yann.policy_io.load_policy`, evaluated by torch on one thread. The sizes,
+control period and safe command come from the run's sidecar: the node imports no training code,
+no env and no simulator (a run folder from before the sidecar recorded them still loads, through
+its env).
 
 Parameters of the policy: ``run_dir`` (the run folder with ``actor.json``, ``actor.pt`` and, for
 YANN-DDPG, ``law.npz``; required). The policy must act on ``[q, dq]`` of the profile's joints with
@@ -18,18 +21,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from robocritic.nodes.profile_params import check_joint_space_law
+from robocritic.nodes.controller_node import BuiltController, run_controller
 from robocritic.profiles import HardwareProfile
 from robocritic.ros.transport.base import Node, ParameterError
-from robocritic.nodes.common import check_joint_space_law
-from robocritic.nodes.controller_node import BuiltController, run_controller
 
 
 def yann_factory(node: Node, profile: HardwareProfile) -> BuiltController:
     """:data:`~robocritic.nodes.controller_node.ControllerFactory` of a trained YANN-RL run."""
     import torch
 
-    from robocritic.yann.checkpoint import CheckpointError
-    from robocritic.yann.runner import linear_model, load_policy, make_env
+    from robocritic.learning.checkpoint import CheckpointError
+    from robocritic.yann.policy_io import load_policy
 
     torch.set_num_threads(1)  # a control loop: no intra-op thread pool competing with the node
     run_dir = node.declare_parameter("run_dir", None, description="finished YANN-RL run folder")
@@ -37,21 +40,17 @@ def yann_factory(node: Node, profile: HardwareProfile) -> BuiltController:
     if not (Path(run_dir) / "actor.json").is_file():
         raise ParameterError(f"{where}: no actor.json there (is it a finished `robocritic yann train` run?)")
     try:
-        policy, config, algorithm = load_policy(run_dir)
-        env = make_env(config)
-        try:
-            model = linear_model(env)
-        finally:
-            env.close()
+        loaded = load_policy(run_dir)
     except (OSError, ValueError, KeyError, CheckpointError) as exc:
         raise ParameterError(f"{where}: cannot load the policy: {exc}") from None
-    where = f"{where} ({algorithm} on {config.env_id})"
-    check_joint_space_law(where, model.n_x, model.n_u, model.dt, profile, node.get_parameter("rate_hz"))
+    algorithm, env_id, plant = loaded.algorithm, loaded.config.env_id, loaded.plant
+    where = f"{where} ({algorithm} on {env_id})"
+    check_joint_space_law(where, plant.n_x, plant.n_u, plant.dt, profile, node.get_parameter("rate_hz"))
     return BuiltController(
-        controller=policy,
-        safe_command=model.u_eq.copy(),
+        controller=loaded.policy,
+        safe_command=plant.u_eq.copy(),
         description=f"YANN-RL policy ({algorithm}, {run_dir})",
-        info={"run_dir": str(run_dir), "algorithm": algorithm, "env_id": config.env_id},
+        info={"run_dir": str(run_dir), "algorithm": algorithm, "env_id": env_id},
     )
 
 

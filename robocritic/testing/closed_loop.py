@@ -2,7 +2,8 @@
 
 The plant can be a :class:`~robocritic.dynamics.DynamicsModel` (its ODE is integrated by
 scipy, no simulator), a :class:`~robocritic.dynamics.LinearModel` (deviation dynamics), a Gymnasium
-env instance, or a registered env id. Every run returns a :class:`Trajectory` that the
+env instance, or a registered env id (run by :func:`robocritic.learning.rollout.run_episode`,
+the rollout loop training and evaluation use). Every run returns a :class:`Trajectory` that the
 assertions in :mod:`robocritic.testing.assertions` check.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from robocritic.dynamics import Box, DynamicsModel, LinearModel
 from robocritic.interfaces import Controller, SafetyFilter
+from robocritic.learning.rollout import Transition, run_episode
 from robocritic.utils.validation import as_vector
 
 Plant = DynamicsModel | LinearModel | gym.Env | str
@@ -189,26 +191,36 @@ def _run_env(
 ) -> Trajectory:
     base = env.unwrapped
     dynamics: DynamicsModel | None = getattr(base, "dynamics", None)
-    options = None if x0 is None else {"state": np.asarray(x0, dtype=np.float64)}
-    obs, info = env.reset(seed=seed, options=options)
-    if "state" not in info:
-        raise ValueError(f"{base.spec.id if base.spec else type(base).__name__}: info has no 'state'; "
-                         "closed-loop checks need envs that report their true state")
-    states, actions, costs, violations, times = [np.asarray(info["state"])], [], [], [], []
-    observations = [np.asarray(obs)]
-    violations.append(float(dynamics.state_box.violation(states[0]).sum()) if dynamics else 0.0)
-    terminated = False
-    for _ in range(steps):
-        u, elapsed = _act(controller, safety_filter, np.asarray(obs))
-        obs, _reward, terminated, truncated, info = env.step(u)
+    states: list[np.ndarray] = []
+    observations: list[np.ndarray] = []
+    actions: list[np.ndarray] = []
+    costs: list[float] = []
+    violations: list[float] = []
+    times: list[float] = []
+
+    def on_reset(obs: np.ndarray, info: dict[str, Any]) -> None:
+        if "state" not in info:
+            raise ValueError(
+                f"{base.spec.id if base.spec else type(base).__name__}: info has no 'state'; "
+                "closed-loop checks need envs that report their true state"
+            )
         states.append(np.asarray(info["state"]))
         observations.append(np.asarray(obs))
-        actions.append(u)
-        costs.append(float(info["cost"]))
-        violations.append(float(info["constraint_violation"]))
+        violations.append(float(dynamics.state_box.violation(states[0]).sum()) if dynamics else 0.0)
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        u, elapsed = _act(controller, safety_filter, np.asarray(obs))
         times.append(elapsed)
-        if terminated or truncated:
-            break
+        return u
+
+    def on_step(t: Transition) -> None:
+        states.append(np.asarray(t.info["state"]))
+        observations.append(np.asarray(t.next_obs))
+        actions.append(t.action)
+        costs.append(t.cost)
+        violations.append(float(t.info["constraint_violation"]))
+
+    episode = run_episode(env, act, x0, seed=seed, max_steps=steps, on_step=on_step, on_reset=on_reset)
     n_x = states[0].size
     n_u = actions[0].size
     unbounded = Box(np.full(n_x, -np.inf), np.full(n_x, np.inf))
@@ -224,7 +236,5 @@ def _run_env(
         input_box=dynamics.input_box if dynamics else Box(np.full(n_u, -np.inf), np.full(n_u, np.inf)),
         state_names=_names(dynamics.state_names if dynamics else (), n_x, "x"),
         input_names=_names(dynamics.input_names if dynamics else (), n_u, "u"),
-        terminated=bool(terminated),
+        terminated=episode.terminated,
     )
-
-

@@ -1,6 +1,6 @@
 """Actors of YANN-RL: the YANN actor (explicit MPC + per-region corrections) and an MLP actor.
 
-:class:`YANNActor` (YANN.md section 3). On critical region ``i`` of the explicit law::
+:class:`YANNActor`, the actor of YANN-RL. On critical region ``i`` of the explicit law::
 
     u = clip(u_eq + K_i dx + r_i + h * g_i(dx / s)),   dx = x - x_eq
 
@@ -31,8 +31,9 @@ an input past its bound, and it does not learn where the law already saturates.
 :class:`MLPActor` is the plain DDPG baseline: ``u = u_mid + u_half * tanh(MLP(dx / s))``.
 
 Both take absolute observations ``(B, n_x)`` and return absolute inputs ``(B, n_u)``;
-:class:`TorchPolicy` wraps either as a :class:`~robocritic.interfaces.Controller` (numpy in and
-out) for closed-loop evaluation.
+:class:`TorchPolicy` wraps either as a :class:`~robocritic.interfaces.BatchController` (numpy in
+and out) for closed-loop evaluation. :func:`build_actor` builds the actor of an algorithm from
+its config (training and loading a trained policy build it the same way).
 """
 
 from __future__ import annotations
@@ -47,9 +48,30 @@ import torch
 from torch import Tensor, nn
 
 from robocritic.controllers.explicit_mpc import ExplicitLaw
+from robocritic.learning.spec import half_widths
+from robocritic.yann.config import RLConfig
 from robocritic.yann.network import YANNFast
 
-__all__ = ["MLPActor", "RegionMLP", "TorchPolicy", "YANNActor", "activation_module", "make_mlp"]
+__all__ = [
+    "MLPActor",
+    "RegionMLP",
+    "TorchPolicy",
+    "YANNActor",
+    "activation_module",
+    "build_actor",
+    "make_mlp",
+    "torch_dtype",
+]
+
+_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    """``"float64"`` / ``"float32"`` (a learner config's ``dtype``) -> the torch dtype."""
+    try:
+        return _DTYPES[name]
+    except KeyError:
+        raise ValueError(f"dtype must be one of {list(_DTYPES)}; got {name!r}") from None
 
 
 def activation_module(name: str) -> nn.Module:
@@ -181,11 +203,9 @@ class YANNActor(nn.Module):
         else:
             self.register_buffer("K", K)
             self.register_buffer("r", r)
-        half = 0.5 * (law.domain_high - law.domain_low)
-        scale = np.where(half > 0, half, 1.0)
-        self.register_buffer("in_scale", torch.from_numpy(scale).to(dtype))
-        u_half = 0.5 * (law.u_high - law.u_low)
-        self.register_buffer("out_scale", torch.from_numpy(np.where(u_half > 0, u_half, 1.0)).to(dtype))
+        in_scale = half_widths(law.domain_low, law.domain_high)
+        self.register_buffer("in_scale", torch.from_numpy(in_scale).to(dtype))
+        self.register_buffer("out_scale", torch.from_numpy(half_widths(law.u_low, law.u_high)).to(dtype))
         self.register_buffer("x_eq", torch.from_numpy(law.x_eq.copy()).to(dtype))
         self.register_buffer("u_eq", torch.from_numpy(law.u_eq.copy()).to(dtype))
         self.register_buffer("u_low", torch.from_numpy(law.u_eq + law.u_low).to(dtype))
@@ -271,7 +291,8 @@ class MLPActor(nn.Module):
 
 
 class TorchPolicy:
-    """A torch actor as a :class:`~robocritic.interfaces.Controller`: ``act(obs (n_x,)) -> (n_u,)``.
+    """A torch actor as a :class:`~robocritic.interfaces.BatchController`:
+    ``act(obs (n_x,)) -> (n_u,)``, ``act_batch(obs (B, n_x)) -> (B, n_u)``.
 
     Runs the actor without gradients in its own dtype and returns float64 numpy. Stateless.
     """
@@ -293,3 +314,42 @@ class TorchPolicy:
         x = torch.as_tensor(np.asarray(obs, dtype=np.float64), dtype=self._dtype)
         with torch.no_grad():
             return self.actor(x).to(torch.float64).numpy().copy()
+
+
+def build_actor(
+    config: RLConfig,
+    algorithm: str,
+    law: ExplicitLaw | None,
+    *,
+    x_eq: np.ndarray,
+    x_scale: np.ndarray,
+    u_low: np.ndarray,
+    u_high: np.ndarray,
+) -> nn.Module:
+    """The actor of one of our DDPG learners, from ``config``'s learner section.
+
+    Args:
+        config: the run's config. algorithm: "yann_ddpg" (a :class:`YANNActor` on ``law``) or
+            "ddpg" (an :class:`MLPActor`).
+        law: the explicit law (YANN-DDPG only).
+        x_eq, x_scale, u_low, u_high: centring, scales and absolute input box of the MLP actor
+            (its buffers: loading a trained actor's state dict overwrites them).
+
+    Initialisation draws from the global torch RNG (seed it first for reproducible weights).
+    """
+    learner_config = config.ddpg_learner(algorithm)
+    dtype = torch_dtype(learner_config.dtype)
+    if algorithm == "yann_ddpg":
+        if law is None:
+            raise ValueError("yann_ddpg needs an explicit law")
+        return YANNActor(
+            law,
+            config.yann_ddpg.actor_hidden,
+            config.yann_ddpg.activation,
+            zero_init=config.yann_ddpg.zero_init,
+            train_law=config.yann_ddpg.train_law,
+            dtype=dtype,
+        )
+    return MLPActor(
+        x_eq, x_scale, u_low, u_high, learner_config.actor_hidden, learner_config.activation, dtype=dtype
+    )

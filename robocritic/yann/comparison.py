@@ -2,7 +2,7 @@
 
 :func:`run_comparison` trains every (env, algorithm, seed) in its own run folder (resumable
 runs resume; finished runs are read back, not retrained), evaluates the explicit MPC itself on
-the same test states, and aggregates the paper's table (YANN.md section 4) over seeds: mean test
+the same test states, and aggregates the YANN-RL paper's comparison table over seeds: mean test
 cost (of the 10 fixed test states) before and after training, its spread over seeds, and the
 training episodes with a safety violation. :func:`format_table` renders it as Markdown.
 
@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from robocritic.yann.checkpoint import atomic_write, atomic_write_json
+from robocritic.learning.runs import RunMetrics
+from robocritic.utils.atomic import atomic_write, atomic_write_json
 from robocritic.yann.config import ALGORITHMS, RLConfig, config_to_dict, default_config
 from robocritic.yann.runner import evaluate_explicit_mpc, train
 
@@ -43,20 +44,27 @@ def _stats(values: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def aggregate(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def _mean_cost(run: RunMetrics, name: str) -> float:
+    result = getattr(run, name)
+    if result is None:
+        raise ValueError(f"{run.algorithm} seed {run.seed}: no {name} evaluation (an unfinished run?)")
+    return result.mean_cost
+
+
+def aggregate(runs: Sequence[RunMetrics]) -> dict[str, Any]:
     """Across-seed statistics of one (env, algorithm): test cost before / after (each seed's mean
     over the test states; "after" of the final policy, "after_last" of the last iterate: they
     differ where a validation set selected an earlier snapshot), violating training episodes,
     wall time."""
-    last = [(r.get("test_after_last") or r["test_after"])["mean_cost"] for r in runs]
+    last = [_mean_cost(r, "test_after_last" if r.test_after_last is not None else "test_after") for r in runs]
     return {
-        "seeds": [r["seed"] for r in runs],
-        "test_cost_before": _stats([r["test_before"]["mean_cost"] for r in runs]),
-        "test_cost_after": _stats([r["test_after"]["mean_cost"] for r in runs]),
+        "seeds": [r.seed for r in runs],
+        "test_cost_before": _stats([_mean_cost(r, "test_before") for r in runs]),
+        "test_cost_after": _stats([_mean_cost(r, "test_after") for r in runs]),
         "test_cost_after_last": _stats(last),
-        "selected": sum(r.get("selection") is not None for r in runs),
-        "training_violations": _stats([r["training_violations"] for r in runs]),
-        "wall_s": _stats([r["curve"]["wall_s"][-1] if r["curve"]["wall_s"] else 0.0 for r in runs]),
+        "selected": sum(r.selection is not None for r in runs),
+        "training_violations": _stats([r.training_violations for r in runs]),
+        "wall_s": _stats([r.curve.wall_s[-1] if r.curve.wall_s else 0.0 for r in runs]),
     }
 
 
@@ -95,15 +103,18 @@ def run_comparison(
         mpc = evaluate_explicit_mpc(config)
         env_res: dict[str, Any] = {
             "config": config_to_dict(config),
-            "explicit_mpc": mpc.to_dict(),
+            "explicit_mpc": mpc.to_json(),
             "algorithms": {},
         }
         for algorithm in algorithms:
-            runs = []
+            runs: list[RunMetrics] = []
             for seed in seeds:
                 run_dir = out_dir / env_slug(env_id) / algorithm / f"seed_{seed}"
                 runs.append(train(config, algorithm, seed, run_dir, progress=progress).metrics)
-            env_res["algorithms"][algorithm] = {"aggregate": aggregate(runs), "runs": runs}
+            env_res["algorithms"][algorithm] = {
+                "aggregate": aggregate(runs),
+                "runs": [r.to_json() for r in runs],
+            }
         results["envs"][env_id] = env_res
         if plots:
             plot_curves(env_res, out_dir / f"curves_{env_slug(env_id)}.png", title=env_id)

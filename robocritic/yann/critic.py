@@ -1,7 +1,7 @@
 """Critics of YANN-RL: the discounted-LQR quadratic Q-function plus a zero-initialised network,
 and the plain MLP critic of the DDPG baseline. Both estimate a discounted *cost* (lower is better).
 
-YANN critic (YANN.md section 3), with ``z = [x - x_eq; u - u_eq]`` (deviation units)::
+YANN critic (the critic of YANN-RL), with ``z = [x - x_eq; u - u_eq]`` (deviation units)::
 
     Q(x, u) = cost_scale * z' M z + aux(x, u)
     M = [[Q_w + g A'PA,  g A'PB],
@@ -11,9 +11,10 @@ YANN critic (YANN.md section 3), with ``z = [x - x_eq; u - u_eq]`` (deviation un
 sqrt(g) B``; :func:`~robocritic.controllers.lqr.dlqr` with ``discount=g``). Then ``z'Mz`` is
 exactly the discounted Q-function of the linear model under the unconstrained LQR policy
 ``u = -K x`` with the stage cost ``x'Q_w x + u'R u``: ``Q(x, u) = c(x, u) + g Q(x', -K x')``
-holds to rounding (~1e-16 relative). The paper's undiscounted ``P`` leaves a 0.9% residual at
-``g = 0.99``. ``aux`` is an MLP on the scaled deviations with a zero last layer: it is exactly 0
-at initialisation and learns what the quadratic misses (constraints, nonlinearity).
+holds to rounding. The paper's undiscounted ``P`` would leave a residual of the order of
+``1 - g`` in that identity, so the discounted one is used. ``aux`` is an MLP on the scaled
+deviations with a zero last layer: it is exactly 0 at initialisation and learns what the
+quadratic misses (constraints, nonlinearity).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from torch import Tensor, nn
 
 from robocritic.controllers.lqr import dlqr
 from robocritic.dynamics.base import LinearModel
+from robocritic.learning.spec import half_widths
 from robocritic.yann.actor import make_mlp
 
 __all__ = ["MLPCritic", "YANNCritic", "lqr_q_matrix"]
@@ -87,8 +89,7 @@ class YANNCritic(nn.Module):
         dtype: torch.dtype = torch.float64,
     ) -> None:
         super().__init__()
-        M, K, P = lqr_q_matrix(model.A, model.B, state_weight, input_weight, gamma)
-        self.lqr_gain, self.lqr_value = K, P
+        M, _, _ = lqr_q_matrix(model.A, model.B, state_weight, input_weight, gamma)
         self.n_x, self.n_u = model.n_x, model.n_u
         self.register_buffer("M", torch.from_numpy(cost_scale * M).to(dtype))
         self.register_buffer("x_eq", torch.from_numpy(model.x_eq.copy()).to(dtype))
@@ -96,16 +97,23 @@ class YANNCritic(nn.Module):
         self.register_buffer("z_scale", torch.from_numpy(_box_scale(model)).to(dtype))
         self.aux = make_mlp(self.n_x + self.n_u, hidden, 1, activation, zero_last=True, dtype=dtype)
 
-    def quadratic(self, x: Tensor, u: Tensor) -> Tensor:
-        """``cost_scale * z'Mz`` for ``x (B, n_x)``, ``u (B, n_u)`` absolute -> ``(B,)``."""
-        z = torch.cat([x - self.x_eq, u - self.u_eq], dim=-1)
+    def deviation(self, x: Tensor, u: Tensor) -> Tensor:
+        """``z = [x - x_eq, u - u_eq]`` ``(B, n_x + n_u)`` for absolute ``x (B, n_x)``, ``u (B, n_u)``."""
+        return torch.cat([x - self.x_eq, u - self.u_eq], dim=-1)
+
+    def quadratic(self, x: Tensor, u: Tensor, *, z: Tensor | None = None) -> Tensor:
+        """``cost_scale * z'Mz`` for ``x (B, n_x)``, ``u (B, n_u)`` absolute -> ``(B,)``
+        (``z``: their :meth:`deviation` if already computed)."""
+        if z is None:
+            z = self.deviation(x, u)
         return ((z @ self.M) * z).sum(dim=-1)
 
     def forward(self, x: Tensor, u: Tensor) -> Tensor:
         """``x (B, n_x)``, ``u (B, n_u)`` absolute -> ``Q (B,)`` (scaled discounted cost)."""
-        z = torch.cat([x - self.x_eq, u - self.u_eq], dim=-1)
-        quad = ((z @ self.M) * z).sum(dim=-1)
-        return quad + self.aux(z / self.z_scale).squeeze(-1)
+        # One z for both terms: its gradient is accumulated once, in the same order as ever
+        # (bit-identical training across versions).
+        z = self.deviation(x, u)
+        return self.quadratic(x, u, z=z) + self.aux(z / self.z_scale).squeeze(-1)
 
 
 class MLPCritic(nn.Module):
@@ -141,9 +149,6 @@ class MLPCritic(nn.Module):
 
 
 def _box_scale(model: LinearModel) -> np.ndarray:
-    """``(n_x + n_u,)`` half-widths of the state and input boxes (1 where a side is open)."""
-    out = []
-    for box in (model.state_box, model.input_box):
-        half = 0.5 * (box.high - box.low)
-        out.append(np.where(np.isfinite(half) & (half > 0), half, 1.0))
-    return np.concatenate(out)
+    """``(n_x + n_u,)`` half-widths of the state and input boxes (:func:`half_widths`)."""
+    boxes = (model.state_box, model.input_box)
+    return np.concatenate([half_widths(box.low, box.high) for box in boxes])

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 import yaml
 
-from robocritic.profiles import ProfileError, available_profiles, load_profile, parse_profile
+from robocritic.profiles import (
+    JointNameError,
+    ProfileError,
+    available_profiles,
+    joint_order,
+    load_profile,
+    parse_profile,
+)
 
 
 def test_shipped_profiles_validate():
@@ -100,3 +107,99 @@ def test_joint_map_reorders_flips_and_offsets():
     np.testing.assert_allclose(jm.effort_to_robot(np.ones(7)), [1, -1, 1, 1, 1, 1, 1])
     with pytest.raises(ValueError, match=r"lacks joint\(s\) \['panda_joint1'\]"):
         jm.to_model(names[:-2], robot_q[:-2])
+
+
+def _signed_map():
+    from robocritic.profiles import JointMap, JointSpec
+
+    return JointMap((
+        JointSpec("shoulder", 1, 0.0, (-2.0, 2.0), 3.0, 40.0),
+        JointSpec("elbow", -1, 0.25, (-1.0, 2.5), 4.0, 20.0),
+        JointSpec("wrist", -1, 0.0, None, 5.0, 5.0),
+    ))  # fmt: skip
+
+
+def test_effort_to_model_inverts_effort_to_robot():
+    jm = _signed_map()
+    u = np.array([1.5, -2.0, 0.25])
+    np.testing.assert_array_equal(jm.effort_to_robot(u), [1.5, 2.0, -0.25])
+    np.testing.assert_array_equal(jm.effort_to_model(jm.effort_to_robot(u)), u)
+    np.testing.assert_array_equal(jm.effort_to_robot(jm.effort_to_model(u)), u)
+
+
+def test_readings_round_trip_through_the_codec_in_any_order():
+    jm = _signed_map()
+    q, dq = np.array([0.1, 0.7, -3.0]), np.array([1.0, -2.0, 0.5])
+    robot_q, robot_dq = jm.position_to_robot(q), jm.velocity_to_robot(dq)
+    np.testing.assert_allclose(robot_q, [0.1, -0.45, 3.0])  # elbow: -(0.7 - 0.25)
+    np.testing.assert_array_equal(robot_dq, [1.0, 2.0, -0.5])
+    for order in ([0, 1, 2], [2, 0, 1], [1, 2, 0]):
+        names = [jm.names[i] for i in order]
+        back_q, back_dq = jm.to_model(names, robot_q[order], robot_dq[order])
+        np.testing.assert_allclose(back_q, q)
+        np.testing.assert_array_equal(back_dq, dq)
+    # an extra joint is ignored, unless unknown joints are refused
+    q_extra, _ = jm.to_model(["gripper", *jm.names], np.r_[9.0, robot_q])
+    np.testing.assert_allclose(q_extra, q)
+    with pytest.raises(JointNameError, match=r"joints \['gripper'\] that the profile does not list") as err:
+        jm.to_model(["gripper", *jm.names], np.r_[9.0, robot_q], allow_unknown=False)
+    assert err.value.reason == "unknown_joint"
+
+
+@pytest.mark.parametrize(
+    ("names", "position", "reason", "match"),
+    [
+        (["shoulder", "wrist"], [0.0, 0.0], "missing_joint", r"lacks joint\(s\) \['elbow'\]"),
+        ([], [], "missing_joint", r"lacks joint\(s\) \['shoulder', 'elbow', 'wrist'\]"),
+        (["shoulder", "elbow", "elbow", "wrist"], [0.0] * 4, "malformed", "repeats a joint name"),
+        (["shoulder", "elbow", 3], [0.0] * 3, "malformed", "joint names must be strings"),
+        (["shoulder", "elbow", "wrist"], [0.0] * 2, "malformed", "3 names, 2 positions"),
+    ],
+)
+def test_names_that_do_not_fit_are_named_with_a_reason(names, position, reason, match):
+    with pytest.raises(JointNameError, match=match) as err:
+        _signed_map().to_model(names, position)
+    assert err.value.reason == reason and isinstance(err.value, ValueError)
+
+
+def test_the_last_name_order_is_reused_and_a_new_one_recomputed():
+    jm = _signed_map()
+    first = jm.index(["wrist", "elbow", "shoulder"])
+    assert first.tolist() == [2, 1, 0] and jm.index(("wrist", "elbow", "shoulder")) is first
+    assert not first.flags.writeable  # shared: nobody may change it
+    assert jm.index(["elbow", "shoulder", "wrist"]).tolist() == [1, 0, 2]
+    jm.index(["x", "wrist", "elbow", "shoulder"])  # cached with an unknown joint ...
+    with pytest.raises(JointNameError, match="does not list"):  # ... still refused where it must be
+        jm.index(["x", "wrist", "elbow", "shoulder"], allow_unknown=False)
+    assert joint_order(("b", "a"), ("a", "c", "b")).tolist() == [2, 0]
+
+
+def test_the_pendulum_profile_carries_the_benchmark_mpc():
+    from robocritic.envs.pendulum.task import INPUT_WEIGHT, STATE_WEIGHT
+
+    spec = load_profile("pendulum_sim").mpc
+    assert spec.model == "PendulumModel" and spec.model_parameters == {} and spec.horizon == 10
+    assert spec.state_weight == tuple(np.diag(STATE_WEIGHT))
+    assert spec.input_weight == tuple(np.diag(INPUT_WEIGHT))
+    assert load_profile("arm7_torque").mpc is None
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: m.update(horizon=0), r"mpc\.horizon must be an integer >= 1; got 0"),
+        (lambda m: m.update(horizon=2.5), r"mpc\.horizon must be int"),
+        (lambda m: m.update(state_weight=[1.0]), r"mpc\.state_weight must be 2 finite numbers >= 0"),
+        (lambda m: m.update(state_weight=[1.0, -1.0]), r"mpc\.state_weight must be 2 finite numbers >= 0"),
+        (lambda m: m.update(input_weight=[0.0]), r"mpc\.input_weight must be 1 finite numbers > 0"),
+        (lambda m: m.update(model="pendulum model"), r"mpc\.model must name a class of robocritic\.dynamics"),
+        (lambda m: m.update(model_parameters={"g": "ten"}), r"mpc\.model_parameters\.g must be int/float"),
+        (lambda m: m.update(solver="daqp"), r"mpc has unknown field\(s\) \['solver'\]"),
+        (lambda m: m.pop("model"), r"mpc\.model is required"),
+    ],
+)
+def test_bad_mpc_fields_are_named(edit, message):
+    data = copy.deepcopy(_pendulum_data())
+    edit(data["mpc"])
+    with pytest.raises(ProfileError, match=message):
+        parse_profile(data, "hardware/test.yaml")

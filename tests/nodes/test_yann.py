@@ -11,10 +11,10 @@ import pytest
 from robocritic.controllers.lqr import dlqr
 
 from robocritic.dynamics import PendulumModel
-from robocritic.ros.msgs import Float64MultiArray
 from robocritic.nodes.controller_node import ControllerNode
 from robocritic.nodes.sim_bridge import SimBridgeNode
 from robocritic.nodes.yann_controller import yann_factory
+from robocritic.ros.msgs import Float64MultiArray
 from robocritic.ros.transport import InProcessBus, ParameterError
 from robocritic.testing import run_closed_loop
 from robocritic.yann.config import YANNDDPGConfig, default_config
@@ -80,3 +80,32 @@ def test_console_script_reports_a_missing_run_dir():
         check=False, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 2 and "parameter 'run_dir'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# Modules a deployed policy must not need: the simulators, the envs, and the training code.
+TRAINING_OR_SIMULATION = ("mujoco", "pybullet", "robocritic.envs", "robocritic.yann.runner", "robocritic.yann.trainer",
+                          "robocritic.yann.baselines", "robocritic.yann.factory", "robocritic.yann.ddpg",
+                          "robocritic.yann.critic", "robocritic.learning.buffer")  # fmt: skip
+
+
+def test_the_node_loads_the_policy_without_training_code_or_simulator(run_dir):
+    """A fresh interpreter builds the node from the run folder alone (sidecar: sizes, period,
+    safe command) and never imports a simulator, an env or the trainer."""
+    code = f"""
+import sys
+import numpy as np
+from robocritic.nodes.controller_node import ControllerNode
+from robocritic.nodes.yann_controller import yann_factory
+from robocritic.ros.transport import InProcessBus
+from robocritic.yann.policy_io import load_policy
+
+ctl = ControllerNode(InProcessBus().create_node("ctl", parameters={{"run_dir": {str(run_dir)!r}}}), yann_factory)
+loaded = load_policy({str(run_dir)!r})
+assert loaded.algorithm == "yann_ddpg" and (loaded.plant.n_x, loaded.plant.n_u, loaded.plant.dt) == (2, 1, 0.05)
+assert np.isfinite(loaded.policy.act(np.array([0.2, -0.1]))).all()
+present = sorted(m for m in sys.modules if m.startswith({TRAINING_OR_SIMULATION!r}))
+assert not present, present
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]

@@ -24,29 +24,6 @@ def test_time_conversions_round_trip_and_reject_out_of_range():
         convert.ns_to_time(2**31 * 10**9)
 
 
-def test_joint_state_reorders_by_name():
-    msg = convert.numpy_to_joint_state(["b", "a", "c"], [2.0, 1.0, 3.0], effort=[20.0, 10.0, 30.0])
-    arrays = convert.joint_state_to_numpy(msg, ["a", "b", "c"])
-    np.testing.assert_array_equal(arrays.position, [1.0, 2.0, 3.0])
-    np.testing.assert_array_equal(arrays.effort, [10.0, 20.0, 30.0])
-    assert arrays.velocity is None
-    np.testing.assert_array_equal(convert.joint_state_to_numpy(msg).position, [2.0, 1.0, 3.0])
-
-
-@pytest.mark.parametrize(
-    ("msg", "match"),
-    [
-        (msgs.JointState(name=["a", "b"], position=[1.0]), "position has 1 entries for 2 names"),
-        (msgs.JointState(name=["a"], position=[1.0], velocity=[1.0, 2.0]), "velocity has 2 entries"),
-        (msgs.JointState(name=["a", "a"], position=[1.0, 2.0]), "repeats a joint"),
-        (msgs.JointState(name=["a"], position=[1.0]), r"lacks joints \['b'\]"),
-    ],
-)
-def test_joint_state_rejects_malformed(msg, match):
-    with pytest.raises(MessageError, match=match):
-        convert.joint_state_to_numpy(msg, ["a", "b"] if "lacks" in match or "repeats" in match else None)
-
-
 @pytest.mark.parametrize(
     ("encoding", "shape", "dtype"),
     [("32FC1", (3, 5), np.float32), ("16UC1", (4, 2), np.uint16), ("mono8", (2, 2), np.uint8),

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from robocritic.controllers.lqr import dlqr
 
 from robocritic.dynamics import PendulumModel
-from robocritic.yann.checkpoint import load_weights
+from robocritic.learning.checkpoint import load_weights
+from robocritic.yann import policy_io
 from robocritic.yann.config import DDPGConfig, SB3Config, YANNDDPGConfig, default_config
 from robocritic.yann.laws import saturated_linear_law
 from robocritic.yann.runner import evaluate_run, load_policy, train
@@ -47,7 +50,7 @@ def test_sb3_baseline_runs_in_the_harness(tmp_path, algorithm: str):
     cfg = tiny_config(tmp_path)
     run_dir = tmp_path / algorithm
     result = train(cfg, algorithm, 0, run_dir, progress=False)
-    m = result.metrics
+    m = result.metrics.to_json()
     assert result.finished and m["episodes_done"] == 2
     assert m["curve"]["train_steps"] == [30, 30]
     assert m["eval_curve"]["episode"] == [0, 1, 2]
@@ -56,6 +59,27 @@ def test_sb3_baseline_runs_in_the_harness(tmp_path, algorithm: str):
     _, _, alg = load_policy(run_dir)
     assert alg == algorithm
     np.testing.assert_allclose(evaluate_run(run_dir).mean_cost, m["test_after"]["mean_cost"], rtol=1e-6)
+    # The policy loads from the sidecar alone (observation normalisation, action box): a fresh
+    # interpreter needs no simulator, env or trainer, and acts the same.
+    states = [[0.2, -0.1], [-0.3, 0.25]]
+    code = (
+        "import sys, json, numpy as np; from robocritic.yann.policy_io import load_policy; "
+        f"print(json.dumps(load_policy(sys.argv[1]).policy.act_batch(np.array({states})).tolist())); "
+        "bad = [m for m in sys.modules if m.startswith(('mujoco', 'robocritic.envs', 'robocritic.yann.trainer', "
+        "'robocritic.yann.baselines', 'robocritic.yann.factory'))]; assert not bad, bad"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(run_dir)], check=False, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    here = policy_io.load_policy(run_dir)
+    np.testing.assert_array_equal(json.loads(proc.stdout), here.policy.act_batch(np.array(states)))
+    # A run folder from before the sidecar recorded them (format 1) still loads, through its env.
+    side = json.loads((run_dir / "actor.json").read_text())
+    (run_dir / "actor.json").write_text(json.dumps({k: v for k, v in side.items()
+                                                    if k not in ("format", "plant", "observation")}))  # fmt: skip
+    old = policy_io.load_policy(run_dir)
+    assert old.sidecar.format == 1
+    np.testing.assert_array_equal(old.policy.act_batch(np.array(states)), here.policy.act_batch(np.array(states)))
 
 
 def test_comparison_writes_results_and_curves(tmp_path):
@@ -85,12 +109,12 @@ def test_comparison_writes_results_and_curves(tmp_path):
 
 
 def test_every_algorithm_trains_from_the_same_start_states(tmp_path):
-    """The SB3 wrapper draws the Trainer's start-state stream (same seed -> same x0 sequence)."""
+    """The SB3 wrapper draws the DDPG trainer's start-state stream (same seed -> same x0 sequence)."""
     import gymnasium as gym
     import robocritic.envs  # noqa: F401
 
+    from robocritic.learning.rollout import start_state_rng
     from robocritic.yann.baselines import StartStates
-    from robocritic.yann.runner import start_state_rng
 
     half = np.array([0.3, 0.3])
     env = StartStates(gym.make(PENDULUM), np.zeros(2), half, seed=3)

@@ -11,8 +11,8 @@ import torch
 from robocritic.controllers.lqr import dlqr
 
 from robocritic.dynamics import PendulumModel
+from robocritic.learning.buffer import Batch
 from robocritic.yann.actor import MLPActor, YANNActor
-from robocritic.yann.buffer import Batch
 from robocritic.yann.config import DDPGConfig, YANNDDPGConfig
 from robocritic.yann.critic import MLPCritic, YANNCritic
 from robocritic.yann.ddpg import DDPG

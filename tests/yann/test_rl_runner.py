@@ -1,4 +1,4 @@
-"""YANN-RL runner (robocritic.yann.runner): a tiny training run end to end (checkpoint,
+"""YANN-RL runner (robocritic.yann.runner, .trainer): a tiny training run end to end (checkpoint,
 TensorBoard events, metrics JSON, reloadable policy), YANN-DDPG starting exactly at the explicit
 MPC's test cost, and a resumed run equal to an uninterrupted one bit for bit."""
 
@@ -15,17 +15,17 @@ from robocritic.controllers.explicit_mpc import ExplicitMPC
 from robocritic.controllers.lqr import dlqr
 
 from robocritic.dynamics import PendulumModel
-from robocritic.yann.checkpoint import CheckpointError, load_weights
+from robocritic.learning.checkpoint import CheckpointError, load_weights
 from robocritic.yann.config import DDPGConfig, RLConfig, YANNDDPGConfig, default_config
 from robocritic.yann.laws import saturated_linear_law
 from robocritic.yann.runner import (
-    Trainer,
     evaluate_explicit_mpc,
     evaluate_policy,
     evaluate_run,
     load_policy,
     train,
 )
+from robocritic.yann.trainer import DDPGTrainer
 
 PENDULUM = "robocritic/ClippedPendulum-v0"
 
@@ -67,7 +67,7 @@ def test_tiny_run_end_to_end(tmp_path, algorithm: str):
     run_dir = tmp_path / "run"
     result = train(cfg, algorithm, 0, run_dir, progress=False)
     assert result.finished
-    m = result.metrics
+    m = result.metrics.to_json()
     assert m["episodes_done"] == 2 and m["curve"]["episode"] == [1, 2]
     assert m["eval_curve"]["episode"] == [0, 1, 2]
     assert len(m["test_before"]["costs"]) == 3 and np.isfinite(m["test_after"]["mean_cost"])
@@ -82,14 +82,14 @@ def test_tiny_run_end_to_end(tmp_path, algorithm: str):
     np.testing.assert_allclose(evaluate_run(run_dir).mean_cost, m["test_after"]["mean_cost"], rtol=1e-12)
     # A finished run is not retrained: train() on it resumes to "done" at once.
     again = train(cfg, algorithm, 0, run_dir, progress=False)
-    assert comparable(again.metrics) == comparable(m)
+    assert comparable(again.metrics.to_json()) == comparable(m)
 
 
 def test_yann_ddpg_starts_at_the_explicit_mpc_cost(tmp_path):
     cfg = tiny_config(tmp_path, episodes=1)
     result = train(cfg, "yann_ddpg", 0, tmp_path / "run", progress=False, tensorboard=False)
     mpc = evaluate_explicit_mpc(cfg)
-    np.testing.assert_allclose(result.metrics["test_before"]["costs"], mpc.costs, rtol=1e-9)
+    np.testing.assert_allclose(result.metrics.to_json()["test_before"]["costs"], mpc.costs, rtol=1e-9)
 
 
 def test_resume_equals_uninterrupted(tmp_path):
@@ -97,11 +97,11 @@ def test_resume_equals_uninterrupted(tmp_path):
     full = train(cfg, "yann_ddpg", 7, tmp_path / "full", progress=False, tensorboard=False)
 
     part = train(cfg, "yann_ddpg", 7, tmp_path / "part", progress=False, tensorboard=False, stop_after=1)
-    assert not part.finished and part.metrics["episodes_done"] == 1
-    # A new process would build a fresh Trainer: so does this.
+    assert not part.finished and part.metrics.to_json()["episodes_done"] == 1
+    # A new process would build a fresh DDPGTrainer: so does this.
     resumed = train(cfg, "yann_ddpg", 7, tmp_path / "part", progress=False, tensorboard=False)
     assert resumed.finished
-    assert comparable(resumed.metrics) == comparable(full.metrics)
+    assert comparable(resumed.metrics.to_json()) == comparable(full.metrics.to_json())
     a = load_weights(tmp_path / "full" / "actor.pt")["actor"]
     b = load_weights(tmp_path / "part" / "actor.pt")["actor"]
     assert a.keys() == b.keys()
@@ -124,7 +124,9 @@ def test_resume_refuses_another_config_or_seed(tmp_path):
     with pytest.raises(CheckpointError, match="seed"):
         train(cfg, "ddpg", 1, tmp_path / "run", progress=False, tensorboard=False)
     with pytest.raises(CheckpointError, match="resume"):
-        Trainer(cfg, "ddpg", 0, tmp_path / "run", progress=False, tensorboard=False).train(resume=False)
+        DDPGTrainer.from_config(cfg, "ddpg", 0, tmp_path / "run", progress=False, tensorboard=False).train(
+            resume=False
+        )
 
 
 def test_lockstep_evaluation_equals_sequential(tmp_path):
@@ -145,7 +147,7 @@ def test_final_policy_is_the_best_validation_snapshot(tmp_path):
     the validation states (here the untrained actor, i.e. the explicit MPC), and actor.pt holds it."""
     base = tiny_config(tmp_path, episodes=3)
     cfg = dataclasses.replace(base, yann_ddpg=dataclasses.replace(base.yann_ddpg, actor_lr=1.0))
-    m = train(cfg, "yann_ddpg", 0, tmp_path / "run", progress=False, tensorboard=False).metrics
+    m = train(cfg, "yann_ddpg", 0, tmp_path / "run", progress=False, tensorboard=False).metrics.to_json()
     curve = m["eval_curve"]
     assert len(curve["validation_cost"]) == len(curve["episode"]) == 4
     best = int(np.argmin(curve["validation_cost"]))  # first minimum: ties keep the earlier snapshot
@@ -164,6 +166,32 @@ def test_final_policy_is_the_best_validation_snapshot(tmp_path):
 
 def test_without_validation_states_the_last_iterate_is_final(tmp_path):
     cfg = dataclasses.replace(tiny_config(tmp_path, episodes=1), validation_states=())
-    m = train(cfg, "ddpg", 0, tmp_path / "run", progress=False, tensorboard=False).metrics
+    m = train(cfg, "ddpg", 0, tmp_path / "run", progress=False, tensorboard=False).metrics.to_json()
     assert m["selection"] is None and m["eval_curve"]["validation_cost"] == []
     assert m["test_after"] == m["test_after_last"]
+
+
+def test_resume_from_an_old_episode_checkpoint_equals_uninterrupted(tmp_path):
+    """A run folder checkpointed before checkpoints counted steps (``ep_000001/``, format 1,
+    "episode" in meta.json and latest.json) resumes to the same result."""
+    import hashlib
+    import shutil
+
+    cfg = tiny_config(tmp_path, episodes=3)
+    full = train(cfg, "yann_ddpg", 7, tmp_path / "full", progress=False, tensorboard=False)
+    part = tmp_path / "part"
+    train(cfg, "yann_ddpg", 7, part, progress=False, tensorboard=False, stop_after=1)
+    checkpoints = part / "checkpoints"
+    shutil.move(checkpoints / "step_000000001", checkpoints / "ep_000001")
+    meta = json.loads((checkpoints / "ep_000001" / "meta.json").read_text())
+    meta["format"], meta["episode"] = 1, meta.pop("step")
+    meta["files"] = {name: hashlib.sha256((checkpoints / "ep_000001" / name).read_bytes()).hexdigest()
+                     for name in meta["files"]}  # fmt: skip
+    (checkpoints / "ep_000001" / "meta.json").write_text(json.dumps(meta))
+    (checkpoints / "latest.json").write_text(json.dumps({"checkpoint": "ep_000001", "episode": 1}))
+
+    resumed = train(cfg, "yann_ddpg", 7, part, progress=False, tensorboard=False)
+    assert comparable(resumed.metrics.to_json()) == comparable(full.metrics.to_json())
+    a, b = load_weights(tmp_path / "full" / "actor.pt")["actor"], load_weights(part / "actor.pt")["actor"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert sorted(p.name for p in checkpoints.iterdir() if p.is_dir()) == ["step_000000002", "step_000000003"]

@@ -10,7 +10,6 @@ because some fields legitimately carry NaN (e.g. "no reading" in a depth image).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import numpy as np
 
@@ -143,51 +142,6 @@ def numpy_to_covariance(a: np.ndarray) -> list[float]:
 
 
 # --- joint state -------------------------------------------------------------------------------
-
-
-class JointArrays(NamedTuple):
-    """Joint data as arrays in a caller-chosen joint order; ``None`` where the message had none."""
-
-    position: np.ndarray
-    velocity: np.ndarray | None
-    effort: np.ndarray | None
-
-
-def joint_state_to_numpy(msg: JointState, joint_names: Sequence[str] | None = None) -> JointArrays:
-    """Arrays ``(n,)`` from a ``JointState``, reordered to ``joint_names`` when given.
-
-    Reordering by name is the defence against the most common real-robot bug (joint order): a
-    driver may publish joints in any order or publish extra joints. Raises :class:`MessageError`
-    when lengths disagree with ``name``, names repeat, or a requested joint is missing.
-    """
-    n = len(msg.name)
-    if len(msg.position) != n:
-        raise MessageError(f"JointState.position has {len(msg.position)} entries for {n} names")
-    for field_name in ("velocity", "effort"):
-        size = len(getattr(msg, field_name))
-        if size not in (0, n):
-            raise MessageError(
-                f"JointState.{field_name} has {size} entries for {n} names (expected 0 or {n})"
-            )
-    if joint_names is None:
-        order = slice(None)
-    else:
-        index = {name: i for i, name in enumerate(msg.name)}
-        if len(index) != n:
-            raise MessageError(f"JointState.name repeats a joint: {list(msg.name)}")
-        missing = [name for name in joint_names if name not in index]
-        if missing:
-            raise MessageError(f"JointState lacks joints {missing}; it has {list(msg.name)}")
-        order = [index[name] for name in joint_names]
-
-    def pick(values: Sequence[float]) -> np.ndarray | None:
-        return np.asarray(values, dtype=np.float64)[order] if len(values) else None
-
-    return JointArrays(
-        position=np.asarray(msg.position, dtype=np.float64)[order],
-        velocity=pick(msg.velocity),
-        effort=pick(msg.effort),
-    )
 
 
 def numpy_to_joint_state(
@@ -336,12 +290,10 @@ def _fixed(name: str, values: Sequence[float] | np.ndarray, size: int) -> list[f
 
 
 __all__ = [
-    "JointArrays",
     "MessageError",
     "covariance_to_numpy",
     "float64_multi_array_to_numpy",
     "image_to_numpy",
-    "joint_state_to_numpy",
     "make_header",
     "ns_to_duration",
     "ns_to_time",

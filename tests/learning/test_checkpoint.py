@@ -1,6 +1,7 @@
-"""Checkpoints (robocritic.yann.checkpoint, .buffer): weights-only loading refuses pickled
-objects, atomic writes never leave a half-written file, digests catch a replaced file, and the
-replay buffer round-trips through a plain .npz."""
+"""Checkpoints (robocritic.learning.checkpoint, .buffer): weights-only loading refuses pickled
+objects, atomic writes never leave a half-written file, digests catch a replaced file, the
+replay buffer round-trips through a plain .npz, checkpoints are indexed by step and old
+``ep_`` checkpoints still load."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from robocritic.yann.buffer import ReplayBuffer
-from robocritic.yann.checkpoint import (
+from robocritic.learning.buffer import ReplayBuffer
+from robocritic.learning.checkpoint import (
     CheckpointError,
     CheckpointStore,
-    atomic_write,
     load_weights,
     save_weights,
 )
+from robocritic.utils.atomic import atomic_write
 
 
 class Payload:
@@ -72,9 +73,9 @@ def test_store_keeps_the_newest_and_detects_replaced_files(tmp_path):
     for ep in (1, 2, 3):
         buf.add(np.full(2, ep), np.ones(1), float(ep), np.zeros(2), False)
         store.save(ep, {"w": torch.full((2,), float(ep))}, {"note": "x"}, replay=buf.save)
-    assert sorted(p.name for p in (tmp_path / "ck").glob("ep_*")) == ["ep_000002", "ep_000003"]
+    assert sorted(p.name for p in (tmp_path / "ck").glob("step_*")) == ["step_000000002", "step_000000003"]
     ckpt = store.load()
-    assert ckpt.episode == 3 and ckpt.meta["note"] == "x"
+    assert ckpt.step == 3 and ckpt.meta["note"] == "x"
     assert torch.equal(ckpt.state["w"], torch.full((2,), 3.0))
     restored = ReplayBuffer.load(ckpt.replay_path)
     assert len(restored) == 3 and restored.cost.tolist()[:3] == [1.0, 2.0, 3.0]
@@ -83,7 +84,7 @@ def test_store_keeps_the_newest_and_detects_replaced_files(tmp_path):
     with pytest.raises(CheckpointError, match="SHA-256"):
         store.load()
     # A pointer to a missing folder is reported, not silently ignored.
-    (tmp_path / "ck" / "latest.json").write_text(json.dumps({"checkpoint": "ep_000099"}))
+    (tmp_path / "ck" / "latest.json").write_text(json.dumps({"checkpoint": "step_000000099"}))
     with pytest.raises(CheckpointError, match="does not exist"):
         store.load()
 
@@ -97,3 +98,46 @@ def test_replay_buffer_ring_and_sampling():
     b = buf.sample(8, np.random.default_rng(0))
     np.testing.assert_array_equal(a.obs, b.obs)
     assert a.obs.shape == (8, 1) and set(a.cost.tolist()) <= {2.0, 3.0, 4.0}
+
+
+def _write_format1(directory, episode: int, state: dict, meta: dict) -> None:
+    """A checkpoint as robocritic wrote it before steps: ``ep_%06d``, "episode" in meta and pointer."""
+    import hashlib
+
+    folder = directory / f"ep_{episode:06d}"
+    folder.mkdir(parents=True)
+    torch.save(state, folder / "state.pt")
+    digest = hashlib.sha256((folder / "state.pt").read_bytes()).hexdigest()
+    meta = {**meta, "format": 1, "episode": episode, "files": {"state.pt": digest}}
+    (folder / "meta.json").write_text(json.dumps(meta))
+    (directory / "latest.json").write_text(json.dumps({"checkpoint": folder.name, "episode": episode}))
+
+
+def test_old_episode_checkpoints_load_and_are_superseded(tmp_path):
+    directory = tmp_path / "ck"
+    _write_format1(directory, 4, {"w": torch.ones(2)}, {"note": "old"})
+    store = CheckpointStore(directory, keep=2)
+    ckpt = store.load()
+    assert ckpt.step == 4 and ckpt.meta["note"] == "old" and ckpt.path.name == "ep_000004"
+    assert torch.equal(ckpt.state["w"], torch.ones(2))
+    # A resumed run writes the current layout next to it; pruning orders both layouts by step.
+    store.save(5, {"w": torch.zeros(2)}, {"note": "new"})
+    store.save(6, {"w": torch.zeros(2)}, {"note": "new"})
+    assert [p.name for p in store.folders()] == ["step_000000005", "step_000000006"]
+    assert store.load().step == 6 and json.loads((directory / "latest.json").read_text())["step"] == 6
+
+
+def test_rewriting_a_step_replaces_an_old_layout_folder_of_that_step(tmp_path):
+    directory = tmp_path / "ck"
+    _write_format1(directory, 3, {"w": torch.ones(1)}, {})
+    CheckpointStore(directory, keep=5).save(3, {"w": torch.zeros(1)}, {})
+    assert [p.name for p in CheckpointStore(directory).folders()] == ["step_000000003"]
+
+
+def test_unknown_format_is_refused_by_name(tmp_path):
+    store = CheckpointStore(tmp_path / "ck")
+    folder = store.save(1, {"w": torch.ones(1)}, {})
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "format": 99}))
+    with pytest.raises(CheckpointError, match="format 99"):
+        store.load()

@@ -1,0 +1,12 @@
+"""Per-robot-kind message I/O of the nodes: messages in, model-order numpy arrays out, and back.
+
+The safety shell (:mod:`robocritic.nodes.shell`) works on arrays only; what a robot kind's
+messages look like, and how their values map to model order and units, lives here.
+
+==========  ========================================================================================
+module      contents
+==========  ========================================================================================
+``joint``   JointState -> ``[q, dq]``, efforts <-> Float64MultiArray, through the profile's
+            :class:`~robocritic.profiles.JointMap`; the plausibility range of joint readings
+==========  ========================================================================================
+"""
