@@ -6,7 +6,7 @@
 Subscribes the profile's JointState, publishes efforts on its command topic at ``rate_hz`` (see
 :mod:`robocritic.nodes.controller_node` for topics, activation, e-stop and watchdog).
 
-The problem comes from the profile (the controller never builds an env, ARCHITECTURE.md): its
+The problem comes from the profile (the controller never builds an env, docs/architecture.md#interfaces): its
 ``mpc`` section names the robot's dynamics model (a :class:`~robocritic.dynamics.DynamicsModel`
 class, built with ``dt = 1/rate_hz`` and the section's ``model_parameters``, linearised at its
 operating point) and the defaults of horizon and weights; the state is ``[q, dq]`` of the

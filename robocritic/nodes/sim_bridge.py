@@ -2,7 +2,7 @@
 
     sim_bridge --ros-args -p profile:=pendulum_sim -p mode:=lockstep -p seed:=3
 
-A controller node cannot tell it from a robot driver that publishes the same topics (ROS2.md):
+A controller node cannot tell it from a robot driver that publishes the same topics (docs/ros2.md#sim-bridge):
 
 =====================  =================================  =======================================
 topic                  type                               role

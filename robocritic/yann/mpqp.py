@@ -3,17 +3,17 @@
 The MPC is declared once as for online use (a :class:`~robocritic.dynamics.LinearModel` plus an
 :class:`~robocritic.controllers.MPCConfig`); :class:`~robocritic.controllers.LinearMPC` condenses
 it into ``min 1/2 U'HU + (F x0)'U  s.t.  A_c U <= b0 + B0 x0`` (its ``qp.inequalities()``), which
-is PPOPT's mpQP (YANN.md section 1) with parameter ``theta = x0`` (deviation units)::
+is PPOPT's mpQP (docs/mpc.md#mpqp-with-ppopt) with parameter ``theta = x0`` (deviation units)::
 
     min_U 1/2 U' Q U + theta' H' U + c' U   s.t.  A U <= b + F theta,  A_t theta <= b_t
     Q = H_condensed,  H = F_condensed (n_U, n_x),  c = 0,  A = A_c,  b = b0,  F = B0
 
-(PPOPT's README gives ``H`` the transposed shape; pitfall 3). ``A_t theta <= b_t`` is the domain
-of ``x0``: by default the model's state box. The geometric algorithm solves it; because ``H`` is
-positive definite the critical regions do not overlap, so the solution's ``is_overlapping`` flag,
-which PPOPT sets for every mpQP, is cleared (pitfall 1). PPOPT's default solver is Gurobi (a hard
-dependency with a size-limited licence); here the LP and QP solvers are always named explicitly
-(GLPK through cvxopt, DAQP), never Gurobi (pitfall 2).
+(PPOPT's README gives ``H`` the transposed shape). ``A_t theta <= b_t`` is the domain of ``x0``:
+by default the model's state box. The geometric algorithm solves it; because ``H`` is positive
+definite the critical regions do not overlap, so the solution's ``is_overlapping`` flag, which
+PPOPT sets for every mpQP, is cleared. PPOPT's default solver is Gurobi (a hard dependency with a
+size-limited licence); here the LP and QP solvers are always named explicitly (GLPK through
+cvxopt, DAQP), never Gurobi. These three pitfalls: docs/mpc.md#ppopt-pitfalls.
 
 PPOPT is an optional extra (``robocritic[explicit]``): it is imported when a solve starts, so
 this module (and loading a stored law) works without it.
@@ -178,7 +178,7 @@ def solve_program(program: Any, algorithm: Algorithm = "geometric") -> Any:
     """Solve a PPOPT mpQP and clear the overlap flag when the QP is strictly convex.
 
     ``geometric`` is the fastest here; ``graph`` is the fall-back; ``combinatorial`` did not
-    finish in 15 min at N=10 (YANN.md section 1). PPOPT's progress prints go to the debug log.
+    finish in 15 min at N=10 (docs/mpc.md#mpqp-with-ppopt). PPOPT's progress prints go to the debug log.
     """
     _require_ppopt()
     from ppopt.mp_solvers.solve_mpqp import mpqp_algorithm, solve_mpqp
@@ -350,7 +350,7 @@ def compare_with_online(
     )
 
 
-# -- the reference problems of YANN.md section 1 / 4 ------------------------------------------
+# -- the reference problems (docs/mpc.md#reference-problems) -----------------------------------
 
 # Terminal set {x : T x <= 1} of the double-integrator tutorial case.
 _DI_TERMINAL = np.array([[0.6136, 1.6099], [-0.3742, -0.3682], [-0.6136, -1.6099], [0.3742, 0.3682]])
@@ -358,7 +358,7 @@ _DI_TERMINAL = np.array([[0.6136, 1.6099], [-0.3742, -0.3682], [-0.6136, -1.6099
 
 @dataclass(frozen=True)
 class ReferenceProblem:
-    """An MPC whose explicit solution has a published region count (YANN.md section 1).
+    """An MPC whose explicit solution has a published region count (docs/mpc.md#reference-problems).
 
     Attributes:
         name: key in :data:`REFERENCE_PROBLEMS`.
@@ -396,7 +396,7 @@ def _pendulum(horizon: int, expected: int) -> ReferenceProblem:
     config = MPCConfig(horizon=horizon, Q=np.eye(2), R=0.001)
     return ReferenceProblem(
         f"pendulum_n{horizon}", PendulumModel().linearize(), config, expected,
-        f"clipped pendulum (YANN.md section 4), N={horizon}"
+        f"clipped pendulum (docs/yann.md#clipped-pendulum), N={horizon}"
         + ("; the paper says 7, the authors' own helper also gives 9" if horizon == 2 else ""),
     )
 

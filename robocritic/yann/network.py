@@ -3,7 +3,7 @@
 Two equivalent forms of the same :class:`~robocritic.controllers.explicit_mpc.ExplicitLaw`
 (``p`` regions, ``q`` facet rows in total, ``n_x`` states, ``m = n_u`` outputs):
 
-:class:`YANN`, the faithful 5-layer network of Braniff & Tian (YANN.md section 2), multi-output::
+:class:`YANN`, the faithful 5-layer network of Braniff & Tian (docs/yann.md#the-yann-network), multi-output::
 
     L1  q     step H(t) = 1[t >= 0]   W = -E, b = f + facet_tol      row j of its region holds
     L2  p     ReLU                    1 on region i's rows, b = 1 - q_i   all rows of region i hold

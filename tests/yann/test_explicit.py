@@ -1,7 +1,7 @@
 """Explicit MPC by mpQP (robocritic.yann.mpqp): region counts, exactness against online DAQP,
 PPOPT details (solvers, overlap flag, H shape), the artefact, and domain handling.
 
-Reference problems and counts: YANN.md section 1. Needs the ``explicit`` extra (PPOPT).
+Reference problems and counts: docs/mpc.md#reference-problems. Needs the ``explicit`` extra (PPOPT).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from robocritic.yann.mpqp import (
 )
 
 MIN_FEASIBLE = 1000  # feasible states compared per problem
-EXACT = 1e-9  # |u_explicit - u_daqp| allowed (YANN.md measures ~1e-12)
+EXACT = 1e-9  # |u_explicit - u_daqp| allowed (agreement is ~1e-12: docs/mpc.md#verification)
 
 _CACHE: dict[str, ExplicitSolveResult] = {}
 

@@ -37,7 +37,7 @@ def test_defaults_are_valid_and_round_trip(env_id: str):
     assert isinstance(cfg, RLConfig) and cfg.episodes == 50 and len(cfg.test_states) == 10
     data = json.loads(json.dumps(config_to_dict(cfg)))
     assert config_from_dict(data) == cfg
-    # YANN-DDPG: no exploration noise, exactly as the paper (YANN.md section 3).
+    # YANN-DDPG: no exploration noise, as the paper intends (docs/yann.md#algorithm).
     assert cfg.yann_ddpg.exploration_noise == 0.0
     assert cfg.ddpg.actor_hidden == (256, 256) and cfg.ddpg.critic_hidden == (256, 256)
 

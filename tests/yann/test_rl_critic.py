@@ -49,7 +49,7 @@ def test_bellman_residual_at_init(case: str):
 
 
 def test_undiscounted_riccati_leaves_a_bellman_residual():
-    """Why the critic uses the discounted P (YANN.md section 3): the paper's undiscounted P."""
+    """Why the critic uses the discounted P (docs/yann.md#yann-critic): the paper's undiscounted P."""
     make, Q, R = CASES["pendulum"]
     model = make()
     critic = YANNCritic(model, Q, R, GAMMA)
