@@ -2,41 +2,30 @@
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from robocritic.controllers.lqr import dlqr
 
-from robocritic.dynamics import PendulumModel
 from robocritic.nodes.controller_node import ControllerNode
 from robocritic.nodes.sim_bridge import SimBridgeNode
 from robocritic.nodes.yann_controller import yann_factory
 from robocritic.ros.msgs import Float64MultiArray
 from robocritic.ros.transport import InProcessBus, ParameterError
 from robocritic.testing import run_closed_loop
-from robocritic.yann.config import YANNDDPGConfig, default_config
-from robocritic.yann.laws import saturated_linear_law
 from robocritic.yann.runner import load_policy, train
 
 ENV = "robocritic/ClippedPendulum-v0"
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
+def run_dir(tmp_path_factory, tiny_pendulum_config):
     """A finished two-episode YANN-DDPG run on the pendulum (hand-built law, no PPOPT)."""
     folder = tmp_path_factory.mktemp("yann")
-    lin = PendulumModel().linearize()
-    K, _ = dlqr(lin.A, lin.B, np.eye(2), np.array([[1e-3]]))
-    law = saturated_linear_law(lin, K).save(folder / "given_law.npz")
-    base = default_config(ENV)
-    config = dataclasses.replace(
-        base, episodes=2, max_episode_steps=30, test_states=base.test_states[:2], validation_states=(),
-        law_path=str(law),
-        yann_ddpg=YANNDDPGConfig(actor_hidden=(8, 8), critic_hidden=(16,), batch_size=16, learning_starts=16,
-                                 buffer_size=1000, actor_lr=1e-2),
+    config = tiny_pendulum_config(
+        folder, episodes=2, max_episode_steps=30, n_test=2, validation_states=(),
+        yann_ddpg={"actor_hidden": (8, 8), "critic_hidden": (16,), "actor_lr": 1e-2},
     )  # fmt: skip
     train(config, "yann_ddpg", 0, folder / "run", progress=False, tensorboard=False)
     return folder / "run"

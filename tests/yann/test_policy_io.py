@@ -4,7 +4,7 @@ config rebuilt from its record without env defaults, and the typed learner acces
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import json
 import shutil
 import subprocess
@@ -13,20 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from robocritic.controllers.lqr import dlqr
 
-from robocritic.dynamics import PendulumModel
 from robocritic.learning.checkpoint import CheckpointError
 from robocritic.learning.runs import PolicySidecar
 from robocritic.yann.config import (
-    DDPGConfig,
     SB3Config,
     YANNDDPGConfig,
     config_from_record,
     config_to_dict,
     default_config,
 )
-from robocritic.yann.laws import saturated_linear_law
 from robocritic.yann.policy_io import load_policy, upgrade_sidecar
 from robocritic.yann.runner import train
 
@@ -34,23 +30,18 @@ PENDULUM = "robocritic/ClippedPendulum-v0"
 STATES = np.array([[0.2, -0.1], [-0.3, 0.25], [1.0, 2.0]])
 
 
-def tiny_config(folder: Path, episodes: int = 1):
-    lin = PendulumModel().linearize()
-    K, _ = dlqr(lin.A, lin.B, np.eye(2), np.array([[1e-3]]))
-    law_path = folder / "law.npz"
-    if not law_path.exists():
-        saturated_linear_law(lin, K).save(law_path)
-    base = default_config(PENDULUM)
-    small = {"batch_size": 16, "learning_starts": 16, "buffer_size": 1000}
-    return dataclasses.replace(
-        base, episodes=episodes, max_episode_steps=20, test_states=base.test_states[:2], validation_states=(),
-        law_path=str(law_path), yann_ddpg=YANNDDPGConfig(actor_hidden=(8,), critic_hidden=(8,), **small),
-        ddpg=DDPGConfig(actor_hidden=(16,), critic_hidden=(16,), **small),
+@pytest.fixture(scope="module")
+def tiny_config(tiny_pendulum_config):
+    """``(folder, episodes=1) -> RLConfig``: pendulum, 20-step episodes, no validation states."""
+    return functools.partial(
+        tiny_pendulum_config, episodes=1, max_episode_steps=20, n_test=2, validation_states=(),
+        yann_ddpg={"actor_hidden": (8,), "critic_hidden": (8,)},
+        ddpg={"actor_hidden": (16,), "critic_hidden": (16,)},
     )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, Path]:
+def runs(tmp_path_factory, tiny_config) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("runs")
     cfg = tiny_config(folder)
     out = {}
@@ -133,7 +124,7 @@ def test_broken_run_folders_are_checkpoint_errors(runs, tmp_path):
         load_policy(bad)
 
 
-def test_config_from_record_needs_no_env_defaults(tmp_path):
+def test_config_from_record_needs_no_env_defaults(tmp_path, tiny_config):
     cfg = tiny_config(tmp_path)
     record = json.loads(json.dumps(config_to_dict(cfg)))
     assert config_from_record(record) == cfg

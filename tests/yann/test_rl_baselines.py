@@ -3,48 +3,34 @@ comparison study writer (robocritic.yann.comparison) on a tiny grid."""
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from robocritic.controllers.lqr import dlqr
 
-from robocritic.dynamics import PendulumModel
 from robocritic.learning.checkpoint import load_weights
 from robocritic.yann import policy_io
-from robocritic.yann.config import DDPGConfig, SB3Config, YANNDDPGConfig, default_config
-from robocritic.yann.laws import saturated_linear_law
 from robocritic.yann.runner import evaluate_run, load_policy, train
 
 PENDULUM = "robocritic/ClippedPendulum-v0"
 
 
-def tiny_config(tmp_path, episodes: int = 2):
-    lin = PendulumModel().linearize()
-    K, _ = dlqr(lin.A, lin.B, np.eye(2), np.array([[1e-3]]))
-    law_path = tmp_path / "law.npz"
-    saturated_linear_law(lin, K).save(law_path)
-    sb3 = SB3Config(batch_size=16, learning_starts=16, buffer_size=1000, net_arch=(16, 16))
-    small = {"batch_size": 16, "learning_starts": 16, "buffer_size": 1000}
-    base = default_config(PENDULUM)
-    return dataclasses.replace(
-        base,
-        episodes=episodes,
-        max_episode_steps=30,
-        test_states=base.test_states[:3],
-        law_path=str(law_path),
-        td3=sb3,
-        sac=sb3,
-        yann_ddpg=YANNDDPGConfig(actor_hidden=(8,), critic_hidden=(8,), **small),
-        ddpg=DDPGConfig(actor_hidden=(16,), critic_hidden=(16,), **small),
-    )
+@pytest.fixture
+def tiny_config(tiny_pendulum_config):
+    """``(folder, episodes=2) -> RLConfig``: pendulum, 30-step episodes, small nets for all four."""
+    return functools.partial(
+        tiny_pendulum_config, episodes=2, max_episode_steps=30, n_test=3,
+        yann_ddpg={"actor_hidden": (8,), "critic_hidden": (8,)},
+        ddpg={"actor_hidden": (16,), "critic_hidden": (16,)},
+        sb3={"net_arch": (16, 16)},
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("algorithm", ["td3", "sac"])
-def test_sb3_baseline_runs_in_the_harness(tmp_path, algorithm: str):
+def test_sb3_baseline_runs_in_the_harness(tmp_path, algorithm: str, tiny_config):
     pytest.importorskip("stable_baselines3")
     pytest.importorskip("tensorboard")
     cfg = tiny_config(tmp_path)
@@ -82,7 +68,7 @@ def test_sb3_baseline_runs_in_the_harness(tmp_path, algorithm: str):
     np.testing.assert_array_equal(old.policy.act_batch(np.array(states)), here.policy.act_batch(np.array(states)))
 
 
-def test_comparison_writes_results_and_curves(tmp_path):
+def test_comparison_writes_results_and_curves(tmp_path, tiny_config):
     pytest.importorskip("tensorboard")
     from robocritic.yann.comparison import format_table, run_comparison
 

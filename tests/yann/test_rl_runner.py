@@ -5,19 +5,15 @@ MPC's test cost, and a resumed run equal to an uninterrupted one bit for bit."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from robocritic.controllers.explicit_mpc import ExplicitMPC
-from robocritic.controllers.lqr import dlqr
 
-from robocritic.dynamics import PendulumModel
 from robocritic.learning.checkpoint import CheckpointError, load_weights
-from robocritic.yann.config import DDPGConfig, RLConfig, YANNDDPGConfig, default_config
-from robocritic.yann.laws import saturated_linear_law
 from robocritic.yann.runner import (
     evaluate_explicit_mpc,
     evaluate_policy,
@@ -30,26 +26,14 @@ from robocritic.yann.trainer import DDPGTrainer
 PENDULUM = "robocritic/ClippedPendulum-v0"
 
 
-def tiny_config(tmp_path: Path, episodes: int = 3) -> RLConfig:
-    """Pendulum, 30-step episodes, small nets, a hand-built law (no PPOPT)."""
-    lin = PendulumModel().linearize()
-    K, _ = dlqr(lin.A, lin.B, np.eye(2), np.array([[1e-3]]))
-    law_path = tmp_path / "law.npz"
-    if not law_path.exists():
-        saturated_linear_law(lin, K).save(law_path)
-    base = default_config(PENDULUM)
-    small = {"batch_size": 16, "learning_starts": 16, "buffer_size": 1000}
-    return dataclasses.replace(
-        base,
-        episodes=episodes,
-        max_episode_steps=30,
-        test_states=base.test_states[:3],
-        law_path=str(law_path),
-        yann_ddpg=YANNDDPGConfig(
-            actor_hidden=(8, 8), critic_hidden=(16,), actor_lr=1e-3, critic_lr=1e-3, **small
-        ),
-        ddpg=DDPGConfig(actor_hidden=(16, 16), critic_hidden=(16, 16), **small),
-    )
+@pytest.fixture
+def tiny_config(tiny_pendulum_config):
+    """``(folder, episodes=3) -> RLConfig``: pendulum, 30-step episodes, small nets, a hand-built law."""
+    return functools.partial(
+        tiny_pendulum_config, episodes=3, max_episode_steps=30, n_test=3,
+        yann_ddpg={"actor_hidden": (8, 8), "critic_hidden": (16,), "actor_lr": 1e-3, "critic_lr": 1e-3},
+        ddpg={"actor_hidden": (16, 16), "critic_hidden": (16, 16)},
+    )  # fmt: skip
 
 
 def comparable(metrics: dict) -> dict:
@@ -61,7 +45,7 @@ def comparable(metrics: dict) -> dict:
 
 
 @pytest.mark.parametrize("algorithm", ["yann_ddpg", "ddpg"])
-def test_tiny_run_end_to_end(tmp_path, algorithm: str):
+def test_tiny_run_end_to_end(tmp_path, algorithm: str, tiny_config):
     pytest.importorskip("tensorboard")
     cfg = tiny_config(tmp_path, episodes=2)
     run_dir = tmp_path / "run"
@@ -85,14 +69,14 @@ def test_tiny_run_end_to_end(tmp_path, algorithm: str):
     assert comparable(again.metrics.to_json()) == comparable(m)
 
 
-def test_yann_ddpg_starts_at_the_explicit_mpc_cost(tmp_path):
+def test_yann_ddpg_starts_at_the_explicit_mpc_cost(tmp_path, tiny_config):
     cfg = tiny_config(tmp_path, episodes=1)
     result = train(cfg, "yann_ddpg", 0, tmp_path / "run", progress=False, tensorboard=False)
     mpc = evaluate_explicit_mpc(cfg)
     np.testing.assert_allclose(result.metrics.to_json()["test_before"]["costs"], mpc.costs, rtol=1e-9)
 
 
-def test_resume_equals_uninterrupted(tmp_path):
+def test_resume_equals_uninterrupted(tmp_path, tiny_config):
     cfg = tiny_config(tmp_path, episodes=3)
     full = train(cfg, "yann_ddpg", 7, tmp_path / "full", progress=False, tensorboard=False)
 
@@ -109,7 +93,7 @@ def test_resume_equals_uninterrupted(tmp_path):
         assert torch.equal(a[k], b[k]), k
 
 
-def test_resume_refuses_another_config_or_seed(tmp_path):
+def test_resume_refuses_another_config_or_seed(tmp_path, tiny_config):
     cfg = tiny_config(tmp_path, episodes=2)
     train(cfg, "ddpg", 0, tmp_path / "run", progress=False, tensorboard=False, stop_after=1)
     with pytest.raises(CheckpointError, match="gamma"):
@@ -129,7 +113,7 @@ def test_resume_refuses_another_config_or_seed(tmp_path):
         )
 
 
-def test_lockstep_evaluation_equals_sequential(tmp_path):
+def test_lockstep_evaluation_equals_sequential(tmp_path, tiny_config):
     cfg = tiny_config(tmp_path)
     from robocritic.controllers.explicit_mpc import ExplicitLaw
 
@@ -142,7 +126,7 @@ def test_lockstep_evaluation_equals_sequential(tmp_path):
     np.testing.assert_array_equal(batched.steps, [30, 30, 30])
 
 
-def test_final_policy_is_the_best_validation_snapshot(tmp_path):
+def test_final_policy_is_the_best_validation_snapshot(tmp_path, tiny_config):
     """A damaging actor LR makes the last iterate worse; the final policy is the best snapshot on
     the validation states (here the untrained actor, i.e. the explicit MPC), and actor.pt holds it."""
     base = tiny_config(tmp_path, episodes=3)
@@ -164,14 +148,14 @@ def test_final_policy_is_the_best_validation_snapshot(tmp_path):
     )
 
 
-def test_without_validation_states_the_last_iterate_is_final(tmp_path):
+def test_without_validation_states_the_last_iterate_is_final(tmp_path, tiny_config):
     cfg = dataclasses.replace(tiny_config(tmp_path, episodes=1), validation_states=())
     m = train(cfg, "ddpg", 0, tmp_path / "run", progress=False, tensorboard=False).metrics.to_json()
     assert m["selection"] is None and m["eval_curve"]["validation_cost"] == []
     assert m["test_after"] == m["test_after_last"]
 
 
-def test_resume_from_an_old_episode_checkpoint_equals_uninterrupted(tmp_path):
+def test_resume_from_an_old_episode_checkpoint_equals_uninterrupted(tmp_path, tiny_config):
     """A run folder checkpointed before checkpoints counted steps (``ep_000001/``, format 1,
     "episode" in meta.json and latest.json) resumes to the same result."""
     import hashlib
