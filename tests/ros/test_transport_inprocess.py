@@ -177,7 +177,7 @@ def test_raising_callbacks_are_counted_logged_rate_limited_and_never_stop_delive
 
     def picky(msg: msgs.JointState) -> None:
         if list(msg.name) != ["j1"]:
-            raise ValueError(f"unknown joints {list(msg.name)}")
+            raise convert.MessageError(f"unknown joints {list(msg.name)}")
         good.append(msg.position[0])
 
     sub = b.create_subscription(msgs.JointState, "/js", picky, QoSProfile(depth=1000))
