@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--env", default="robocritic/ClippedPendulum-v0", help=f"env id with built-in defaults: {envs_help}")
     tr.add_argument("--config", help="YAML config (overrides --env); unknown keys are an error")
     tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    tr.add_argument("--restart", action="store_true", help="do not resume: refused (exit 2) if RUN_DIR holds a checkpoint")
     tr.add_argument("--no-progress", action="store_true")
     tr.set_defaults(func=_train)
     ev_rl = yann_sub.add_parser("eval", help="evaluate a trained run on the fixed test states",

@@ -14,8 +14,8 @@
 The law itself (:class:`~robocritic.controllers.explicit_mpc.ExplicitLaw`) and its numpy
 controller live in :mod:`robocritic.controllers.explicit_mpc`.
 
-The names below load on first use, so that ``robocritic.yann.config`` (the CLI's parser) or
-``robocritic.yann.policy_io`` (a node) does not import torch's network module or cvxpy.
+The names below load on first use, so that importing ``robocritic.yann.config`` (the CLI's
+parser does) costs neither torch nor cvxpy.
 """
 
 from __future__ import annotations
