@@ -33,7 +33,7 @@ def load_module(path: Path) -> ModuleType:
     return module
 
 
-_ros_suite = load_module(ROOT / "tests" / "ros" / "test_nodes_process.py")
+_ros_suite = load_module(ROOT / "tests" / "nodes" / "test_process.py")
 BAD_ARGUMENTS: list[tuple[str, list[str], str]] = _ros_suite.BAD_ARGUMENTS
 wait_for_text: Callable[..., None] = _ros_suite.wait_for_text
 
