@@ -39,8 +39,8 @@ import daqp
 import numpy as np
 import osqp
 import scipy.sparse as sp
-
 from robocritic.controllers.lqr import check_weight, dlqr
+
 from robocritic.dynamics.base import LinearModel
 from robocritic.utils.fields import check_bool, check_choice, check_int, check_real
 from robocritic.utils.validation import as_vector, check_matrix, readonly_array

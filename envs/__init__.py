@@ -10,10 +10,9 @@
 from __future__ import annotations
 
 import gymnasium as gym
-
 from robocritic.envs.base.randomization import DomainRandomization
 
-__all__ = ["DomainRandomization", "ENV_IDS"]
+__all__ = ["ENV_IDS", "DomainRandomization"]
 
 _SPECS = {
     "robocritic/ClippedPendulum-v0": ("robocritic.envs.pendulum.clipped_pendulum_v0:ClippedPendulumEnv", 200),

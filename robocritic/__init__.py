@@ -26,7 +26,15 @@ _HOMES = {
     "SafetyFilter": "robocritic.interfaces",
 }
 
-__all__ = [*sorted(_HOMES), "__version__"]
+__all__ = [
+    "Box",
+    "Controller",
+    "DynamicsModel",
+    "LinearModel",
+    "PendulumModel",
+    "SafetyFilter",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -9,13 +9,13 @@ from typing import Any
 # Headless by default: EGL needs no display. A user's own MUJOCO_GL (glfw, osmesa) wins.
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-import mujoco  # noqa: E402 -- after MUJOCO_GL is chosen
+import mujoco
 import numpy as np
-
-from robocritic.dynamics import DynamicsModel
 from robocritic.envs.base.assets import asset_path
 from robocritic.envs.base.randomization import DomainRandomization
 from robocritic.envs.base.robocritic_env import RobocriticEnv, check_frame_skip
+
+from robocritic.dynamics import DynamicsModel
 
 
 class MujocoEnv(RobocriticEnv):

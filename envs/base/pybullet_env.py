@@ -16,11 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-from robocritic.dynamics import DynamicsModel
 from robocritic.envs.base.assets import asset_path
 from robocritic.envs.base.randomization import DomainRandomization
 from robocritic.envs.base.robocritic_env import RobocriticEnv, check_frame_skip
+
+from robocritic.dynamics import DynamicsModel
 from robocritic.utils.optional import require
 
 _PURPOSE = "running robocritic's PyBullet envs"

@@ -22,9 +22,9 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from robocritic.envs.base.randomization import DomainRandomization, EpisodePhysics
 
 from robocritic.dynamics import DynamicsModel
-from robocritic.envs.base.randomization import DomainRandomization, EpisodePhysics
 from robocritic.utils.validation import as_vector
 
 

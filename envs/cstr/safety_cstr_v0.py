@@ -67,10 +67,10 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-
-from robocritic.dynamics import CSTRModel
 from robocritic.envs.base.randomization import DomainRandomization
 from robocritic.envs.base.robocritic_env import RobocriticEnv
+
+from robocritic.dynamics import CSTRModel
 
 #: Cost weights of the MPC benchmark (the YANN paper's CSTR), on deviation variables.
 STATE_WEIGHT = 0.1 * np.eye(4)

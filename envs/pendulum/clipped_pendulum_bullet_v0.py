@@ -57,12 +57,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-from robocritic.dynamics import PendulumModel
 from robocritic.envs.base.pybullet_env import PyBulletEnv
 from robocritic.envs.base.randomization import DomainRandomization
 from robocritic.envs.pendulum.constants import PENDULUM_BODY, PENDULUM_JOINT, PENDULUM_URDF
 from robocritic.envs.pendulum.task import PendulumTask
+
+from robocritic.dynamics import PendulumModel
 
 #: Physics step, s. Semi-implicit Euler is first order; 1 ms keeps the 100-step open-loop state
 #: error versus the ODE reference near 1e-3 (tests/envs/test_sim_to_sim.py).

@@ -54,12 +54,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-from robocritic.dynamics import PendulumModel
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
 from robocritic.envs.pendulum.constants import PENDULUM_ACTUATOR, PENDULUM_BODY, PENDULUM_JOINT, PENDULUM_MJCF
 from robocritic.envs.pendulum.task import PendulumTask
+
+from robocritic.dynamics import PendulumModel
+
 
 class ClippedPendulumEnv(PendulumTask, MujocoEnv):
     """MuJoCo implementation of ClippedPendulum-v0 (see module docstring)."""

@@ -12,9 +12,9 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from robocritic.envs.base.task import EngineHooks
 
 from robocritic.dynamics import PendulumModel
-from robocritic.envs.base.task import EngineHooks
 
 #: Cost weights of the MPC benchmark (the YANN paper's pendulum): c = x'Qx + u'Ru.
 STATE_WEIGHT = np.eye(2)

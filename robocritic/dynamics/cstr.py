@@ -177,7 +177,7 @@ class CSTRModel(DynamicsModel):
                 f"({self.coolant_temp} K): the jacket can only cool"
             )
         # Constants of f in SI time, computed once (step() evaluates f thousands of times).
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 -- frozen dataclass
+        set_ = lambda k, v: object.__setattr__(self, k, v)
         set_("_d", self.feed_flow / self.volume / SECONDS_PER_HOUR)  # 1/s
         set_("_ln_a1", math.log(self.pre_exponential_1 / SECONDS_PER_HOUR))  # ln L/(mol s)
         set_("_ln_a2", math.log(self.pre_exponential_2 / SECONDS_PER_HOUR))  # ln 1/s

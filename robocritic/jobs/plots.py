@@ -7,10 +7,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 -- after choosing the headless backend
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from robocritic.testing import Trajectory  # noqa: E402
+from robocritic.testing import Trajectory
 
 
 def plot_demo(

@@ -166,7 +166,7 @@ class RunMetrics:
         """
         if not isinstance(data, dict):
             # ValueError like every other malformed-file case: readers catch one exception type.
-            raise ValueError(f"metrics must be a mapping; got {type(data).__name__}")  # noqa: TRY004
+            raise ValueError(f"metrics must be a mapping; got {type(data).__name__}")
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:

@@ -63,7 +63,13 @@ import numpy as np
 
 from robocritic.interfaces import Controller, SafetyFilter
 from robocritic.nodes.controller_logic import Command, ControllerLogic
-from robocritic.nodes.profile_params import ESTOP_QOS, declare_profile, require_joints, require_topic, topic_qos
+from robocritic.nodes.profile_params import (
+    ESTOP_QOS,
+    declare_profile,
+    require_joints,
+    require_topic,
+    topic_qos,
+)
 from robocritic.nodes.report import percentiles_ms, write_report
 from robocritic.nodes.runtime import run_node
 from robocritic.nodes.validators import at_least, positive

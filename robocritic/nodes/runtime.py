@@ -24,11 +24,11 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Protocol
 
+from robocritic.nodes.args import NodeArgumentError, parse_node_arguments
 from robocritic.profiles import ProfileError
 from robocritic.ros.realtime import MAX_FIFO_PRIORITY, RealtimeSettings, apply_realtime
 from robocritic.ros.transport import make_node
 from robocritic.ros.transport.base import Node, ParameterError
-from robocritic.nodes.args import NodeArgumentError, parse_node_arguments
 
 _SPIN_TIMEOUT_S = 0.05  # bounds how long a signal waits for the spin loop to notice it
 

@@ -324,7 +324,7 @@ class NodeShell:
         try:
             u = np.asarray(self.controller.act(x.copy()), dtype=np.float64).reshape(-1)
             problem = None if self._valid(u) else u
-        except Exception as exc:  # noqa: BLE001 - any controller failure becomes a safe command
+        except Exception as exc:
             problem = exc
         self.compute_times_s.append(time.perf_counter() - start)
         if problem is not None:
@@ -358,7 +358,7 @@ class NodeShell:
             certified, _info = self.safety_filter.certify(x.copy(), u.copy())
             v = np.asarray(certified, dtype=np.float64).reshape(-1)
             problem = None if self._valid(v) else v
-        except Exception as exc:  # noqa: BLE001 - any filter failure becomes a safe command
+        except Exception as exc:
             problem = exc
         self.filter_times_s.append(time.perf_counter() - start)
         self.filter_steps += 1

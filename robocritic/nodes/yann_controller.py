@@ -21,8 +21,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from robocritic.nodes.profile_params import check_joint_space_law
 from robocritic.nodes.controller_node import BuiltController, run_controller
+from robocritic.nodes.profile_params import check_joint_space_law
 from robocritic.profiles import HardwareProfile
 from robocritic.ros.transport.base import Node, ParameterError
 

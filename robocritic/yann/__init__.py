@@ -45,7 +45,23 @@ _MPQP = ("REFERENCE_PROBLEMS", "Agreement", "ExplicitSolveResult", "ReferencePro
 _NETWORK = ("YANN", "YANNFast", "YANNOutput", "required_big_m")
 _HOMES = {**dict.fromkeys(_MPQP, "robocritic.yann.mpqp"), **dict.fromkeys(_NETWORK, "robocritic.yann.network")}
 
-__all__ = sorted(_HOMES)
+__all__ = [
+    "REFERENCE_PROBLEMS",
+    "YANN",
+    "Agreement",
+    "ExplicitSolveResult",
+    "ReferenceProblem",
+    "YANNFast",
+    "YANNOutput",
+    "build_mpqp",
+    "compare_with_online",
+    "compute_explicit_mpc",
+    "law_from_solution",
+    "reference_problem",
+    "required_big_m",
+    "sample_domain",
+    "solve_program",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -93,7 +93,7 @@ def make_sb3_model(config: RLConfig, algorithm: str, env: gym.Env, seed: int) ->
     """An SB3 ``TD3`` or ``SAC`` with the hyper-parameters of ``config.td3`` / ``config.sac``."""
     sb3 = require_sb3()
     learner_config = config.sb3_learner(algorithm)
-    common = dict(  # noqa: C408 -- keyword arguments of the SB3 constructor
+    common = dict(
         learning_rate=learner_config.learning_rate,
         buffer_size=learner_config.buffer_size,
         learning_starts=learner_config.learning_starts,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from robocritic.controllers import LQRController, dlqr
 from robocritic.controllers.lqr import check_weight
+
 from robocritic.dynamics import Box, LinearModel, PendulumModel
 from robocritic.interfaces import Controller
 

@@ -11,8 +11,8 @@ import logging
 
 import numpy as np
 import pytest
-
 from robocritic.controllers import LinearMPC, MPCConfig, MPCSolution, dlqr
+
 from robocritic.dynamics import Box, LinearModel, PendulumModel
 from robocritic.interfaces import Controller
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from robocritic.dynamics import PendulumModel
 from robocritic.envs import DomainRandomization
 from robocritic.envs.pendulum.clipped_pendulum_v0 import ClippedPendulumEnv
+
+from robocritic.dynamics import PendulumModel
 
 ENV_ID = "robocritic/ClippedPendulum-v0"
 

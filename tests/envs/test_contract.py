@@ -8,7 +8,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-
 from robocritic.envs import ENV_IDS
 
 NEEDS = {"robocritic/ClippedPendulumBullet-v0": "pybullet"}

@@ -9,15 +9,15 @@ import pytest
 
 pytest.importorskip("pybullet")
 
-import gymnasium as gym  # noqa: E402
-import numpy as np  # noqa: E402
-from gymnasium.utils.env_checker import check_env  # noqa: E402
-from scipy.integrate import solve_ivp  # noqa: E402
+import gymnasium as gym
+import numpy as np
+import robocritic.envs  # noqa: F401 -- registers the env ids
+from gymnasium.utils.env_checker import check_env
+from robocritic.envs.base import pybullet_env
+from robocritic.envs.pendulum.clipped_pendulum_bullet_v0 import ClippedPendulumBulletEnv
+from scipy.integrate import solve_ivp
 
-import robocritic.envs  # noqa: E402,F401 -- registers the env ids
-from robocritic.dynamics import PendulumModel  # noqa: E402
-from robocritic.envs.base import pybullet_env  # noqa: E402
-from robocritic.envs.pendulum.clipped_pendulum_bullet_v0 import ClippedPendulumBulletEnv  # noqa: E402
+from robocritic.dynamics import PendulumModel
 
 ENV_ID = "robocritic/ClippedPendulumBullet-v0"
 TORQUES = np.random.default_rng(1).uniform(-2.0, 2.0, 40).astype(np.float32)  # N m

@@ -5,12 +5,12 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+import robocritic.envs  # noqa: F401 -- registers the ids
 import scipy.linalg
 from gymnasium.utils.env_checker import check_env
-
-import robocritic.envs  # noqa: F401 -- registers the ids
-from robocritic.dynamics import CSTRModel
 from robocritic.envs.cstr.safety_cstr_v0 import START_HALF_WIDTH, SafetyCSTREnv
+
+from robocritic.dynamics import CSTRModel
 
 ENV_ID = "robocritic/SafetyCSTR-v0"
 MODEL = CSTRModel()

@@ -27,7 +27,6 @@ def test_shipped_profiles_validate():
 
 def test_pendulum_profile_matches_the_model_and_env():
     import gymnasium as gym
-
     import robocritic.envs  # noqa: F401
 
     p = load_profile("pendulum_sim")

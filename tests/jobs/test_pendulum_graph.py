@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from robocritic.ros.bag import read_bag_summary
 from robocritic.jobs.pendulum_graph import (
     STATE_TOLERANCE,
     GraphDemoConfig,
@@ -16,6 +15,7 @@ from robocritic.jobs.pendulum_graph import (
     format_graph_summary,
     run_graph_demo,
 )
+from robocritic.ros.bag import read_bag_summary
 
 # A hung process or discovery must fail the test, not the whole run.
 pytestmark = pytest.mark.timeout(90)

@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 import yaml
-
 from robocritic.envs.pendulum.task import START_HALF_WIDTH
+
 from robocritic.jobs import pendulum_demo, pendulum_graph
 from robocritic.jobs.pendulum_graph import GraphDemoConfig, graph_nodes
 from robocritic.jobs.pendulum_scenario import ENV_ID, percentiles_ms, start_states, write_record

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import robocritic.envs  # noqa: F401 - registers the env ids
 
-from robocritic.profiles import JointMap, JointSpec
 from robocritic.nodes.bridge_logic import BridgeLogic
+from robocritic.profiles import JointMap, JointSpec
 
 ENV = "robocritic/ClippedPendulum-v0"
 DT = 50_000_000  # ns

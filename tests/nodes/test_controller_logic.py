@@ -7,8 +7,8 @@ import logging
 import numpy as np
 import pytest
 
-from robocritic.profiles import JointMap, JointSpec, load_profile
 from robocritic.nodes.controller_logic import ControllerLogic
+from robocritic.profiles import JointMap, JointSpec, load_profile
 from robocritic.ros.transport.base import NodeLogger
 
 MS = 1_000_000  # ns

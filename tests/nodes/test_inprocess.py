@@ -12,13 +12,13 @@ from robocritic.controllers.explicit_mpc import ExplicitLaw, ExplicitMPC
 from robocritic.controllers.lqr import dlqr
 
 from robocritic.dynamics import PendulumModel
-from robocritic.profiles import load_profile
-from robocritic.ros.msgs import Bool, Float64MultiArray, JointState
-from robocritic.ros.msgs.convert import numpy_to_joint_state
 from robocritic.nodes.controller_node import ControllerNode
 from robocritic.nodes.explicit_controller import explicit_factory
 from robocritic.nodes.mpc_controller import build_linear_mpc, mpc_factory
 from robocritic.nodes.sim_bridge import SimBridgeNode
+from robocritic.profiles import load_profile
+from robocritic.ros.msgs import Bool, Float64MultiArray, JointState
+from robocritic.ros.msgs.convert import numpy_to_joint_state
 from robocritic.ros.qos import COMMANDS, SENSOR_DATA
 from robocritic.ros.transport import InProcessBus, ParameterError
 from robocritic.testing import run_closed_loop

@@ -10,9 +10,9 @@ from importlib import resources
 import numpy as np
 import pytest
 import yaml
+from robocritic.controllers.mpc import LinearMPC, MPCConfig
 
 import robocritic.nodes.mpc_controller as mpc_module
-from robocritic.controllers.mpc import LinearMPC, MPCConfig
 from robocritic.dynamics import PendulumModel
 from robocritic.nodes.controller_node import ControllerNode
 from robocritic.nodes.mpc_controller import build_linear_mpc, linear_model_from_profile, mpc_factory

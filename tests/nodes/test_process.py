@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from robocritic.ros.msgs import Bool, Float64MultiArray
 from robocritic.nodes.profile_params import ESTOP_QOS
+from robocritic.ros.msgs import Bool, Float64MultiArray
 from robocritic.ros.qos import QoSProfile
 from robocritic.ros.transport import make_node
 from robocritic.ros.transport.dds import LOOPBACK_CONFIG

@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 from rosbags.rosbag2 import Reader
 
+from robocritic.nodes.controller_node import ControllerNode
+from robocritic.nodes.mpc_controller import mpc_factory
+from robocritic.nodes.sim_bridge import GROUND_TRUTH_QOS, SimBridgeNode
 from robocritic.ros.bag import BagRecorder, bag_typestore, read_bag_messages, read_bag_summary, recording_qos
 from robocritic.ros.msgs import (
     Clock,
@@ -17,9 +20,6 @@ from robocritic.ros.msgs import (
     String,
 )
 from robocritic.ros.msgs.convert import make_header
-from robocritic.nodes.controller_node import ControllerNode
-from robocritic.nodes.mpc_controller import mpc_factory
-from robocritic.nodes.sim_bridge import GROUND_TRUTH_QOS, SimBridgeNode
 from robocritic.ros.qos import CLOCK, COMMANDS, SENSOR_DATA, Durability, Reliability
 from robocritic.ros.transport import InProcessBus
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from robocritic.ros.bag import read_bag_messages
 from robocritic.jobs.pendulum_graph import GraphDemoConfig, format_graph_summary, run_graph_demo
-from robocritic.ros.msgs import Float64MultiArray, JointState
 from robocritic.nodes.sim_bridge import SimBridgeNode
+from robocritic.ros.bag import read_bag_messages
+from robocritic.ros.msgs import Float64MultiArray, JointState
 from robocritic.ros.qos import COMMANDS, SENSOR_DATA
 from robocritic.ros.transport import InProcessBus
 

@@ -14,9 +14,9 @@ import json
 import node_processes as nodes  # tests/ros2 is on sys.path (conftest)
 import pytest
 
-from robocritic.ros.msgs import Bool
 from robocritic.nodes.controller_node import ControllerNode
 from robocritic.nodes.mpc_controller import mpc_factory
+from robocritic.ros.msgs import Bool
 from robocritic.ros.transport import InProcessBus
 from robocritic.ros.transport.rclpy_adapter import RclpyNode
 

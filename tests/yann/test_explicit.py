@@ -16,6 +16,7 @@ pytest.importorskip("ppopt")
 
 from robocritic.controllers import LinearMPC, MPCConfig
 from robocritic.controllers.explicit_mpc import ExplicitLaw, ExplicitMPC
+
 from robocritic.dynamics import Box, LinearModel, PendulumModel
 from robocritic.yann.mpqp import (
     REFERENCE_PROBLEMS,

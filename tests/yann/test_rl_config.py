@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 import pytest
-from robocritic.envs.pendulum.task import START_HALF_WIDTH as PENDULUM_BOX
 from robocritic.envs.cstr.safety_cstr_v0 import START_HALF_WIDTH as CSTR_BOX
+from robocritic.envs.pendulum.task import START_HALF_WIDTH as PENDULUM_BOX
 
 from robocritic.dynamics import CSTRModel
 from robocritic.yann.config import (

@@ -230,7 +230,7 @@ class LaunchRunner:
             err_sinks: list[TextIO | IO[str]] = [self.stderr]
             if spec.output in ("log", "both"):
                 proc.log_path = self.log_dir / f"{label}.log"
-                proc.log_file = open(proc.log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in _finish
+                proc.log_file = open(proc.log_path, "w", encoding="utf-8")
                 out_sinks.append(proc.log_file)
                 err_sinks.append(proc.log_file)
             if spec.output in ("screen", "both"):

@@ -429,7 +429,7 @@ class Node(ABC):
         try:
             callback(*args)
             return True
-        except Exception as exc:  # noqa: BLE001 - the dispatcher must survive any callback failure
+        except Exception as exc:
             self.stats.callback_errors[source] += 1
             count = self.stats.callback_errors[source]
             self.get_logger().error(

@@ -449,7 +449,7 @@ class DdsNode(LocalNode):
                 continue
             try:
                 samples = sub._take_raw()
-            except Exception as exc:  # noqa: BLE001 - keep the executor alive whatever the reader does
+            except Exception as exc:
                 self._count_receive_error(sub.topic, exc)
                 continue
             for data, info in samples:
@@ -457,7 +457,7 @@ class DdsNode(LocalNode):
                     continue
                 try:
                     msg = cdr.decode(sub.msg_type, data)
-                except Exception as exc:  # noqa: BLE001 - malformed bytes from the network
+                except Exception as exc:
                     sub.errors += 1
                     self._count_receive_error(sub.topic, exc)
                     continue

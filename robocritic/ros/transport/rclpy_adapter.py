@@ -443,7 +443,7 @@ class RclpyNode(Node):
         def on_raw(data: bytes) -> None:
             try:
                 msg = cdr.decode(msg_type, data)
-            except Exception as exc:  # noqa: BLE001 - malformed bytes from the network
+            except Exception as exc:
                 sub.errors += 1
                 self.stats.receive_errors[sub.topic] += 1
                 self._logger.error(
