@@ -28,12 +28,12 @@ Both take absolute states ``x (B, n_x)`` and return :class:`YANNOutput` with abs
 the dtype they were built with (``float64`` default; ``.float()`` or ``dtype=torch.float32``).
 
 Accuracy against the float64 law, on the feasible set (state ``x`` in region ``i``): float64 agrees
-to ~1e-13 for both forms. float32 errors stay below
+to rounding for both forms. float32 errors are bounded by
 ``4 eps32 (|K_i| (|x| + |x_eq|) + |r_i| + 1)`` for :class:`YANNFast` and the same plus
-``4 eps32 M_i`` for :class:`YANN` (``eps32 = 1.19e-7``; the worst observed ratio to this bound over
-20,000 states of each reference problem was 1.03 / 4): e.g. 1e-5 on the pendulum, 4e-4 on the CSTR
-(|u| <= 55, M up to 3,350). A float32 feasibility flag can differ from float64 only within
-~1e-6 relative of the feasible set's boundary.
+``4 eps32 M_i`` for :class:`YANN` (``eps32 = 1.19e-7``; the big-M term is why the 5-layer form
+loses more in float32 on systems with large inputs), and a float32 feasibility flag can differ
+from float64 only close to the feasible set's boundary. The tests check these bounds; measured
+errors are in BENCHMARKS.md (explicit_eval).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Fast CDR encoding and decoding of the ROS 2 message types, byte-identical to cyclonedds'.
 
-cyclonedds' generic serialiser interprets each type's layout field by field in Python (~10-16 us
-per small message, several times that with cold caches in a 1 kHz loop). Here each message class
+cyclonedds' generic serialiser interprets each type's layout field by field in Python, which is
+too slow for a 1 kHz loop (BENCHMARKS.md, msg_codec). Here each message class
 gets an encoder and a decoder generated once from its field types: runs of fixed-size fields are
 packed with one precompiled :class:`struct.Struct`, ``sequence[float64]`` and friends with one
 pack call, and ``uint8`` sequences (images) as one block. The result is what ROS 2 puts on the
