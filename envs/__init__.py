@@ -5,6 +5,7 @@
 | ``robocritic/ClippedPendulum-v0`` | MuJoCo | upright pendulum, saturated torque |
 | ``robocritic/ClippedPendulumBullet-v0`` | PyBullet (extra ``pybullet``) | the same task |
 | ``robocritic/SafetyCSTR-v0`` | scipy ODE | runaway-prone reactor, T < 480 K |
+| ``robocritic/ArmPressWipe-v0`` | MuJoCo, 1 kHz | planar 3-link torque arm: press 5-20 N and wipe, filtered force < 30 N |
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _SPECS = {
         200,
     ),
     "robocritic/SafetyCSTR-v0": ("robocritic.envs.cstr.safety_cstr_v0:SafetyCSTREnv", 120),
+    "robocritic/ArmPressWipe-v0": ("robocritic.envs.arm.press_wipe_v0:ArmPressWipeEnv", 2000),
 }
 ENV_IDS: tuple[str, ...] = tuple(_SPECS)
 

@@ -1,0 +1,189 @@
+"""MuJoCo side of the arm task hooks (:class:`~robocritic.envs.arm.task.ArmTask`) for
+``arm3_planar.xml``.
+
+A concrete env lists it first: ``class Env(MujocoArm, SomeArmTask, MujocoEnv)``, so its hooks
+override the abstract ones of the task, and calls :meth:`MujocoArm._init_mujoco_arm` right after
+``MujocoEnv.__init__``.
+
+Stepping is split into MuJoCo's two halves so that one physics step costs one forward pass and
+everything :meth:`ArmTask.arm_state` reads is consistent with the new state: ``mj_step2``
+(actuation, constraint forces, acceleration-stage sensors at the current state, integration),
+then ``mj_step1`` at the new state (kinematics, mass matrix, bias forces, contacts detected). The
+wrist sensor's force and torque, the site orientation and the engine's contact forces are copied
+between the two halves: they belong to the step just taken. Integrator: ``implicitfast`` (the
+split is not available for RK4).
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+from robocritic.envs.arm.constants import (
+    ARM_ACTUATORS,
+    ARM_JOINTS,
+    FT_FORCE_SENSOR,
+    FT_SITE,
+    FT_TORQUE_SENSOR,
+    SURFACE_GEOM,
+    TCP_SITE,
+    TIP_GEOM,
+    TOOL_BODY,
+)
+
+
+class MujocoArm:
+    """Implements the arm hooks on ``self.model`` / ``self.data`` of a
+    :class:`~robocritic.envs.base.mujoco_env.MujocoEnv` (see the module docstring)."""
+
+    model: mujoco.MjModel
+    data: mujoco.MjData
+
+    def _init_mujoco_arm(self) -> None:
+        """Resolve every id by name, check the asset's structure, write the dynamics model's
+        limits into it and keep the nominal surface parameters."""
+        m = self.model
+        if m.opt.integrator in (mujoco.mjtIntegrator.mjINT_RK4,):
+            raise ValueError("arm asset: the step1/step2 split needs the Euler or an implicit integrator, not RK4")
+        if abs(self.dt - self.dynamics.dt) > 1e-12:
+            raise ValueError(f"model.dt={self.dynamics.dt:g} s must equal the asset's control step {self.dt:g} s")
+        joints = [m.joint(name).id for name in ARM_JOINTS]
+        if m.nq != len(joints) or m.nv != len(joints):
+            raise ValueError(f"arm asset: expected {len(joints)} hinge joints and nothing else; nq={m.nq}, nv={m.nv}")
+        if [int(m.jnt_qposadr[j]) for j in joints] != list(range(len(joints))) or \
+                [int(m.jnt_dofadr[j]) for j in joints] != list(range(len(joints))):
+            raise ValueError(f"arm asset: qpos and qvel must follow the joint order {list(ARM_JOINTS)}")
+        self._n = len(joints)
+        self._act_idx = np.array([m.actuator(name).id for name in ARM_ACTUATORS])
+        for a, j in zip(self._act_idx, joints):
+            if m.actuator_trnid[a, 0] != j:
+                raise ValueError(f"arm asset: actuator {m.actuator(a).name!r} must drive joint {m.joint(j).name!r}")
+        self._tcp = m.site(TCP_SITE).id
+        self._ft_site = m.site(FT_SITE).id
+        self._tool = m.body(TOOL_BODY).id
+        if m.site_bodyid[self._ft_site] != self._tool:
+            raise ValueError(f"arm asset: site {FT_SITE!r} must be on body {TOOL_BODY!r}")
+        if m.body_jntnum[self._tool] != 0:
+            raise ValueError(f"arm asset: the tool body {TOOL_BODY!r} must be welded (no joints)")
+        # The sensor's child subtree: the tool and every body below it.
+        self._subtree = [b for b in range(m.nbody) if self._descends_from(b, self._tool)]
+        force, torque = m.sensor(FT_FORCE_SENSOR), m.sensor(FT_TORQUE_SENSOR)
+        for sensor, kind in ((force, mujoco.mjtSensor.mjSENS_FORCE), (torque, mujoco.mjtSensor.mjSENS_TORQUE)):
+            if sensor.type[0] != kind or sensor.objid[0] != self._ft_site:
+                raise ValueError(f"arm asset: sensor {sensor.name!r} must be a {kind.name} sensor on {FT_SITE!r}")
+        self._force_adr = int(force.adr[0])
+        self._torque_adr = int(torque.adr[0])
+        self._surface = m.geom(SURFACE_GEOM).id
+        self._tip_geom = m.geom(TIP_GEOM).id
+        if (m.geom_type[self._surface] != mujoco.mjtGeom.mjGEOM_BOX or m.geom_bodyid[self._surface] != 0
+                or not np.allclose(m.geom_quat[self._surface], [1, 0, 0, 0])):
+            raise ValueError(f"arm asset: {SURFACE_GEOM!r} must be an axis-aligned box in the world body")
+        self._surface_pos0 = m.geom_pos[self._surface].copy()
+        self._surface_solref0 = m.geom_solref[self._surface].copy()
+        # The dynamics model's limits are the env's limits.
+        model = self.dynamics
+        m.actuator_ctrlrange[self._act_idx] = np.column_stack([-np.asarray(model.torque_limit), model.torque_limit])
+        m.jnt_range[joints] = np.column_stack([model.joint_low, model.joint_high])
+        m.jnt_limited[joints] = 1
+        # Readings of the last physics step (see the module docstring).
+        self._ft_force = np.zeros(3)
+        self._ft_torque = np.zeros(3)
+        self._ft_rot = np.eye(3)
+        self._contact_force = 0.0
+        self._wrench6 = np.zeros(6)
+        self._update_tool_weight()
+
+    def _descends_from(self, body: int, ancestor: int) -> bool:
+        while body != ancestor:
+            if body == 0:
+                return False
+            body = int(self.model.body_parentid[body])
+        return True
+
+    # ---- EngineHooks -----------------------------------------------------------------------
+    def _true_state(self) -> np.ndarray:
+        return np.concatenate([self.data.qpos, self.data.qvel])
+
+    def _set_true_state(self, x: np.ndarray) -> None:
+        self.set_state(x[:self._n], x[self._n:])
+
+    def set_state(self, qpos: np.ndarray, qvel: np.ndarray) -> None:
+        super().set_state(qpos, qvel)  # type: ignore[misc]  # MujocoEnv: writes and runs mj_forward
+        self._read_step_outputs()
+        self._arm_state_cache = None
+
+    def _simulate(self, u: np.ndarray) -> None:
+        m, d = self.model, self.data
+        d.ctrl[self._act_idx] = u
+        d.xfrc_applied[self._tool, :3] = self.push_force
+        mujoco.mj_step2(m, d)
+        self._read_step_outputs()
+        mujoco.mj_step1(m, d)
+        d.xfrc_applied[self._tool, :3] = 0.0
+
+    # ---- ArmTask hooks -----------------------------------------------------------------------
+    def _read_step_outputs(self) -> None:
+        """Copy what the acceleration stage computed: F/T reading, its orientation, contacts."""
+        d = self.data
+        self._ft_force[:] = d.sensordata[self._force_adr:self._force_adr + 3]
+        self._ft_torque[:] = d.sensordata[self._torque_adr:self._torque_adr + 3]
+        self._ft_rot[:] = d.site_xmat[self._ft_site].reshape(3, 3)
+        total = 0.0
+        pair = {self._tip_geom, self._surface}
+        for i in range(d.ncon):
+            contact = d.contact[i]
+            if {int(contact.geom1), int(contact.geom2)} == pair and contact.efc_address >= 0:
+                mujoco.mj_contactForce(self.model, d, i, self._wrench6)
+                total += self._wrench6[0]
+        self._contact_force = float(total)
+
+    def _arm_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        m, d = self.model, self.data
+        jac = np.zeros((3, m.nv))
+        mujoco.mj_jacSite(m, d, jac, None, self._tcp)
+        mass = np.zeros((m.nv, m.nv))
+        mujoco.mj_fullM(m, d, mass)
+        return d.site_xpos[self._tcp].copy(), jac, mass, d.qfrc_bias.copy()
+
+    def _ft_reading(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._ft_force.copy(), self._ft_torque.copy(), self._ft_rot.copy()
+
+    def _tool_weight(self) -> np.ndarray:
+        return self._tool_gravity
+
+    def _update_tool_weight(self) -> None:
+        """Read the tool subtree's mass (randomised per episode) and gravity: at every reset."""
+        mass = float(np.sum(self.model.body_mass[self._subtree]))
+        self._tool_gravity = mass * self.model.opt.gravity.copy()
+
+    def _hold_start(self) -> None:
+        m, d = self.model, self.data
+        self._update_tool_weight()
+        d.ctrl[self._act_idx] = np.clip(d.qfrc_bias, *m.actuator_ctrlrange[self._act_idx].T)
+        d.xfrc_applied[:] = 0.0
+        mujoco.mj_forward(m, d)
+        self._read_step_outputs()
+        self._arm_state_cache = None
+
+    def _surface_height(self) -> float:
+        m = self.model
+        return float(m.geom_pos[self._surface, 2] + m.geom_size[self._surface, 2])
+
+    def _set_surface_height(self, z: float) -> None:
+        """Takes effect at the next forward pass (``set_state`` in ``reset_model``)."""
+        m = self.model
+        m.geom_pos[self._surface, 2] = z - m.geom_size[self._surface, 2]
+
+    def nominal_surface_height(self) -> float:
+        """Height of the surface as written in the asset, m."""
+        return float(self._surface_pos0[2] + self.model.geom_size[self._surface, 2])
+
+    def _set_contact_stiffness_scale(self, scale: float) -> None:
+        timeconst, dampratio = self._surface_solref0
+        self.model.geom_solref[self._surface] = [timeconst / np.sqrt(scale), dampratio]
+
+    def _contact_normal_force(self) -> float:
+        return self._contact_force
+
+    def tip_radius(self) -> float:
+        """Radius of the fingertip sphere, m: the TCP sits this far above a touched surface."""
+        return float(self.model.geom_size[self._tip_geom, 0])

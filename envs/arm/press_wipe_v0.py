@@ -1,0 +1,409 @@
+"""ArmPressWipe-v0 (MuJoCo): press a fingertip on a table within a force band while wiping along
+a straight stroke, with a planar 3-link torque-controlled arm at 1 kHz.
+
+## Description
+The arm of ``arm3_planar.xml`` (links 0.30 / 0.30 / 0.15 m, 2.0 / 1.5 / 0.5 kg, a welded 0.2 kg
+fingertip with a wrist force/torque sensor and a 1 cm sphere at its end) moves in the vertical
+x-z plane of its base frame (x forward, z up, gravity -9.81 m/s^2 along z). A table top lies at
+``z = -0.26 m`` plus an unknown offset of 0-3 cm. The task: bring the fingertip down onto the
+table, then press with a normal force in [5, 20] N while the TCP (the sphere's centre) follows
+a stroke reference that moves along x from 0.40 m to 0.55 m. The force is safety-critical: a
+filtered normal force above ``force_limit`` (30 N) is the safety event.
+
+The action is the joint torque at 1 kHz: a Cartesian impedance (or any torque) controller runs
+*outside* the env, reading :meth:`ArmPressWipeEnv.arm_state` (an
+:class:`~robocritic.interfaces.ArmState`: ``q``, ``qd``, TCP position, Jacobian rows for the
+plane, mass matrix, bias torques, contact wrench; also ``info["arm_state"]``), as on a real
+torque-controlled arm; a 10-20 Hz task policy and a 1 kHz safety critic sit above it.
+MuJoCo integrates at 1 ms (``implicitfast``), one physics step per control step.
+
+## Action space
+| idx | action | min | max | unit |
+|---|---|---|---|---|
+| 0 | torque at joint1 (shoulder) | -40 | 40 | N m |
+| 1 | torque at joint2 (elbow) | -30 | 30 | N m |
+| 2 | torque at joint3 (wrist) | -10 | 10 | N m |
+Positive torque turns a link from +x towards +z. Commands outside the range are saturated
+(counted in ``info["action_saturations"]``); NaN, inf or a wrong shape raise ``ValueError``
+naming ``action``. Gravity is *not* compensated by the env: ``tau = arm_state().bias`` holds the
+arm still.
+
+## Observation space
+| idx | observation | unit |
+|---|---|---|
+| 0-2 | joint angles q1, q2, q3 | rad |
+| 3-5 | joint velocities | rad/s |
+| 6-7 | TCP position (x, z), base frame | m |
+| 8-9 | TCP velocity (x, z), base frame | m/s |
+| 10 | filtered normal contact force (wrist sensor, tool weight removed, 5 ms low-pass; > 0 pressing) | N |
+| 11 | stroke reference x_ref(t) | m |
+| 12 | time since reset | s |
+All unbounded float32 (``-inf, inf``). Physical ranges: q within the joint limits
+(q1 [-0.5, 2.0], q2 [-2.8, -0.15], q3 [-2.6, 1.0] rad; soft limits, may be exceeded slightly),
+TCP z about -0.25 m in contact. The surface height is *not* observed (privileged:
+``info["surface_height"]``); neither is the engine's own contact force.
+
+## Stroke reference
+``x_ref(t) = 0.40 m`` for ``t < 0.3 s`` (approach), then rising at 0.1 m/s to 0.55 m at
+``t = 1.8 s``, held after that. The *contact phase* is ``t >= 0.3 s``.
+
+## Cost (reward = -cost)
+Per step, on the state after the step::
+
+    c = (e_f / 5 N)^2 + (e_p / 0.01 m)^2
+
+``e_f`` (``info["force_band_error"]``, N): distance of the filtered normal force from the band
+[5, 20] N, counted in the contact phase only (0 during the approach); ``e_p``
+(``info["path_error"]``, m): ``|x_tcp - x_ref(t)|``, the tracking error along the stroke (the
+surface holds the path straight in z; the normal direction is governed by the force).
+
+## Safety constraint (``info``)
+``info["unsafe"]``: filtered normal force > ``force_limit`` (default 30 N). ``info["violated"]``
+and ``info["constraint_violation"]`` report the state box (joint limits, |qd| <= 2.5 rad/s).
+Also in ``info`` every step: ``force_raw`` (unfiltered normal force, N), ``force_filtered`` (N),
+``wrench`` (external force on the tool in the plane, (x, z) N), ``ft_force`` / ``ft_torque``
+(the raw sensor readings, site frame, N / N m), ``arm_state``, ``surface_height`` (m, base z),
+``surface_offset`` (m), ``contact_stiffness_scale``, ``contact_force_true`` (the engine's normal
+contact force, N, privileged), ``push_force`` ((x, z) N), ``x_ref``, ``time``,
+``contact_phase``, ``in_band``, ``force_band_error``, ``path_error``, ``band_fraction``,
+``mean_path_error`` and ``success``, plus the common ``state`` ([q, qd]), ``cost``,
+``applied_action``, ``action_saturations``. The force readings and the filter are described in
+``envs/arm/task.py``.
+
+## Success
+At the episode's end (read ``info["success"]`` of the last step, or recompute with
+:func:`success_from_infos`): in the contact phase, the filtered normal force was in [5, 20] N
+for >= 90 % of the steps (``band_fraction``) and the mean path error was <= 1 cm
+(``mean_path_error``). The running values are reported every step.
+
+## Start state
+The TCP is drawn uniformly in ``x in [0.38, 0.42] m``, ``z in [-0.20, -0.17] m`` (5-8 cm above
+the nominal contact height, >= 2 cm above the highest surface), tool angle ``q1 + q2 + q3`` within
+0.1 rad of straight down, elbow up, at rest; over this box the elbow angle stays within
+[-1.9, -1.5] rad, far from the stretched singularity (q2 = 0; the joint limit stops it at -0.15).
+Or exactly ``reset(options={"state": [q1, q2, q3, qd1, qd2, qd3]})``. The arm starts held by its
+gravity torques (the sensor readings at reset assume them).
+
+## Perturbations (seeded by ``reset(seed=...)``)
+* Surface height offset: drawn per episode from ``surface_offset_range`` (default (0, 0.03) m,
+  upwards), or exactly ``reset(options={"surface_offset": h})``, ``0 <= h <= 0.03``.
+* Contact stiffness: a scale ``s`` on MuJoCo's reference stiffness of the surface contact (time
+  constant ``0.02 / sqrt(s)`` s, damping ratio kept at 1), drawn from
+  ``contact_stiffness_range`` (default (1, 1)), or ``options={"contact_stiffness_scale": s}``,
+  ``0.1 <= s <= 10``. At ``s = 1`` 10 N compress the contact by ~0.07 mm at the nominal pose.
+* :class:`robocritic.envs.DomainRandomization`: ``mass_scale`` (every body, the tool too; the
+  weight removal uses the scaled mass), ``friction_scale`` (the surface's sliding friction 0.3 decides
+  the contact), ``joint_damping``, ``actuator_delay`` (whole 1 ms steps), ``obs_noise_std``
+  (a scalar or 13 values).
+* Pushes: ``push_probability`` is the chance per 1 ms step that a push *starts* (while none is
+  acting); it then acts for ``push_duration`` (default 0.05 s = 50 steps) on the tool body's centre
+  of mass, along +x or -x (the arm plane's horizontal axis, 50/50), with a magnitude drawn from
+  ``push_force``. A 20-50 N push for 50 ms about once a second:
+  ``randomization={"push_probability": 0.001, "push_force": (20, 50)}`` (expected 1000 p starts
+  per second of push-free time). The wrist sensor measures a push like any external force on the
+  tool (it shows in ``wrench``'s x component, not in the normal force).
+
+## Episode end
+Terminated when ``info["unsafe"]`` only if ``terminate_on_violation=True`` (then with
+``violation_penalty`` added to the cost). Truncated after 2000 steps (2 s) by the registered
+``TimeLimit``.
+
+## Arguments
+``gym.make("robocritic/ArmPressWipe-v0", model=PlanarArmModel(), randomization=None,
+force_limit=30.0, surface_offset_range=(0.0, 0.03), contact_stiffness_range=(1.0, 1.0),
+force_filter_tau=0.005, push_duration=0.05, terminate_on_violation=False,
+violation_penalty=0.0, render_mode=None)``. ``model`` sets the torque limits, joint limits and
+speed limit (:class:`robocritic.envs.arm.model.PlanarArmModel`).
+
+## Version history
+v0: first release.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from robocritic.envs.arm.constants import ARM_MJCF
+from robocritic.envs.arm.model import PlanarArmModel, asset_geometry
+from robocritic.envs.arm.mujoco_arm import MujocoArm
+from robocritic.envs.arm.task import FORCE_FILTER_TAU, PLANE_AXES, PUSH_DURATION, ArmTask
+from robocritic.envs.base.mujoco_env import MujocoEnv
+from robocritic.envs.base.randomization import DomainRandomization
+
+from robocritic.utils.validation import as_vector, check_finite
+
+#: Normal-force band of the task, N.
+FORCE_BAND = (5.0, 20.0)
+#: Default safety limit on the filtered normal force, N.
+FORCE_LIMIT = 30.0
+#: Stroke along x, m: start and end of the reference.
+STROKE_X = (0.40, 0.55)
+#: Approach phase (reference held at the stroke start), s; the contact phase starts here.
+APPROACH_TIME = 0.3
+#: Duration of the stroke, s (0.1 m/s).
+STROKE_TIME = 1.5
+#: Cost normalisers: a 5 N band error and a 1 cm path error each cost 1 per step.
+FORCE_SCALE = 5.0
+PATH_SCALE = 0.01
+#: Largest surface height offset, m (upwards).
+SURFACE_OFFSET_MAX = 0.03
+#: Allowed contact stiffness scales.
+STIFFNESS_SCALE_LIMITS = (0.1, 10.0)
+#: Start box of the TCP: x (m), height above the nominal contact height (m), tool angle
+#: half-width around straight down (rad).
+START_X = (0.38, 0.42)
+START_HEIGHT = (0.05, 0.08)
+START_TOOL_ANGLE_HALF_WIDTH = 0.1
+#: Success: fraction of contact-phase steps in the band, mean contact-phase path error (m).
+SUCCESS_BAND_FRACTION = 0.9
+SUCCESS_PATH_ERROR = 0.01
+#: Size of the observation.
+N_OBS = 13
+OPTION_KEYS = ("state", "surface_offset", "contact_stiffness_scale")
+
+
+def stroke_reference(t: float) -> float:
+    """The stroke reference ``x_ref(t)`` in m at ``t`` s after reset."""
+    if t <= APPROACH_TIME:
+        return STROKE_X[0]
+    frac = min((t - APPROACH_TIME) / STROKE_TIME, 1.0)
+    return STROKE_X[0] + frac * (STROKE_X[1] - STROKE_X[0])
+
+
+def force_band_error(force: float) -> float:
+    """Distance of ``force`` (N) from :data:`FORCE_BAND`, N."""
+    return max(FORCE_BAND[0] - force, 0.0, force - FORCE_BAND[1])
+
+
+def success_from_infos(infos: Iterable[dict[str, Any]]) -> bool:
+    """The success criterion recomputed from an episode's per-step ``info`` dicts."""
+    in_band, path = [], []
+    for info in infos:
+        if info["contact_phase"]:
+            in_band.append(bool(info["in_band"]))
+            path.append(float(info["path_error"]))
+    if not in_band:
+        return False
+    return bool(np.mean(in_band) >= SUCCESS_BAND_FRACTION and np.mean(path) <= SUCCESS_PATH_ERROR)
+
+
+def _check_range(name: str, value: Any, low: float, high: float) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a (low, high) pair; got {value!r}") from exc
+    if not (math.isfinite(lo) and math.isfinite(hi) and low <= lo <= hi <= high):
+        raise ValueError(f"{name} must satisfy {low:g} <= low <= high <= {high:g}; got {value!r}")
+    return lo, hi
+
+
+def _check_option(name: str, value: Any, low: float, high: float) -> float:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not (ok and math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"options[{name!r}] must be a finite number in [{low:g}, {high:g}]; got {value!r}")
+    return float(value)
+
+
+class PressWipeTask(ArmTask):
+    """The press-and-wipe task on any engine (see the module docstring)."""
+
+    def __init__(
+        self,
+        force_limit: float,
+        surface_offset_range: tuple[float, float],
+        contact_stiffness_range: tuple[float, float],
+        force_filter_tau: float,
+        push_duration: float,
+        terminate_on_violation: bool,
+        violation_penalty: float,
+    ) -> None:
+        if not (isinstance(force_limit, (int, float)) and math.isfinite(force_limit) and force_limit > 0):
+            raise ValueError(f"force_limit must be a positive finite number of newtons; got {force_limit!r}")
+        if not isinstance(terminate_on_violation, bool):
+            raise ValueError(f"terminate_on_violation must be a bool; got {terminate_on_violation!r}")
+        if not (isinstance(violation_penalty, (int, float)) and math.isfinite(violation_penalty)
+                and violation_penalty >= 0):
+            raise ValueError(f"violation_penalty must be finite and >= 0; got {violation_penalty!r}")
+        noise = np.atleast_1d(np.asarray(self.randomization.obs_noise_std))
+        if noise.size not in (1, N_OBS):
+            raise ValueError(
+                f"randomization.obs_noise_std must be a scalar or {N_OBS} values (one per observation); "
+                f"got {self.randomization.obs_noise_std!r}"
+            )
+        self.force_limit = float(force_limit)
+        self.surface_offset_range = _check_range("surface_offset_range", surface_offset_range, 0.0,
+                                                 SURFACE_OFFSET_MAX)
+        self.contact_stiffness_range = _check_range("contact_stiffness_range", contact_stiffness_range,
+                                                    *STIFFNESS_SCALE_LIMITS)
+        self.terminate_on_violation = terminate_on_violation
+        self.violation_penalty = float(violation_penalty)
+        self._init_arm(force_filter_tau, push_duration)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(N_OBS,), dtype=np.float32)
+        geometry = asset_geometry()
+        self._geometry = geometry
+        self._surface0 = self.nominal_surface_height()
+        self._contact_height0 = self._surface0 + self.tip_radius()  # TCP z touching the nominal surface
+        self.surface_offset = 0.0
+        self.contact_stiffness_scale = 1.0
+        self._steps = 0
+        self._phase_steps = 0
+        self._in_band_steps = 0
+        self._path_error_sum = 0.0
+
+    # ---- start state -------------------------------------------------------------------------
+    def sample_start_state(self) -> np.ndarray:
+        """A start state ``[q, qd]`` from the start box (see the module docstring)."""
+        rng = self.np_random
+        x = rng.uniform(*START_X)
+        z = self._contact_height0 + rng.uniform(*START_HEIGHT)
+        phi = -np.pi / 2 + rng.uniform(-START_TOOL_ANGLE_HALF_WIDTH, START_TOOL_ANGLE_HALF_WIDTH)
+        return np.concatenate([self._geometry.inverse(x, z, phi), np.zeros(3)])
+
+    def reset_model(self, options: dict[str, Any] | None) -> np.ndarray:
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(OPTION_KEYS))
+        if unknown:
+            raise ValueError(f"reset options: unknown key(s) {unknown}; known: {list(OPTION_KEYS)}")
+        if "surface_offset" in options:
+            offset = _check_option("surface_offset", options["surface_offset"], 0.0, SURFACE_OFFSET_MAX)
+        else:
+            offset = float(self.np_random.uniform(*self.surface_offset_range))
+        if "contact_stiffness_scale" in options:
+            scale = _check_option("contact_stiffness_scale", options["contact_stiffness_scale"],
+                                  *STIFFNESS_SCALE_LIMITS)
+        else:
+            scale = float(self.np_random.uniform(*self.contact_stiffness_range))
+        if "state" in options:
+            try:
+                raw = np.asarray(options["state"], dtype=np.float64)
+            except (TypeError, ValueError):
+                raw = None
+            if raw is not None:
+                check_finite("options['state']", raw)
+            x0 = as_vector("options['state']", options["state"], self.dynamics.n_x)
+        else:
+            x0 = self.sample_start_state()
+        self.surface_offset = offset
+        self.contact_stiffness_scale = scale
+        self._set_surface_height(self._surface0 + offset)
+        self._set_contact_stiffness_scale(scale)
+        self._set_true_state(x0)
+        self._hold_start()
+        self._reset_force_filter()
+        self._reset_push()
+        self._steps = 0
+        self._phase_steps = 0
+        self._in_band_steps = 0
+        self._path_error_sum = 0.0
+        return self._get_obs()
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = super().reset(seed=seed, options=options)
+        info.update(self._force_info())
+        return obs, info
+
+    # ---- observation, step -----------------------------------------------------------------
+    @property
+    def time(self) -> float:
+        """Seconds since reset."""
+        return self._steps * self.step_dt
+
+    def _get_obs(self) -> np.ndarray:
+        st = self.arm_state()
+        t = self.time
+        return np.concatenate([st.q, st.qd, st.x, st.jacobian @ st.qd,
+                               [self.force_filter.y, stroke_reference(t), t]])
+
+    def _force_info(self) -> dict[str, Any]:
+        force, torque, _ = self._ft_reading()
+        st = self.arm_state()
+        return {
+            "arm_state": st,
+            "force_raw": self._force_raw,
+            "force_filtered": self.force_filter.y,
+            "wrench": st.wrench.copy(),
+            "ft_force": force,
+            "ft_torque": torque,
+            "surface_height": self._surface_height(),
+            "surface_offset": self.surface_offset,
+            "contact_stiffness_scale": self.contact_stiffness_scale,
+            "contact_force_true": self._contact_normal_force(),
+            "push_force": self.push_force[list(PLANE_AXES)],
+            "x_ref": stroke_reference(self.time),
+            "time": self.time,
+        }
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        u = self._prepare_action(action)
+        self._update_push()
+        self._advance(u)
+        self._steps += 1
+        _, force = self._update_force_filter()
+        st = self.arm_state()
+        t = self.time
+        path_error = abs(float(st.x[0]) - stroke_reference(t))
+        contact_phase = t >= APPROACH_TIME - 1e-12
+        band_error = force_band_error(force) if contact_phase else 0.0
+        in_band = contact_phase and band_error == 0.0
+        if contact_phase:
+            self._phase_steps += 1
+            self._in_band_steps += int(in_band)
+            self._path_error_sum += path_error
+        cost = (band_error / FORCE_SCALE) ** 2 + (path_error / PATH_SCALE) ** 2
+        unsafe = force > self.force_limit
+        info = self._cost_info(self._true_state(), u, cost, unsafe=unsafe)
+        terminated = bool(self.terminate_on_violation and unsafe)
+        if terminated:
+            cost += self.violation_penalty
+            info["cost"] = cost
+        band_fraction = self._in_band_steps / self._phase_steps if self._phase_steps else 0.0
+        mean_path = self._path_error_sum / self._phase_steps if self._phase_steps else 0.0
+        info.update(self._force_info())
+        info.update(
+            contact_phase=contact_phase,
+            in_band=in_band,
+            force_band_error=band_error,
+            path_error=path_error,
+            band_fraction=band_fraction,
+            mean_path_error=mean_path,
+            success=bool(self._phase_steps > 0 and band_fraction >= SUCCESS_BAND_FRACTION
+                         and mean_path <= SUCCESS_PATH_ERROR),
+        )
+        return self._observe(self._get_obs()), -cost, terminated, False, info
+
+
+class ArmPressWipeEnv(MujocoArm, PressWipeTask, MujocoEnv):
+    """MuJoCo implementation of ArmPressWipe-v0 (see module docstring)."""
+
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 1000}
+    render_camera = "side"
+
+    def __init__(
+        self,
+        model: PlanarArmModel | None = None,
+        randomization: DomainRandomization | dict[str, Any] | None = None,
+        force_limit: float = FORCE_LIMIT,
+        surface_offset_range: tuple[float, float] = (0.0, SURFACE_OFFSET_MAX),
+        contact_stiffness_range: tuple[float, float] = (1.0, 1.0),
+        force_filter_tau: float = FORCE_FILTER_TAU,
+        push_duration: float = PUSH_DURATION,
+        terminate_on_violation: bool = False,
+        violation_penalty: float = 0.0,
+        render_mode: str | None = None,
+    ) -> None:
+        if model is not None and not isinstance(model, PlanarArmModel):
+            raise ValueError(f"model must be a PlanarArmModel or None; got {type(model).__name__}")
+        MujocoEnv.__init__(self, ARM_MJCF, 1, model or PlanarArmModel(), randomization, render_mode)
+        try:
+            self._init_mujoco_arm()
+            PressWipeTask.__init__(
+                self, force_limit, surface_offset_range, contact_stiffness_range, force_filter_tau,
+                push_duration, terminate_on_violation, violation_penalty,
+            )
+        except ValueError:
+            self.close()
+            raise

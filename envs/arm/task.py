@@ -1,0 +1,252 @@
+"""What every arm task shares, written once for every engine: the :class:`ArmState` a Cartesian
+controller takes, the wrist force/torque reading turned into a contact wrench, the low-pass
+filtered normal force a force limit acts on, and pushes held for a fixed time.
+
+A concrete env combines an engine side (``mujoco_arm.MujocoArm``, which implements the hooks
+below) with a task built on :class:`ArmTask` (``press_wipe_v0.PressWipeTask``) and an engine base
+(``MujocoEnv``); the engine side comes first in the bases so that its hooks override the
+abstract ones here.
+
+## The wrist F/T sensor and the wrench
+
+The engine hook :meth:`ArmTask._ft_reading` returns what MuJoCo's ``force`` and ``torque``
+sensors on the wrist site measure: the interaction force and torque between the sensor's body
+(the welded tool) and its parent (link3), i.e. what link3 exerts on the whole child subtree
+(the tool and anything below it), expressed in the site frame, with the torque taken about the
+site. MuJoCo computes it from the subtree's momentum balance (``cfrc_int``), so it includes *every*
+force on that subtree: contacts, applied pushes, the subtree's weight and its inertial forces
+(``m a``). A freely hanging tool at rest reads its weight ``m g`` pointing up (the flange holds
+it up); pressing on a table with contact force ``f_c`` (the table's force on the tool) reads
+``m g - f_c``.
+
+Newton for the tool subtree (mass ``m``, COM acceleration ``a``, gravity vector ``g``, base
+frame) with ``R`` the site's orientation and ``s`` the force reading::
+
+    m a = R s + f_ext + m g      =>     f_ext = -R s - m g + m a
+
+:meth:`ArmTask.arm_state` reports ``wrench = -R s - m g`` in the arm plane (base x and z): the
+external force acting *on* the tool (contacts and pushes), with the tool's own weight removed
+(the tool-load compensation a real robot does with its identified tool mass; here the mass is
+the env's, randomisation included). The inertial term ``m a`` is *not* removed (a wrist sensor
+does not know ``a``): with the 0.2 kg tool it is 0.2 N per m/s^2 of tool acceleration. Pressing
+down on a table gives a positive z component. The normal force is ``wrench . n`` with the
+surface normal ``n = +z``.
+
+The reading is the one the engine computed during the last physics step (the force that acted
+over that step, with the orientation ``R`` of that step), so it is one step (1 ms) older than
+``q``, ``qd``, ``x``, the Jacobian, the mass matrix and the bias, as a sampled sensor is.
+
+## The force filter
+
+:class:`FirstOrderLowPass` is ``tau dy/dt = u - y`` discretised exactly for an input held over
+each step (zero-order hold)::
+
+    y[k] = y[k-1] + alpha (u[k] - y[k-1]),   alpha = 1 - exp(-dt / tau)
+
+so after a unit step at ``k = 0`` the output is ``1 - exp(-k dt / tau)`` exactly at every sample:
+63.2 % after ``tau / dt`` steps (5 steps for ``tau = 5 ms`` at 1 kHz). It starts from the raw
+value at reset.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+
+import numpy as np
+from robocritic.envs.base.task import EngineHooks
+
+from robocritic.interfaces import ArmState
+
+#: Base-frame axes of the arm plane: task coordinates are (x, z).
+PLANE_AXES = (0, 2)
+_PLANE_ROWS = list(PLANE_AXES)
+#: Unit normal of the work surface (base frame): the normal force is the wrench along it.
+SURFACE_NORMAL = np.array([0.0, 0.0, 1.0])
+#: Default time constant of the normal-force low-pass filter, s.
+FORCE_FILTER_TAU = 0.005
+#: Default duration of a push, s.
+PUSH_DURATION = 0.05
+
+
+class EnvArmState(ArmState):
+    """An :class:`~robocritic.interfaces.ArmState` whose ``==`` compares the arrays' contents.
+
+    Envs put one in ``info["arm_state"]``; Gymnasium's checker compares ``info`` values with
+    ``==``, which the plain frozen dataclass cannot do for array fields.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ArmState):
+            return NotImplemented
+        pairs = [(getattr(self, k), getattr(other, k)) for k in
+                 ("q", "qd", "x", "jacobian", "mass_matrix", "bias", "wrench")]
+        return all((a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
+                   for a, b in pairs)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable array contents
+
+
+class FirstOrderLowPass:
+    """First-order low-pass ``tau dy/dt = u - y``, exact for an input held over each step of
+    ``dt`` (see the module docstring)."""
+
+    def __init__(self, tau: float, dt: float) -> None:
+        if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau > 0):
+            raise ValueError(f"force_filter_tau must be a positive finite number of seconds; got {tau!r}")
+        self.tau = float(tau)
+        self.dt = float(dt)
+        self.alpha = 1.0 - math.exp(-self.dt / self.tau)
+        self.y = 0.0
+
+    def reset(self, y0: float) -> float:
+        self.y = float(y0)
+        return self.y
+
+    def update(self, u: float) -> float:
+        self.y += self.alpha * (float(u) - self.y)
+        return self.y
+
+
+class ArmTask(EngineHooks):
+    """Mixin for arm envs (see the module docstring). Call :meth:`_init_arm` after the engine
+    base's ``__init__``; use :meth:`_advance` to step, :meth:`_hold_start` and
+    :meth:`_reset_force_filter` in ``reset_model``.
+
+    Engine hooks (besides :class:`~robocritic.envs.base.task.EngineHooks`' three): the ones
+    below, all in the base frame and SI units. ``_simulate`` applies :attr:`push_force` (N, base
+    frame, at the tool body's centre of mass) during the step.
+    """
+
+    push_force: np.ndarray  # (3,) N, the push acting during the current step
+
+    # ---- engine hooks --------------------------------------------------------------------
+    @abstractmethod
+    def _arm_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """At the current state: TCP position ``(3,)`` m, its translational Jacobian ``(3, n)``,
+        the joint-space mass matrix ``(n, n)`` kg m^2 and the bias torques ``(n,)`` N m
+        (gravity, Coriolis, centrifugal)."""
+
+    @abstractmethod
+    def _ft_reading(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Wrist sensor: force ``(3,)`` N and torque ``(3,)`` N m that the parent link exerts on
+        the tool subtree, in the site frame, and the site's orientation ``(3, 3)`` (site to
+        base) at the time of the reading (MuJoCo's ``force``/``torque`` convention)."""
+
+    @abstractmethod
+    def _tool_weight(self) -> np.ndarray:
+        """Gravity force on the sensor's child subtree, ``m g`` ``(3,)`` N, base frame (with this
+        episode's masses; read at reset)."""
+
+    @abstractmethod
+    def _hold_start(self) -> None:
+        """Command the torques that hold the current state (the bias) and refresh the sensor
+        readings with them, as a robot's holding controller does before an episode."""
+
+    @abstractmethod
+    def _surface_height(self) -> float:
+        """Height of the work surface, m (base frame z)."""
+
+    @abstractmethod
+    def nominal_surface_height(self) -> float:
+        """Height of the work surface as the asset has it (no offset), m (base frame z)."""
+
+    @abstractmethod
+    def tip_radius(self) -> float:
+        """Radius of the fingertip sphere, m: a touching TCP sits this far above the surface."""
+
+    @abstractmethod
+    def _set_surface_height(self, z: float) -> None:
+        """Move the work surface to height ``z`` m (base frame)."""
+
+    @abstractmethod
+    def _set_contact_stiffness_scale(self, scale: float) -> None:
+        """Scale the surface contact's stiffness by ``scale`` (damping ratio kept) from nominal."""
+
+    @abstractmethod
+    def _contact_normal_force(self) -> float:
+        """The engine's own normal force between tool and surface, N (privileged: for ``info``
+        and tests, never the observation)."""
+
+    # ---- set-up ----------------------------------------------------------------------------
+    def _init_arm(self, force_filter_tau: float, push_duration: float) -> None:
+        if not (isinstance(push_duration, (int, float)) and math.isfinite(push_duration)
+                and push_duration >= self.dt):
+            raise ValueError(
+                f"push_duration must be a finite number of seconds >= one step ({self.dt:g} s); "
+                f"got {push_duration!r}"
+            )
+        self.step_dt = float(self.dt)  # s, read once: the engine computes dt on every access
+        self.force_filter = FirstOrderLowPass(force_filter_tau, self.step_dt)
+        self.push_steps = round(push_duration / self.dt)
+        self.push_force = np.zeros(3)
+        self._push_steps_left = 0
+        self._arm_state_cache: EnvArmState | None = None
+        self._wrench_world = np.zeros(3)
+        self._force_raw = 0.0
+
+    # ---- arm state -------------------------------------------------------------------------
+    def _advance(self, u: np.ndarray) -> None:
+        """One control step under torques ``u`` (and the current push)."""
+        self._simulate(u)
+        self._arm_state_cache = None
+
+    def contact_wrench_world(self) -> np.ndarray:
+        """External force on the tool ``(3,)`` N, base frame, the tool's weight removed."""
+        self.arm_state()
+        return self._wrench_world.copy()
+
+    def arm_state(self) -> EnvArmState:
+        """The :class:`~robocritic.interfaces.ArmState` at the current state: ``q``, ``qd``,
+        TCP position ``x = (x, z)`` m, Jacobian rows ``(2, n)`` for the plane, ``mj_fullM`` mass
+        matrix, bias torques ``qfrc_bias`` and the wrench ``(2,)`` N (the external force on the
+        tool in the plane, weight removed; see the module docstring). Computed once per state."""
+        if self._arm_state_cache is None:
+            state = self._true_state()
+            n = state.size // 2
+            pos, jac, mass, bias = self._arm_terms()
+            force, _, rot = self._ft_reading()
+            self._wrench_world = -(rot @ force) - self._tool_weight()
+            rows = _PLANE_ROWS
+            self._arm_state_cache = EnvArmState(
+                q=state[:n], qd=state[n:], x=pos[rows], jacobian=jac[rows],
+                mass_matrix=mass, bias=bias, wrench=self._wrench_world[rows],
+            )
+        return self._arm_state_cache
+
+    def normal_force_raw(self) -> float:
+        """Normal contact force from the wrist sensor, N (positive when pressing on the surface)."""
+        self.arm_state()
+        return float(self._wrench_world @ SURFACE_NORMAL)
+
+    def _reset_force_filter(self) -> None:
+        self._force_raw = self.normal_force_raw()
+        self.force_filter.reset(self._force_raw)
+
+    def _update_force_filter(self) -> tuple[float, float]:
+        """Read the raw normal force after a step and filter it; returns (raw, filtered) N."""
+        self._force_raw = self.normal_force_raw()
+        return self._force_raw, self.force_filter.update(self._force_raw)
+
+    # ---- pushes ------------------------------------------------------------------------------
+    def _update_push(self) -> None:
+        """Hold the active push, or draw a new one: with ``push_probability`` per step (while none
+        is active) a push of ``push_force`` N along +x or -x (the arm plane's horizontal axis,
+        sign 50/50) acts on the tool for :attr:`push_steps` steps."""
+        if self._push_steps_left > 0:
+            self._push_steps_left -= 1
+            if self._push_steps_left == 0:
+                self.push_force = np.zeros(3)
+            return
+        cfg = self.randomization
+        if cfg.push_probability <= 0.0 or self.np_random.random() >= cfg.push_probability:
+            return
+        magnitude = self.np_random.uniform(*cfg.push_force)
+        sign = 1.0 if self.np_random.random() < 0.5 else -1.0
+        self.push_force = np.zeros(3)
+        self.push_force[PLANE_AXES[0]] = sign * magnitude
+        self._push_steps_left = self.push_steps
+
+    def _reset_push(self) -> None:
+        self.push_force = np.zeros(3)
+        self._push_steps_left = 0
