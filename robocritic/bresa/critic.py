@@ -1,0 +1,306 @@
+"""The Bresa safety critic: twin sigmoid MLP heads on normalised (state, action) features.
+
+``SafetyCritic(x)`` for critic features ``x (B, n_in)`` (state features then action features,
+:func:`critic_input`) returns ``(B, 2)``: each head's estimated probability of a force-limit
+violation within the label horizon (:mod:`robocritic.bresa.labels`). :meth:`SafetyCritic.risk`
+is the max of the twins (pessimistic). The input normalisation ``z = (x - in_mean) / in_std`` is
+held in buffers, so it travels with the weights.
+
+:class:`NumpyCritic` is the torch-free inference form for the 1 kHz loop: the twin heads fused
+into one block-diagonal network, preallocated buffers, no allocation per call.
+
+On disk (:func:`save_critic` / :func:`load_critic`): ``critic.pt`` holds only tensors (written by
+:func:`robocritic.learning.checkpoint.save_weights`, read with ``weights_only=True``), and the
+sidecar ``critic.json`` (written atomically after it) holds the architecture and the SHA-256 of
+``critic.pt``. ``load_weights`` itself checks no digest, so :func:`load_critic` does: a replaced or
+corrupt weights file, or one that does not belong to its sidecar, is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from robocritic.learning.checkpoint import CheckpointError, load_weights, read_json, save_weights
+from robocritic.utils.atomic import atomic_write_json
+
+__all__ = [
+    "CRITIC_FORMAT",
+    "CriticSpec",
+    "NumpyCritic",
+    "SafetyCritic",
+    "critic_input",
+    "load_critic",
+    "save_critic",
+]
+
+CRITIC_FORMAT = 1
+"""Version of the critic file pair (``.pt`` + ``.json``); bump on any change."""
+
+_ACTIVATIONS = ("tanh", "relu")
+_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+def critic_input(state_features: np.ndarray, action_features: np.ndarray) -> np.ndarray:
+    """``[state_features, action_features]`` along the last axis: ``(..., n_s) + (..., n_a) -> (..., n_in)``."""
+    return np.concatenate([np.asarray(state_features), np.asarray(action_features)], axis=-1)
+
+
+@dataclass(frozen=True)
+class CriticSpec:
+    """Architecture of a :class:`SafetyCritic` (what the JSON sidecar records).
+
+    Attributes:
+        n_in: input size. hidden: hidden widths of each head. activation: "tanh" or "relu".
+        dtype: "float64" or "float32".
+    """
+
+    n_in: int
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    dtype: str = "float64"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        if int(self.n_in) < 1 or any(h < 1 for h in self.hidden):
+            raise ValueError(f"n_in and hidden widths must be >= 1; got {self.n_in}, {self.hidden}")
+        if self.activation not in _ACTIVATIONS:
+            raise ValueError(f"activation: expected one of {_ACTIVATIONS}, got {self.activation!r}")
+        if self.dtype not in _DTYPES:
+            raise ValueError(f"dtype: expected one of {tuple(_DTYPES)}, got {self.dtype!r}")
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "hidden": list(self.hidden), "output": "sigmoid", "heads": 2,
+                "normalisation": "(x - in_mean) / in_std, buffers in the weights file"}
+
+    @classmethod
+    def from_json(cls, data: dict) -> CriticSpec:
+        return cls(n_in=int(data["n_in"]), hidden=tuple(data["hidden"]), activation=str(data["activation"]),
+                   dtype=str(data["dtype"]))
+
+
+def _head(spec: CriticSpec) -> nn.Sequential:
+    dtype = _DTYPES[spec.dtype]
+    layers: list[nn.Module] = []
+    width = spec.n_in
+    for h in spec.hidden:
+        layers += [nn.Linear(width, h, dtype=dtype), nn.Tanh() if spec.activation == "tanh" else nn.ReLU()]
+        width = h
+    layers.append(nn.Linear(width, 1, dtype=dtype))
+    return nn.Sequential(*layers)
+
+
+class SafetyCritic(nn.Module):
+    """Twin MLP heads with sigmoid outputs: ``x (B, n_in) -> risk (B, 2)`` in [0, 1].
+
+    Args:
+        n_in: feature size. hidden: widths of each head. activation: "tanh" or "relu".
+        dtype: "float64" or "float32" (parameters and buffers).
+        seed: if given, the initial weights come from ``torch.manual_seed(seed)`` in a forked RNG
+            (the global torch RNG is left as it was); else from the global RNG.
+
+    Buffers: ``in_mean (n_in,)`` (zeros), ``in_std (n_in,)`` (ones); see :meth:`set_normalisation`.
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        hidden: Sequence[int] = (64, 64),
+        activation: str = "tanh",
+        *,
+        dtype: str = "float64",
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.spec = CriticSpec(n_in=int(n_in), hidden=tuple(hidden), activation=activation, dtype=dtype)
+        tdtype = _DTYPES[dtype]
+        self.register_buffer("in_mean", torch.zeros(self.spec.n_in, dtype=tdtype))
+        self.register_buffer("in_std", torch.ones(self.spec.n_in, dtype=tdtype))
+        if seed is None:
+            self.q1, self.q2 = _head(self.spec), _head(self.spec)
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(seed))
+                self.q1, self.q2 = _head(self.spec), _head(self.spec)
+
+    @property
+    def n_in(self) -> int:
+        return self.spec.n_in
+
+    def set_normalisation(self, features: np.ndarray, *, min_std: float = 1e-6) -> None:
+        """Set ``in_mean``, ``in_std`` to the mean and std (floored at ``min_std``) of ``features (N, n_in)``."""
+        f = np.asarray(features, dtype=np.float64)
+        if f.ndim != 2 or f.shape[1] != self.n_in or f.shape[0] < 1:
+            raise ValueError(f"features: expected shape (N >= 1, {self.n_in}), got {f.shape}")
+        with torch.no_grad():
+            self.in_mean.copy_(torch.from_numpy(f.mean(axis=0)))
+            self.in_std.copy_(torch.from_numpy(np.maximum(f.std(axis=0), min_std)))
+
+    def logits(self, x: Tensor) -> Tensor:
+        """``x (B, n_in) -> (B, 2)`` pre-sigmoid outputs of the twin heads."""
+        z = (x - self.in_mean) / self.in_std
+        return torch.cat([self.q1(z), self.q2(z)], dim=-1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x (B, n_in) -> (B, 2)`` twin risk estimates in [0, 1]."""
+        return torch.sigmoid(self.logits(x))
+
+    def risk(self, x: Tensor) -> Tensor:
+        """``x (B, n_in) -> (B,)``: the max of the twins."""
+        return self.forward(x).amax(dim=-1)
+
+
+class NumpyCritic:
+    """Torch-free inference of a :class:`SafetyCritic` (fixed weights, copied at construction).
+
+    The two heads are fused: layer 1 stacks both heads' weights (``n_in -> 2 h1``), later layers
+    are block-diagonal (``2 h_{l-1} -> 2 h_l``; the off-diagonal blocks are exact zeros), the
+    output layer maps to the 2 twins. All intermediate arrays are preallocated for batches up to
+    ``max_batch``; a call allocates nothing. The sigmoid is ``0.5 tanh(0.5 z) + 0.5`` (no overflow).
+
+    The returned arrays are views of internal buffers, valid until the next call; copy to keep.
+    """
+
+    def __init__(
+        self,
+        weights: list[np.ndarray],
+        biases: list[np.ndarray],
+        in_mean: np.ndarray,
+        in_std: np.ndarray,
+        activation: str,
+        *,
+        dtype: type = np.float64,
+        max_batch: int = 64,
+    ) -> None:
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float64, np.float32):
+            raise ValueError(f"dtype: float64 or float32, got {self.dtype}")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation: expected one of {_ACTIVATIONS}, got {activation!r}")
+        self.activation = activation
+        # weights stored (in, out) so that a row batch multiplies from the left
+        self.W = [np.ascontiguousarray(w, dtype=self.dtype) for w in weights]
+        self.b = [np.ascontiguousarray(b, dtype=self.dtype) for b in biases]
+        self.in_mean = np.ascontiguousarray(in_mean, dtype=self.dtype)
+        self.in_std = np.ascontiguousarray(in_std, dtype=self.dtype)
+        self.n_in = self.W[0].shape[0]
+        self.max_batch = int(max_batch)
+        self._z = np.empty((self.max_batch, self.n_in), dtype=self.dtype)
+        self._h = [np.empty((self.max_batch, w.shape[1]), dtype=self.dtype) for w in self.W]
+        self._risk = np.empty(self.max_batch, dtype=self.dtype)
+
+    @classmethod
+    def from_module(cls, critic: SafetyCritic, *, dtype: type = np.float64, max_batch: int = 64) -> NumpyCritic:
+        """Copy ``critic``'s weights, fusing the twin heads (class docstring)."""
+        lin1 = [m for m in critic.q1 if isinstance(m, nn.Linear)]
+        lin2 = [m for m in critic.q2 if isinstance(m, nn.Linear)]
+        weights, biases = [], []
+        for i, (a, b) in enumerate(zip(lin1, lin2, strict=True)):
+            wa = a.weight.detach().cpu().double().numpy().T
+            wb = b.weight.detach().cpu().double().numpy().T
+            if i == 0:
+                w = np.concatenate([wa, wb], axis=1)
+            else:
+                w = np.zeros((wa.shape[0] + wb.shape[0], wa.shape[1] + wb.shape[1]))
+                w[: wa.shape[0], : wa.shape[1]] = wa
+                w[wa.shape[0]:, wa.shape[1]:] = wb
+            weights.append(w)
+            biases.append(np.concatenate([a.bias.detach().cpu().double().numpy(),
+                                          b.bias.detach().cpu().double().numpy()]))
+        return cls(weights, biases, critic.in_mean.detach().cpu().double().numpy(),
+                   critic.in_std.detach().cpu().double().numpy(), critic.spec.activation,
+                   dtype=dtype, max_batch=max_batch)
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        """``x (B, n_in)`` (or ``(n_in,)``, as B = 1) -> ``(B, 2)`` twin risks (a buffer view)."""
+        if x.ndim == 1:
+            x = x.reshape(1, -1)
+        B = x.shape[0]
+        if x.shape[1] != self.n_in or not 1 <= B <= self.max_batch:
+            raise ValueError(f"x: expected shape (1..{self.max_batch}, {self.n_in}), got {x.shape}")
+        z = self._z[:B]
+        np.subtract(x, self.in_mean, out=z)
+        np.divide(z, self.in_std, out=z)
+        last = len(self.W) - 1
+        for i, (w, b, h) in enumerate(zip(self.W, self.b, self._h, strict=True)):
+            out = h[:B]
+            np.matmul(z, w, out=out)
+            np.add(out, b, out=out)
+            if i < last:
+                if self.activation == "tanh":
+                    np.tanh(out, out=out)
+                else:
+                    np.maximum(out, 0.0, out=out)
+            z = out
+        np.multiply(z, 0.5, out=z)
+        np.tanh(z, out=z)
+        np.multiply(z, 0.5, out=z)
+        np.add(z, 0.5, out=z)
+        return z
+
+    def risk(self, x: np.ndarray) -> np.ndarray:
+        """``x (B, n_in)`` or ``(n_in,)`` -> ``(B,)`` max of the twins (a buffer view)."""
+        q = self.evaluate(x)
+        out = self._risk[: q.shape[0]]
+        np.max(q, axis=1, out=out)
+        return out
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def save_critic(critic: SafetyCritic, path: str | os.PathLike[str]) -> Path:
+    """Write ``critic``'s state dict to ``path`` (e.g. ``critic.pt``, weights only, atomic), then
+    the sidecar ``path.with_suffix(".json")`` (architecture, format, SHA-256 of ``path``; atomic).
+    Returns ``path``."""
+    path = Path(path)
+    if path.suffix == ".json":
+        raise ValueError(f"{path}: the weights file must not end in .json (that is the sidecar)")
+    state = {k: v.detach().cpu().clone() for k, v in critic.state_dict().items()}
+    save_weights(path, {"state_dict": state})
+    atomic_write_json(_sidecar(path), {"format": CRITIC_FORMAT, "kind": "bresa.SafetyCritic",
+                                       "spec": critic.spec.to_json(), "weights": path.name,
+                                       "sha256": _sha256(path)})
+    return path
+
+
+def load_critic(path: str | os.PathLike[str]) -> SafetyCritic:
+    """Load a critic written by :func:`save_critic` (in eval mode).
+
+    Raises:
+        CheckpointError: the sidecar or weights file is missing or invalid, the format is
+            unknown, the weights' SHA-256 differs from the sidecar's, the weights file is not
+            weights-only, or its tensors do not fit the recorded architecture.
+    """
+    path = Path(path)
+    meta = read_json(_sidecar(path))
+    if meta.get("format") != CRITIC_FORMAT or meta.get("kind") != "bresa.SafetyCritic":
+        raise CheckpointError(f"{_sidecar(path)}: not a Bresa critic of format {CRITIC_FORMAT}: "
+                              f"format={meta.get('format')!r}, kind={meta.get('kind')!r}")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing")
+    if _sha256(path) != meta.get("sha256"):
+        raise CheckpointError(f"{path}: SHA-256 differs from {_sidecar(path).name} (corrupt or replaced file)")
+    try:
+        spec = CriticSpec.from_json(meta["spec"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{_sidecar(path)}: invalid spec: {exc}") from exc
+    state = load_weights(path)
+    critic = SafetyCritic(spec.n_in, spec.hidden, spec.activation, dtype=spec.dtype)
+    try:
+        critic.load_state_dict(state["state_dict"], strict=True)
+    except (KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: weights do not fit the architecture in the sidecar: {exc}") from exc
+    return critic.eval()
