@@ -10,6 +10,12 @@
 
 from __future__ import annotations
 
+import os
+
+# Headless by default: EGL needs no display. Set here, before any env module imports mujoco
+# (MuJoCo reads MUJOCO_GL once, at import). A user's own MUJOCO_GL (glfw, osmesa) wins.
+os.environ.setdefault("MUJOCO_GL", "egl")
+
 import gymnasium as gym
 from robocritic.envs.base.randomization import DomainRandomization
 

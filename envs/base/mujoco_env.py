@@ -3,11 +3,7 @@ physical side of domain randomisation, and off-screen rendering."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
-
-# Headless by default: EGL needs no display. A user's own MUJOCO_GL (glfw, osmesa) wins.
-os.environ.setdefault("MUJOCO_GL", "egl")
 
 import mujoco
 import numpy as np

@@ -140,3 +140,16 @@ def test_a_task_env_missing_an_engine_hook_cannot_be_built():
 
     with pytest.raises(TypeError, match="_simulate"):
         NoSimulate()
+
+
+def test_any_env_module_imported_first_gets_headless_rendering():
+    """MuJoCo reads MUJOCO_GL once when imported: the default must be set before any env module
+    (even one that imports mujoco directly) loads, or rendering needs a display."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "MUJOCO_GL"}
+    code = "import robocritic.envs.arm.model, os; print(os.environ['MUJOCO_GL'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "egl"
