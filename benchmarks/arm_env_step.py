@@ -1,6 +1,6 @@
 """Per-call time of ArmPressWipe-v0 at 1 kHz physics: ``env.step(tau)`` followed by
 ``env.arm_state()`` (what an outside 1 kHz impedance loop does each period), median and p99 in
-microseconds. Prints only (it writes no section of BENCHMARKS.md).
+microseconds. Prints only; the figures are copied by hand into BENCHMARKS.md (bresa_budget).
 
 The torque law is a written-out Cartesian force law (``tau = J' F + bias - D qd``: press 12 N down,
 PD on the stroke in x) so the calls include contact. Cases, interleaved per repeat:

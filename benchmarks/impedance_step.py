@@ -12,7 +12,7 @@ velocities, so no result is cached between calls):
   into per-tick gains; its construction and range check are inside the timing.
 
 Prints one table (median and p99 in microseconds over all calls of all repeats) and the load
-average before and after; it writes no file (the numbers are not in BENCHMARKS.md).
+average before and after; it writes no file; the figures are copied by hand into BENCHMARKS.md (bresa_budget).
 """
 
 from __future__ import annotations
