@@ -4,8 +4,8 @@ Critic: n_in = 12, twin heads of hidden (64, 64), tanh, float64 (and NumpyCritic
 Reports p50 / p99 / p99.9 of the wall time per call in microseconds (``time.perf_counter_ns``
 around each call). One torch thread and one BLAS thread (``OPENBLAS_NUM_THREADS`` etc. set before
 numpy loads, unless already set): a multi-threaded BLAS makes the batch-64 numpy tail
-milliseconds long on a busy 2-core machine, and a 1 kHz loop runs on one pinned core anyway. Prints a table (copied by hand into
-BENCHMARKS.md, bresa_budget).
+milliseconds long on a busy 2-core machine, and a 1 kHz loop runs on one pinned core anyway.
+Prints a table (copied by hand into BENCHMARKS.md, bresa_budget).
 
     .venv/bin/python benchmarks/bresa_critic_latency.py [--calls 20000]
 """
