@@ -78,6 +78,9 @@ from robocritic.ros.msgs import Bool, Float64MultiArray, JointState
 from robocritic.ros.msgs.convert import time_to_ns
 from robocritic.ros.transport.base import Lifecycle, Node, ParameterError
 
+SAFE_STOP_ACK_TIMEOUT_S = 1.0
+"""How long shutdown waits for the robot to acknowledge the safe stop [s]."""
+
 
 @dataclass(frozen=True)
 class BuiltController:
@@ -255,6 +258,12 @@ class ControllerNode:
     def shutdown(self) -> None:
         """Safe stop (if active) and the report; called once by ``main`` before the node is destroyed."""
         self._send(self.logic.shutdown())
+        # The middleware may still hold the safe stop when the node is destroyed right after this
+        # (the robot would then keep the last effort): wait until the robot has acknowledged it.
+        if not self._command_pub.wait_for_acknowledgements(SAFE_STOP_ACK_TIMEOUT_S):
+            self.node.get_logger().warning(
+                f"the safe stop on {self._command_pub.topic} was not acknowledged within {SAFE_STOP_ACK_TIMEOUT_S} s"
+            )
         if self.report_path:
             write_report(self.report_path, self.report())
 

@@ -172,6 +172,15 @@ class Publisher(ABC, Generic[MsgT]):
         """Subscriptions currently matched with this publisher."""
 
     @abstractmethod
+    def wait_for_acknowledgements(self, timeout_s: float) -> bool:
+        """Block until every matched reliable subscription has acknowledged what was published,
+        at most ``timeout_s`` [s]; returns whether all did (``True`` at once for best effort).
+
+        Call it before destroying a node whose last message matters (a safe stop): the middleware
+        may still hold it in a send queue when the process exits.
+        """
+
+    @abstractmethod
     def destroy(self) -> None:
         """Stop publishing and release the publisher."""
 

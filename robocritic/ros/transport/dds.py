@@ -249,6 +249,9 @@ class DdsPublisher(Publisher[MsgT]):
     def get_subscription_count(self) -> int:
         return 0 if self._destroyed else len(self._writer.get_matched_subscriptions())
 
+    def wait_for_acknowledgements(self, timeout_s: float) -> bool:
+        return self._destroyed or bool(self._writer.wait_for_acks(int(timeout_s * 1e9)))
+
     def destroy(self) -> None:
         if not self._destroyed:
             self._destroyed = True

@@ -123,6 +123,11 @@ class RclpyPublisher(Publisher[MsgT]):
     def get_subscription_count(self) -> int:
         return self._pub.get_subscription_count()
 
+    def wait_for_acknowledgements(self, timeout_s: float) -> bool:
+        from rclpy.duration import Duration
+
+        return bool(self._pub.wait_for_all_acked(Duration(nanoseconds=int(timeout_s * 1e9))))
+
     def destroy(self) -> None:
         self._pub.destroy()
 
