@@ -334,3 +334,25 @@ def test_samples_cyclone_drops_count_as_receive_errors(domain_id, caplog):
     finally:
         b.destroy()
         a.destroy()
+
+
+def test_publisher_waits_until_a_reliable_reader_acknowledged(domain_id):
+    """What a controller's safe stop relies on before its node is destroyed: the wait returns
+    True once the matched reliable reader has the sample (and at once with nothing in flight)."""
+    a = make_node("stopper", transport="dds")
+    b = make_node("robot", transport="dds")
+    try:
+        got = []
+        b.create_subscription(Twist, f"/{NS}/stop", got.append, QoSProfile(depth=1))
+        pub = a.create_publisher(Twist, f"/{NS}/stop", QoSProfile(depth=1))
+        deadline = time.monotonic() + TIMEOUT_S
+        while pub.get_subscription_count() < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pub.wait_for_acknowledgements(0.0)  # nothing published yet
+        pub.publish(Twist(linear=Vector3(x=1.0)))
+        assert pub.wait_for_acknowledgements(5.0)
+        b.spin(0.2)
+        assert [m.linear.x for m in got] == [1.0]
+    finally:
+        b.destroy()
+        a.destroy()
