@@ -6,6 +6,7 @@
 | ``robocritic/ClippedPendulumBullet-v0`` | PyBullet (extra ``pybullet``) | the same task |
 | ``robocritic/SafetyCSTR-v0`` | scipy ODE | runaway-prone reactor, T < 480 K |
 | ``robocritic/ArmPressWipe-v0`` | MuJoCo, 1 kHz | planar 3-link torque arm: press 5-20 N and wipe, filtered force < 30 N |
+| ``robocritic/ArmPressWipeBullet-v0`` | PyBullet (extra ``pybullet``), 1 kHz | the same task |
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ _SPECS = {
     ),
     "robocritic/SafetyCSTR-v0": ("robocritic.envs.cstr.safety_cstr_v0:SafetyCSTREnv", 120),
     "robocritic/ArmPressWipe-v0": ("robocritic.envs.arm.press_wipe_v0:ArmPressWipeEnv", 2000),
+    "robocritic/ArmPressWipeBullet-v0": (
+        "robocritic.envs.arm.press_wipe_bullet_v0:ArmPressWipeBulletEnv",
+        2000,
+    ),
 }
 ENV_IDS: tuple[str, ...] = tuple(_SPECS)
 

@@ -6,6 +6,7 @@
     robocritic explicit build SPEC / eval ARTEFACT --states FILE.npy   explicit MPC and YANN
     robocritic launch   FILE [name:=value ...]  run a ROS 2 YAML launch file's nodes over DDS
     robocritic yann train|eval|compare           YANN-RL training and evaluation
+    robocritic bresa collect|train|eval|export   the Bresa 1 kHz safety critic on the press-and-wipe arm
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from robocritic.cli import demo, envs, explicit, launch, sim2sim, yann
+from robocritic.cli import bresa, demo, envs, explicit, launch, sim2sim, yann
 
 #: Command groups in help order; each module registers its subcommands and imports lazily.
-COMMAND_GROUPS = (demo, envs, sim2sim, explicit, launch, yann)
+COMMAND_GROUPS = (demo, envs, sim2sim, explicit, launch, yann, bresa)
 
 
 def build_parser() -> argparse.ArgumentParser:

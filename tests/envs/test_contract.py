@@ -10,7 +10,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from robocritic.envs import ENV_IDS
 
-NEEDS = {"robocritic/ClippedPendulumBullet-v0": "pybullet"}
+NEEDS = {"robocritic/ClippedPendulumBullet-v0": "pybullet", "robocritic/ArmPressWipeBullet-v0": "pybullet"}
 
 
 def _ids() -> list:

@@ -1,0 +1,87 @@
+"""The safety methods compared on a Bresa task, each as a (task policy, safety filter) pair.
+
+| name | task policy | filter | what it tests |
+|---|---|---|---|
+| ``none`` | :class:`ScriptedPressWipe` | -- | the task without any safety layer |
+| ``low_stiffness`` | scripted, ``K = 150 N/m`` both axes | -- | fixed compliance: safe but weak |
+| ``force_clamp`` | scripted | :class:`ForceClampFilter` every tick | the analytic, critic-free cap |
+| ``reflex_20hz`` | scripted | :class:`ReflexFilter` at the decision rate | the critic checked only at 20 Hz |
+| ``minmod_20hz`` | scripted | :class:`MinimalModificationFilter` at the decision rate | the same, minimal modification |
+| ``reflex_1khz`` | scripted | :class:`ReflexFilter` every tick | the Bresa reflex |
+| ``minmod_1khz`` | scripted | :class:`MinimalModificationFilter` every tick | one batched critic call per tick |
+
+Methods whose names start with ``reflex`` or ``minmod`` need a critic (a :class:`RiskModel`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from robocritic.bresa.features import FeatureLayout
+from robocritic.bresa.filters import (
+    DecisionRateCheck,
+    ForceClampFilter,
+    MinimalModificationFilter,
+    ReflexFilter,
+    RiskModel,
+)
+from robocritic.bresa.hierarchy import HierarchyConfig, TaskPolicy
+from robocritic.bresa.policies import ScriptedPressWipe
+from robocritic.interfaces import SafetyFilter
+
+__all__ = ["METHODS", "LOW_STIFFNESS", "build_method", "needs_critic"]
+
+LOW_STIFFNESS = 150.0
+"""Stiffness of the ``low_stiffness`` baseline [N/m] (the bottom of the stiffness range)."""
+
+_Builder = Callable[..., tuple[TaskPolicy, SafetyFilter | None]]
+CONTROL_DT = 0.001
+"""Control period of the arm envs [s] (the decision period is ``decision_ticks`` of it)."""
+
+
+def _scripted(config: HierarchyConfig, policy_kwargs: dict[str, Any], **overrides: Any) -> ScriptedPressWipe:
+    return ScriptedPressWipe(decision_period=config.decision_ticks * CONTROL_DT, **{**policy_kwargs, **overrides})
+
+
+def _critic_method(make: Callable[[RiskModel, FeatureLayout], SafetyFilter], decision_rate: bool) -> _Builder:
+    def build(critic: RiskModel | None, layout: FeatureLayout, config: HierarchyConfig, policy_kwargs: dict):
+        if critic is None:
+            raise ValueError("this method needs a critic (--critic PATH)")
+        inner = make(critic, layout)
+        policy = _scripted(config, policy_kwargs)
+        return policy, DecisionRateCheck(inner, config.decision_ticks) if decision_rate else inner
+
+    return build
+
+
+METHODS: dict[str, _Builder] = {
+    "none": lambda critic, layout, config, kw: (_scripted(config, kw), None),
+    "low_stiffness": lambda critic, layout, config, kw: (
+        _scripted(config, kw, stiffness=(LOW_STIFFNESS, LOW_STIFFNESS)), None),
+    "force_clamp": lambda critic, layout, config, kw: (_scripted(config, kw), ForceClampFilter(layout)),
+    "reflex_20hz": _critic_method(lambda c, lay: ReflexFilter(c, lay), decision_rate=True),
+    "minmod_20hz": _critic_method(lambda c, lay: MinimalModificationFilter(c, lay), decision_rate=True),
+    "reflex_1khz": _critic_method(lambda c, lay: ReflexFilter(c, lay), decision_rate=False),
+    "minmod_1khz": _critic_method(lambda c, lay: MinimalModificationFilter(c, lay), decision_rate=False),
+}
+"""Every method by name (module docstring), in table order."""
+
+
+def needs_critic(name: str) -> bool:
+    """Whether method ``name`` scores commands with a critic."""
+    return name.startswith(("reflex", "minmod"))
+
+
+def build_method(
+    name: str,
+    critic: RiskModel | None,
+    layout: FeatureLayout,
+    config: HierarchyConfig,
+    policy_kwargs: dict[str, Any] | None = None,
+) -> tuple[TaskPolicy, SafetyFilter | None]:
+    """A fresh (task policy, filter) pair for method ``name``; ``policy_kwargs`` go to
+    :class:`ScriptedPressWipe` (e.g. ``{"approach_speed": 0.5}``)."""
+    if name not in METHODS:
+        raise ValueError(f"method: unknown {name!r}; known: {', '.join(METHODS)}")
+    return METHODS[name](critic, layout, config, dict(policy_kwargs or {}))

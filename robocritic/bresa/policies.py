@@ -1,0 +1,188 @@
+"""Task policies for the press-and-wipe hierarchy (:mod:`robocritic.bresa.hierarchy`).
+
+Both act on the planar arm (task axes x, z) and see only the observation, ``info``'s public
+fields and the applied command -- never the surface offset or the true contact force.
+
+* :class:`ScriptedPressWipe` -- the nominal task policy: it plans against the NOMINAL table
+  height. It moves its setpoint down at ``approach_speed`` to ``slow_height`` above the nominal
+  contact height, then at ``contact_speed`` to ``target_force / K_z`` below it, while the x
+  setpoint follows the stroke reference one decision ahead. A raised table (offset > 0) is hit
+  earlier (at approach speed) and pressed deeper by the offset, which is what makes it unsafe
+  without a safety layer.
+* :class:`ExplorationPolicy` -- randomised behaviour for collecting critic data: per episode it
+  draws stiffnesses over the whole range, approach speeds, press depths (too deep ones too),
+  setpoint noise and occasional abrupt stiffness jumps.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from robocritic.envs.arm.press_wipe_v0 import stroke_reference
+
+__all__ = ["NOMINAL_CONTACT_HEIGHT", "ExplorationPolicy", "ScriptedPressWipe"]
+
+NOMINAL_CONTACT_HEIGHT = -0.25
+"""TCP height [m, base z] touching the table at its nominal height: the asset's table top
+(-0.26 m) plus the 1 cm fingertip radius. The policies' only knowledge of the table."""
+
+_T = 12  # observation index of the time since reset [s]
+
+
+def _check_positive(owner: str, name: str, value: float) -> float:
+    if isinstance(value, bool) or not (isinstance(value, (int, float, np.integer, np.floating))
+                                       and math.isfinite(value) and value > 0):
+        raise ValueError(f"{owner}.{name} must be a finite number > 0; got {value!r}")
+    return float(value)
+
+
+class ScriptedPressWipe:
+    """The nominal press-and-wipe task policy (module docstring).
+
+    Args:
+        stiffness: ``(K_x, K_z)`` [N/m], constant.
+        target_force: normal force aimed at [N] (the press depth is ``target_force / K_z`` below
+            the nominal contact height).
+        approach_speed: setpoint speed down to ``slow_height`` [m/s].
+        contact_speed: setpoint speed below it [m/s].
+        slow_height: height above the nominal contact height where the slow phase starts [m].
+        stroke_lead: extra look-ahead on the stroke reference [s]: the x setpoint leads the
+            reference so that the TCP, which lags a moving impedance setpoint, stays on it.
+        decision_period: time between decisions [s] (the hierarchy's ``decision_ticks * dt``): the
+            ramp reaches each x target one period later, so the target looks that far ahead too.
+        contact_height: nominal TCP contact height [m].
+    """
+
+    def __init__(
+        self,
+        stiffness: tuple[float, float] = (1500.0, 1000.0),
+        target_force: float = 12.5,
+        approach_speed: float = 0.3,
+        contact_speed: float = 0.1,
+        slow_height: float = 0.005,
+        stroke_lead: float = 0.08,
+        decision_period: float = 0.05,
+        contact_height: float = NOMINAL_CONTACT_HEIGHT,
+    ) -> None:
+        owner = "ScriptedPressWipe"
+        k = np.asarray(stiffness, dtype=np.float64)
+        if k.shape != (2,) or not np.all(np.isfinite(k)) or np.any(k <= 0):
+            raise ValueError(
+                f"{owner}.stiffness must be two finite values > 0 (K_x, K_z) [N/m]; got {stiffness!r}")
+        self.stiffness = k
+        self.target_force = _check_positive(owner, "target_force", target_force)
+        self.approach_speed = _check_positive(owner, "approach_speed", approach_speed)
+        self.contact_speed = _check_positive(owner, "contact_speed", contact_speed)
+        self.slow_height = _check_positive(owner, "slow_height", slow_height)
+        self.decision_period = _check_positive(owner, "decision_period", decision_period)
+        if isinstance(stroke_lead, bool) or not (math.isfinite(stroke_lead) and stroke_lead >= 0):
+            raise ValueError(f"{owner}.stroke_lead must be a finite number >= 0 [s]; got {stroke_lead!r}")
+        self.stroke_lead = float(stroke_lead)
+        if not math.isfinite(contact_height):
+            raise ValueError(f"{owner}.contact_height must be finite; got {contact_height!r}")
+        self.contact_height = float(contact_height)
+        self._log_k = np.log(k)
+
+    @property
+    def press_height(self) -> float:
+        """The final z setpoint [m]: ``target_force / K_z`` below the nominal contact height."""
+        return self.contact_height - self.target_force / self.stiffness[1]
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Deterministic: nothing to draw."""
+
+    def decide(self, obs: np.ndarray, info: dict[str, Any], applied: np.ndarray) -> np.ndarray:
+        t = float(obs[_T])
+        x_sp, z_sp = float(applied[0]), float(applied[1])
+        x_target = stroke_reference(t + self.decision_period + self.stroke_lead)
+        z_goal = self.press_height
+        slow_from = self.contact_height + self.slow_height
+        step = (self.approach_speed if z_sp > slow_from else self.contact_speed) * self.decision_period
+        z_target = max(z_sp - step, z_goal)
+        if z_sp > slow_from:
+            z_target = max(z_target, slow_from)  # the slow phase starts exactly at slow_from
+        return np.array([x_target - x_sp, z_target - z_sp, *self._log_k])
+
+
+class ExplorationPolicy:
+    """Randomised press-and-wipe behaviour for safety-critic data (module docstring).
+
+    Per episode (from the ``rng`` of :meth:`reset`): log-uniform stiffness per axis over
+    ``stiffness_range``, an approach speed in ``speed_range`` [m/s], a press depth below the
+    nominal contact height in ``depth_range`` [m] (deep ones give violations), a setpoint-noise
+    scale, a lateral speed factor on the stroke, and a per-decision chance of an abrupt
+    stiffness jump to a random value. Same ``rng`` state -> same actions.
+
+    Args:
+        stiffness_range: ``(low, high)`` [N/m]. speed_range: approach speeds [m/s].
+        depth_range: press depths below the nominal contact height [m].
+        noise_range: ``(low, high)`` std of the per-decision setpoint noise [m].
+        jump_probability_range: ``(low, high)`` per-decision probability of a stiffness jump.
+        decision_period: time between decisions [s]. contact_height: nominal contact height [m].
+    """
+
+    def __init__(
+        self,
+        stiffness_range: tuple[float, float] = (150.0, 3000.0),
+        speed_range: tuple[float, float] = (0.02, 0.4),
+        depth_range: tuple[float, float] = (0.0, 0.06),
+        noise_range: tuple[float, float] = (0.0, 0.004),
+        jump_probability_range: tuple[float, float] = (0.0, 0.2),
+        decision_period: float = 0.05,
+        contact_height: float = NOMINAL_CONTACT_HEIGHT,
+    ) -> None:
+        owner = "ExplorationPolicy"
+        for name, (lo, hi), low_ok in (("stiffness_range", stiffness_range, False),
+                                       ("speed_range", speed_range, False),
+                                       ("depth_range", depth_range, True),
+                                       ("noise_range", noise_range, True),
+                                       ("jump_probability_range", jump_probability_range, True)):
+            ok_low = lo >= 0 if low_ok else lo > 0
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi and ok_low):
+                op = "<=" if low_ok else "<"
+                raise ValueError(f"{owner}.{name} must be a finite (low, high) with 0 {op} low <= high; "
+                                 f"got {(lo, hi)!r}")
+        if jump_probability_range[1] > 1:
+            raise ValueError(
+                f"{owner}.jump_probability_range must lie in [0, 1]; got {jump_probability_range!r}")
+        self.log_k_range = (math.log(stiffness_range[0]), math.log(stiffness_range[1]))
+        self.speed_range = tuple(float(v) for v in speed_range)
+        self.depth_range = tuple(float(v) for v in depth_range)
+        self.noise_range = tuple(float(v) for v in noise_range)
+        self.jump_probability_range = tuple(float(v) for v in jump_probability_range)
+        self.decision_period = _check_positive(owner, "decision_period", decision_period)
+        self.contact_height = float(contact_height)
+        self._rng: np.random.Generator | None = None
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Draw this episode's parameters from ``rng`` (kept for the per-decision draws)."""
+        self._rng = rng
+        self.log_k = rng.uniform(*self.log_k_range, size=2)
+        self.speed = float(rng.uniform(*self.speed_range))
+        self.depth = float(rng.uniform(*self.depth_range))
+        self.noise = float(rng.uniform(*self.noise_range))
+        self.jump_probability = float(rng.uniform(*self.jump_probability_range))
+        self.stroke_factor = float(rng.uniform(0.5, 1.5))  # faster or slower than the reference
+        # Some episodes change their mind about the depth halfway (a second press).
+        self.redepth_time = float(rng.uniform(0.5, 1.8)) if rng.random() < 0.3 else math.inf
+        self.depth2 = float(rng.uniform(*self.depth_range))
+
+    def decide(self, obs: np.ndarray, info: dict[str, Any], applied: np.ndarray) -> np.ndarray:
+        rng = self._rng
+        if rng is None:
+            raise RuntimeError("ExplorationPolicy.decide before reset")
+        t = float(obs[_T])
+        x_sp, z_sp = float(applied[0]), float(applied[1])
+        x0 = stroke_reference(0.0)
+        x_target = x0 + self.stroke_factor * (stroke_reference(t + self.decision_period) - x0)
+        depth = self.depth if t < self.redepth_time else self.depth2
+        z_goal = self.contact_height - depth
+        step = self.speed * self.decision_period
+        z_target = z_goal if abs(z_goal - z_sp) <= step else z_sp + math.copysign(step, z_goal - z_sp)
+        inc = np.array([x_target - x_sp, z_target - z_sp]) + rng.normal(0.0, self.noise, size=2)
+        if rng.random() < self.jump_probability:
+            self.log_k = rng.uniform(*self.log_k_range, size=2)
+        return np.concatenate([inc, self.log_k])

@@ -1,0 +1,114 @@
+"""``robocritic bresa collect|train|eval|export``: the Bresa safety critic on ArmPressWipe-v0."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from robocritic.bresa.collect import collect, save_dataset
+
+    ds = collect(args.episodes, seed=args.seed, policy=args.policy, workers=args.workers, jitter=args.jitter)
+    save_dataset(ds, args.out)
+    print(f"{args.out}: {ds.n_episodes} episodes, {ds.cost.size} ticks, "
+          f"{int(ds.cost.sum())} over the force limit")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from robocritic.bresa.collect import concat_datasets, load_dataset
+    from robocritic.bresa.critic import save_critic
+    from robocritic.bresa.export import export_critic
+    from robocritic.bresa.train import train_critic
+    from robocritic.utils.atomic import atomic_write_json
+
+    data = concat_datasets([load_dataset(p) for p in args.data])
+    critic, history = train_critic(data, horizon_ms=args.horizon_ms, hidden=tuple(args.hidden),
+                                   epochs=args.epochs, seed=args.seed, batch_size=args.batch_size)
+    out = Path(args.out)
+    save_critic(critic, out)
+    export_critic(critic, data.feature_names, out.with_suffix(".npz"))
+    atomic_write_json(out.with_suffix(".history.json"), {
+        "train_loss": history.train_loss, "val_loss": history.val_loss, "base_rate_val": history.base_rate_val,
+        "horizon_steps": history.horizon_steps, "data": [str(p) for p in args.data], "seed": args.seed})
+    print(f"{out} (+ .json sidecar, .npz torch-free export): held-out BCE {history.val_loss[-1]:.4f} "
+          f"vs {history.base_rate_val:.4f} for the constant base rate")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from robocritic.jobs.bresa_eval import evaluate, parse_seeds
+
+    policy_kwargs = {} if args.approach_speed is None else {"approach_speed": args.approach_speed}
+    summary = evaluate([m.strip() for m in args.methods.split(",")], parse_seeds(args.seeds), args.out,
+                       critic_path=args.critic, workers=args.workers, policy_kwargs=policy_kwargs)
+    print(f"{'method':<14} {'over limit':>10} {'95% CI':>14} {'success':>8} {'peak N (med/max)':>17} "
+          f"{'interv./s':>9}")
+    for name, r in summary["methods"].items():
+        lo, hi = r["violation_ci95"]
+        print(f"{name:<14} {r['violations']:>4}/{r['episodes']:<5} [{lo:.2f}, {hi:.2f}] "
+              f"{r['success']:>4}/{r['episodes']:<3} {r['peak_force_filtered_median']:>7.1f}/"
+              f"{r['peak_force_filtered_max']:<7.1f} {r['interventions_per_second_mean']:>9.2f}")
+    print(f"per-episode and summary JSON, violations.png and force.png in {args.out}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from robocritic.bresa.critic import load_critic
+    from robocritic.bresa.export import export_critic
+    from robocritic.bresa.features import FeatureLayout
+
+    critic = load_critic(args.critic)
+    layout = FeatureLayout(m=2)
+    names = layout.state_names() + layout.action_names()
+    out = export_critic(critic, names, args.out or Path(args.critic).with_suffix(".npz"))
+    print(json.dumps({"exported": str(out), "inputs": critic.n_in}))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``bresa collect|train|eval|export`` to the top-level subcommands."""
+    bresa = sub.add_parser("bresa", help="Bresa: 1 kHz learned safety critic on the press-and-wipe arm",
+                           description="Collect critic data, train the critic, evaluate safety methods, "
+                                       "export the critic for the 1 kHz loop.")
+    cmds = bresa.add_subparsers(dest="bresa_command", required=True, metavar="SUBCOMMAND")
+
+    col = cmds.add_parser("collect", help="unfiltered episodes with perturbations -> a .npz data set")
+    col.add_argument("--episodes", type=int, default=160)
+    col.add_argument("--seed", type=int, default=0, help="episode i uses seed SEED + i")
+    col.add_argument("--policy", choices=("exploration", "scripted"), default="exploration")
+    col.add_argument("--workers", type=int, default=1, help="processes (the data do not depend on it)")
+    col.add_argument("--jitter", type=float, default=0.01,
+                     help="per-tick chance that a 5-40 ms command perturbation starts (0: none)")
+    col.add_argument("--out", required=True, help="output .npz")
+    col.set_defaults(func=_collect)
+
+    tr = cmds.add_parser("train", help="fit the critic (BCE on 'violation within H') on one or more data sets")
+    tr.add_argument("data", nargs="+", help=".npz files of `bresa collect`")
+    tr.add_argument("--out", required=True, help="critic weights (.pt; a .json sidecar and .npz export beside)")
+    tr.add_argument("--horizon-ms", type=float, default=30.0)
+    tr.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
+    tr.add_argument("--epochs", type=int, default=10)
+    tr.add_argument("--batch-size", type=int, default=512)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.set_defaults(func=_train)
+
+    ev = cmds.add_parser("eval", help="safety methods on perturbation seeds: JSON metrics and plots")
+    ev.add_argument("--methods", default="none,force_clamp,reflex_20hz,reflex_1khz,minmod_1khz",
+                    help="comma-separated, from: none, low_stiffness, force_clamp, reflex_20hz, "
+                         "minmod_20hz, reflex_1khz, minmod_1khz")
+    ev.add_argument("--seeds", required=True, help="e.g. 1000-1199 or 3,5,8")
+    ev.add_argument("--critic", help="critic .pt (needed by the reflex_* and minmod_* methods)")
+    ev.add_argument("--approach-speed", type=float,
+                    help="approach speed of the scripted task policy [m/s] (the impact-spike axis)")
+    ev.add_argument("--workers", type=int, default=1)
+    ev.add_argument("--out", required=True, help="output folder")
+    ev.set_defaults(func=_eval)
+
+    ex = cmds.add_parser("export", help="write the critic as a torch-free .npz for the 1 kHz loop "
+                                            "(planar-arm feature layout)")
+    ex.add_argument("critic", help="critic .pt of `bresa train`")
+    ex.add_argument("--out", help="output .npz (default: beside the critic)")
+    ex.set_defaults(func=_export)

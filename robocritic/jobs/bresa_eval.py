@@ -1,0 +1,241 @@
+"""``robocritic bresa eval``: safety methods on a list of perturbation seeds, with metrics and plots.
+
+Every method runs the same seeds (each seed fixes the surface offset, contact stiffness and pushes
+of one episode; by default the perturbations of :data:`robocritic.bresa.collect.DEFAULT_ENV_KWARGS`). Written to ``OUT``:
+
+* ``episodes.json``: one record per (method, seed) (:meth:`EpisodeTrace.summary` plus the method);
+* ``summary.json``: per method, violation, sustained-violation (:data:`SUSTAINED_MS`) and success
+  rates with 95 % Wilson intervals, time over the limit, the longest run over it, filtered and raw peak force, impulse over the limit, force-band fraction, path error,
+  intervention rate and filter compute time;
+* ``violations.png`` (rates with intervals per method) and ``force.png`` (the filtered force of
+  each method over one episode, the limit and the interventions marked).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robocritic.bresa.collect import DEFAULT_ENV_KWARGS
+from robocritic.utils.atomic import atomic_write, atomic_write_json
+
+__all__ = ["ENV_ID", "SUSTAINED_MS", "evaluate", "parse_seeds", "summarise", "wilson_interval"]
+
+ENV_ID = "robocritic/ArmPressWipe-v0"
+
+
+SUSTAINED_MS = 10.0
+"""A violation is SUSTAINED when the filtered force stays over the limit longer than this [ms] in
+one run: two time constants of the 5 ms force filter, longer than an impact spike of 1-2 ms keeps
+the filtered force up."""
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"1000-1199"``, ``"3,5,8"`` or a mix (``"1-3,10"``) -> the seeds, in order, no repeats."""
+    seeds: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        try:
+            if "-" in part[1:]:
+                lo, hi = (int(v) for v in part.split("-", 1))
+                if hi < lo:
+                    raise ValueError
+                seeds.extend(range(lo, hi + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise ValueError(f"seeds: {part!r} is neither an integer nor a range LOW-HIGH (in {text!r})") from None
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds: expected distinct integers >= 0; got {text!r}")
+    return seeds
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a rate ``k / n``."""
+    if n == 0:
+        return (math.nan, math.nan)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _run(job: tuple[str, str | None, list[int], dict[str, Any], dict[str, Any], bool]) -> list[dict[str, Any]]:
+    """Worker: one method over ``seeds``; the traces of the first seed are kept for the plot."""
+    import gymnasium as gym
+    import torch
+
+    import robocritic.envs  # noqa: F401 - registers the env ids
+    from robocritic.bresa.critic import NumpyCritic, load_critic
+    from robocritic.bresa.features import FeatureLayout
+    from robocritic.bresa.hierarchy import HierarchyConfig, run_episode
+    from robocritic.bresa.methods import build_method, needs_critic
+
+    torch.set_num_threads(1)
+    method, critic_path, seeds, env_kwargs, policy_kwargs, keep_first = job
+    config = HierarchyConfig()
+    layout = FeatureLayout(m=2)
+    critic = None
+    if needs_critic(method):
+        if critic_path is None:
+            raise ValueError(f"method {method!r} needs a critic (--critic PATH)")
+        critic = NumpyCritic.from_module(load_critic(critic_path), max_batch=64)
+    policy, safety = build_method(method, critic, layout, config, policy_kwargs)
+    env = gym.make(ENV_ID, **env_kwargs)
+    rows = []
+    try:
+        for i, seed in enumerate(seeds):
+            trace = run_episode(env, policy, config=config, safety_filter=safety, seed=seed)
+            summary = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in trace.summary().items()}
+            row: dict[str, Any] = {"method": method, **summary, "seed": seed,
+                                   "filter_us_p50": float(np.percentile(trace.filter_us, 50)),
+                                   "filter_us_p99": float(np.percentile(trace.filter_us, 99))}
+            if keep_first and i == 0:
+                row["trace"] = {"force_filtered": trace.force_filtered.tolist(),
+                                "force_raw": trace.force_raw.tolist(),
+                                "intervened": trace.intervened.astype(int).tolist()}
+            rows.append(row)
+    finally:
+        env.close()
+    return rows
+
+
+def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Summary of one method's episode records (module docstring)."""
+    n = len(rows)
+    col = lambda key: np.array([r[key] for r in rows], dtype=np.float64)  # noqa: E731
+    violated, success = int(col("violated").sum()), int(col("success").sum())
+    over, longest = col("time_over_limit_ms"), col("longest_violation_ms")
+    sustained = int((longest > SUSTAINED_MS).sum())
+    return {
+        "episodes": n,
+        "violations": violated, "violation_rate": violated / n, "violation_ci95": wilson_interval(violated, n),
+        "success": success, "success_rate": success / n, "success_ci95": wilson_interval(success, n),
+        "sustained": sustained, "sustained_rate": sustained / n, "sustained_ci95": wilson_interval(sustained, n),
+        "time_over_limit_ms_mean": float(over.mean()), "time_over_limit_ms_max": float(over.max()),
+        "longest_violation_ms_max": float(longest.max()),
+        "peak_force_filtered_median": float(np.median(col("peak_force_filtered"))),
+        "peak_force_filtered_max": float(col("peak_force_filtered").max()),
+        "peak_force_raw_median": float(np.median(col("peak_force_raw"))),
+        "peak_force_raw_max": float(col("peak_force_raw").max()),
+        "impulse_over_limit_mean": float(col("impulse_over_limit").mean()),
+        "band_fraction_mean": float(col("band_fraction").mean()),
+        "mean_path_error_mm": float(col("mean_path_error").mean() * 1e3),
+        "interventions_per_second_mean": float(col("interventions_per_second").mean()),
+        "filter_us_p50_median": float(np.median(col("filter_us_p50"))),
+        "filter_us_p99_median": float(np.median(col("filter_us_p99"))),
+    }
+
+
+def evaluate(
+    methods: Sequence[str],
+    seeds: Sequence[int],
+    out_dir: str | Path,
+    *,
+    critic_path: str | Path | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    policy_kwargs: dict[str, Any] | None = None,
+    workers: int = 1,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run every method on every seed; write the files of the module docstring; return the summary.
+
+    ``policy_kwargs`` change the scripted task policy of every method (e.g. its approach speed).
+    """
+    from tqdm import tqdm
+
+    from robocritic.bresa.methods import METHODS
+
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"methods: unknown {unknown}; known: {', '.join(METHODS)}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1; got {workers}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    kwargs = dict(DEFAULT_ENV_KWARGS if env_kwargs is None else env_kwargs)
+    critic = None if critic_path is None else str(critic_path)
+    # chunks of seeds so that a progress bar moves and both cores stay busy
+    chunk = max(1, min(10, len(seeds) // max(1, workers)))
+    jobs = [(m, critic, list(seeds[i: i + chunk]), kwargs, dict(policy_kwargs or {}), i == 0)
+            for m in methods for i in range(0, len(seeds), chunk)]
+    rows: list[dict[str, Any]] = []
+    bar = tqdm(total=len(methods) * len(seeds), desc="bresa eval", unit="ep", file=sys.stderr,
+               disable=not progress)
+    try:
+        if workers == 1:
+            parts = map(_run, jobs)
+            for part in parts:
+                rows.extend(part)
+                bar.update(len(part))
+        else:
+            with mp.get_context("spawn").Pool(workers) as pool:  # MuJoCo/EGL state must not be forked
+                for part in pool.imap(_run, jobs):
+                    rows.extend(part)
+                    bar.update(len(part))
+    finally:
+        bar.close()
+    traces = {r["method"]: r.pop("trace") for r in rows if "trace" in r}
+    summary = {
+        "env": ENV_ID, "env_kwargs": kwargs, "policy_kwargs": dict(policy_kwargs or {}), "seeds": list(seeds),
+        "critic": critic,
+        "methods": {m: summarise([r for r in rows if r["method"] == m]) for m in methods},
+    }
+    atomic_write_json(out / "episodes.json", rows)
+    atomic_write_json(out / "summary.json", summary)
+    _plot_rates(summary, out / "violations.png")
+    _plot_forces(traces, int(seeds[0]), float(rows[0]["surface_offset"]), out / "force.png")
+    return summary
+
+
+def _save(fig: Any, path: Path) -> None:
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))
+
+
+def _plot_rates(summary: dict[str, Any], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    names = list(summary["methods"])
+    fig = Figure(figsize=(8, 3.6), constrained_layout=True)
+    ax = fig.add_subplot()
+    x = np.arange(len(names))
+    for offset, key, label in ((-0.2, "violation", "episodes over the force limit"), (0.2, "success", "task success")):
+        rate = np.array([summary["methods"][n][f"{key}_rate"] for n in names])
+        ci = np.array([summary["methods"][n][f"{key}_ci95"] for n in names])
+        ax.bar(x + offset, rate, width=0.38, label=label,
+               yerr=np.abs(ci.T - rate), capsize=3)
+    ax.set_xticks(x, names, rotation=20)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("fraction of episodes (95 % CI)")
+    ax.set_title(f"ArmPressWipe-v0, {len(summary['seeds'])} perturbation seeds per method")
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def _plot_forces(traces: dict[str, dict[str, list]], seed: int, offset: float, path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    from robocritic.envs.arm.press_wipe_v0 import FORCE_BAND, FORCE_LIMIT
+
+    fig = Figure(figsize=(9, 4), constrained_layout=True)
+    ax = fig.add_subplot()
+    for name, tr in traces.items():
+        f = np.asarray(tr["force_filtered"])
+        t = np.arange(1, f.size + 1) * 1e-3
+        (line,) = ax.plot(t, f, lw=1, label=name)
+        hits = np.flatnonzero(tr["intervened"])
+        if hits.size:
+            ax.plot(t[hits], np.full(hits.size, -1.0), "|", color=line.get_color(), ms=4)
+    ax.axhline(FORCE_LIMIT, color="red", ls="--", lw=1, label="limit")
+    ax.axhspan(*FORCE_BAND, color="green", alpha=0.08, label="task band")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("filtered normal force (N)")
+    ax.set_title(f"seed {seed} (surface +{offset * 100:.1f} cm); ticks below 0: interventions")
+    ax.legend(fontsize=7, ncol=2)
+    _save(fig, path)
