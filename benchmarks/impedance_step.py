@@ -1,7 +1,5 @@
 """Per-call time of the Cartesian impedance law (``CartesianImpedance.torques``) at 1 kHz sizes.
 
-    .venv/bin/python benchmarks/impedance_step.py [--calls 20000] [--repeats 3]
-
 Sizes: a planar arm (n = 3 joints, m = 2 task axes) and a spatial 7-DoF arm (n = 7, m = 3).
 Variants, each over the same pool of seeded random states (SPD mass matrix, random Jacobian and
 velocities, so no result is cached between calls):
@@ -11,8 +9,14 @@ velocities, so no result is cached between calls):
 * ``ramped gains``: a new ``ImpedanceGains`` every call, as when a 20 Hz decision is interpolated
   into per-tick gains; its construction and range check are inside the timing.
 
+With ``--baseline REV`` every variant also runs with ``controllers/impedance.py`` as of git
+revision ``REV`` (read with ``git show``, loaded beside the working tree's), interleaved, so both
+rows of a variant share the machine's state.
+
 Prints one table (median and p99 in microseconds over all calls of all repeats) and the load
 average before and after; it writes no file; the figures are copied by hand into BENCHMARKS.md (bresa_budget).
+
+    .venv/bin/python benchmarks/impedance_step.py [--calls 20000] [--repeats 3] [--baseline HEAD]
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ import os
 import time
 
 import numpy as np
+import robocritic.controllers.impedance as impedance_now
+from arm_env_step import load_baseline
 from common import command, machine
-from robocritic.controllers import CartesianImpedance, EnergyTank, ImpedanceGains, interpolate
 
 from robocritic.interfaces import ArmState
 
@@ -72,43 +77,51 @@ def main() -> None:
     )
     parser.add_argument("--calls", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline", metavar="REV", help="also time the law as of this git revision")
     args = parser.parse_args()
+    versions = {"": impedance_now}
+    if args.baseline:
+        module = "robocritic.controllers.impedance"
+        base = load_baseline(args.baseline, ((module, "controllers/impedance.py"),))[module]
+        versions = {f"{args.baseline}: ": base, "now: ": impedance_now}
     load_before = os.getloadavg()
     rng = np.random.default_rng(0)
     rows = []
     for n, m in SIZES:
         pool = states(n, m, rng)
         setpoint = np.zeros(m)
-        gains = ImpedanceGains(np.linspace(300.0, 900.0, m), 0.8)
-        ramp = interpolate(
-            (setpoint, ImpedanceGains(np.full(m, 200.0), 0.7)),
-            (setpoint, ImpedanceGains(np.full(m, 1500.0))),
-            50,
-        )
-        plain = CartesianImpedance(n, m, stiffness_max=2000.0, joint_damping=0.5)
-        guarded = CartesianImpedance(
-            n,
-            m,
-            stiffness_min=100.0,
-            stiffness_max=2000.0,
-            joint_damping=0.5,
-            torque_limit=50.0,
-            tank=EnergyTank(initial=0.5, maximum=2.0, period=1e-3),
-        )
-        variants = {
-            "plain": lambda i, law=plain, pool=pool, sp=setpoint, g=gains: law.torques(pool[i % POOL], sp, g),
-            "tank+limits": lambda i, law=guarded, pool=pool, sp=setpoint, g=gains: law.torques(
+        variants = {}
+        for label, imp in versions.items():
+            gains = imp.ImpedanceGains(np.linspace(300.0, 900.0, m), 0.8)
+            ramp = imp.interpolate(
+                (setpoint, imp.ImpedanceGains(np.full(m, 200.0), 0.7)),
+                (setpoint, imp.ImpedanceGains(np.full(m, 1500.0))),
+                50,
+            )
+            plain = imp.CartesianImpedance(n, m, stiffness_max=2000.0, joint_damping=0.5)
+            guarded = imp.CartesianImpedance(
+                n,
+                m,
+                stiffness_min=100.0,
+                stiffness_max=2000.0,
+                joint_damping=0.5,
+                torque_limit=50.0,
+                tank=imp.EnergyTank(initial=0.5, maximum=2.0, period=1e-3),
+            )
+            variants[label + "plain"] = lambda i, law=plain, pool=pool, sp=setpoint, g=gains: law.torques(
                 pool[i % POOL], sp, g
-            ),
-            "ramped gains": lambda i, law=plain, pool=pool, sp=setpoint, r=ramp: law.torques(
-                pool[i % POOL], sp, ImpedanceGains(r.stiffness[i % 50], r.damping_ratio[i % 50])
-            ),
-        }
+            )
+            variants[label + "tank+limits"] = lambda i, law=guarded, pool=pool, sp=setpoint, g=gains: law.torques(
+                pool[i % POOL], sp, g
+            )
+            variants[label + "ramped gains"] = lambda i, law=plain, pool=pool, sp=setpoint, r=ramp, imp=imp: (
+                law.torques(pool[i % POOL], sp, imp.ImpedanceGains(r.stiffness[i % 50], r.damping_ratio[i % 50]))
+            )
         times = {name: [] for name in variants}
         for _ in range(args.repeats):  # interleaved, so machine noise hits every variant alike
             for name, step in variants.items():
                 times[name].append(time_calls(step, args.calls))
-        for name in variants:
+        for name in sorted(variants, key=lambda v: (v.split(": ")[-1], v)):
             t = np.concatenate(times[name]) * 1e6
             rows.append(f"| {n} | {m} | {name} | {np.median(t):.1f} | {np.percentile(t, 99):.1f} |")
     load_after = os.getloadavg()

@@ -31,7 +31,10 @@ so ``R R' = Lambda # K``, the matrix geometric mean
   Z^(1/2)``, which agrees for a scalar ``zeta``) is what keeps this for unequal ratios.
 * Cost: ``Lambda^-1 = J M^-1 J'`` is used as it is (never inverted) and one ``m x m`` symmetric
   eigendecomposition gives ``R``; no scipy. An axis with ``k_i = 0`` gets no task damping (use
-  ``k_q``).
+  ``k_q``). For ``m <= 2`` and a few joints :meth:`CartesianImpedance.torques` evaluates the same
+  formulas on Python floats (Cholesky and forward substitution in loops, the ``2 x 2``
+  eigendecomposition by one Jacobi rotation), which at those sizes costs less than numpy's
+  per-call overhead; larger arms use numpy.
 
 **Energy tank** (optional, :class:`EnergyTank`): a stiffness change ``dK`` at displacement
 ``e = x_d - x`` changes the spring's stored energy by ``0.5 e' dK e``. Increases are paid from the
@@ -47,9 +50,10 @@ per-tick setpoints (linear) and stiffnesses (linear in log-stiffness).
 
 from __future__ import annotations
 
-import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import mul
 from typing import NamedTuple
 
 import numpy as np
@@ -87,10 +91,15 @@ def _nonneg_vector(name: str, value: object, size: int | None) -> np.ndarray:
     if arr.ndim != 1 or arr.size == 0 or (size is not None and arr.size != size):
         shape = "(m,)" if size is None else f"({size},) or a scalar"
         raise ValueError(f"{name} must have shape {shape}; got shape {arr.shape}")
-    # One test for the common case; the detailed message only when it fails.
-    if not (arr >= 0).all() or not np.isfinite(arr).all():
+    # One test on Python floats for the common case (a per-tick gains object is a handful of
+    # values, where each numpy reduction costs more than the loop): a finite sum rules out NaN and
+    # inf, and then min() is exact. The exact array checks run only when that test fails (an
+    # overflowing sum of finite values passes them).
+    values = arr.tolist()
+    if not (math.isfinite(sum(values)) and min(values) >= 0.0):
         check_finite(name, arr)
-        raise ValueError(f"{name} must be >= 0; got {arr.tolist()}")
+        if not (arr >= 0).all():
+            raise ValueError(f"{name} must be >= 0; got {values}")
     arr.flags.writeable = False
     return arr
 
@@ -110,13 +119,14 @@ class ImpedanceGains:
     _twice_ratio: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        set_ = functools.partial(object.__setattr__, self)  # frozen dataclass
+        set_ = object.__setattr__  # frozen dataclass
         k = _nonneg_vector("ImpedanceGains.stiffness", self.stiffness, None)
-        set_("stiffness", k)
-        set_("damping_ratio", _nonneg_vector("ImpedanceGains.damping_ratio", self.damping_ratio, k.size))
-        twice = 2.0 * self.damping_ratio  # D = R (2 Z) R': once per gains object, not per tick
+        set_(self, "stiffness", k)
+        ratio = _nonneg_vector("ImpedanceGains.damping_ratio", self.damping_ratio, k.size)
+        set_(self, "damping_ratio", ratio)
+        twice = 2.0 * ratio  # D = R (2 Z) R': once per gains object, not per tick
         twice.flags.writeable = False
-        set_("_twice_ratio", twice)
+        set_(self, "_twice_ratio", twice)
 
     @property
     def n_task(self) -> int:
@@ -141,6 +151,65 @@ def task_damping(inv_inertia: np.ndarray, stiffness: np.ndarray, damping_ratio: 
     sqrt_k = np.sqrt(np.asarray(stiffness, np.float64))
     root = _modal_root(np.asarray(inv_inertia, np.float64) * np.multiply.outer(sqrt_k, sqrt_k), sqrt_k)
     return (root * (2.0 * np.asarray(damping_ratio, np.float64))) @ root.T
+
+
+# The scalar path of CartesianImpedance.torques: for m <= 2 task axes (one Jacobi rotation
+# diagonalises a 2 x 2 symmetric matrix in closed form) and a few joints the law is a few dozen
+# float operations, which the interpreter runs in less time than the fixed per-call overhead of
+# the numpy calls it replaces (cholesky, solve, eigh and a dozen small ufuncs). For more joints
+# the O(n^3) Python loops lose to LAPACK, so larger arms take the array path.
+_SCALAR_MAX_TASK = 2
+_SCALAR_MAX_JOINTS = 6
+
+
+def _mobility_rows(mass: list[list[float]], jac: list[list[float]]) -> list[list[float]] | None:
+    """Rows of ``W' = (L^-1 J')'`` ``(m, n)`` with ``M = L L'`` (Cholesky; nested lists, the lower
+    triangle of ``mass`` is read), so ``Lambda^-1 = W'W``; ``None`` if ``mass`` is not positive
+    definite (a pivot ``<= 0`` or NaN)."""
+    chol: list[list[float]] = []  # row i of L has i + 1 entries
+    for i, mi in enumerate(mass):
+        li: list[float] = []
+        for j, lj in enumerate(chol):
+            li.append((mi[j] - sum(map(mul, li, lj))) / lj[j])  # map stops at len(li) = j
+        pivot = mi[i] - sum(map(mul, li, li))
+        if not pivot > 0.0:
+            return None
+        li.append(math.sqrt(pivot))
+        chol.append(li)
+    rows = []
+    for b in jac:  # forward substitution, L w = b
+        w: list[float] = []
+        for j, lj in enumerate(chol):
+            w.append((b[j] - sum(map(mul, w, lj))) / lj[j])  # map stops at len(w) = j
+        rows.append(w)
+    return rows
+
+
+def _root_2x2(b00: float, b01: float, b11: float) -> tuple[float, float, float]:
+    """``B^(-1/4)`` as ``(f00, f01, f11)`` for the symmetric PSD ``B = [[b00, b01], [b01, b11]]``,
+    with the eigenvalue floor of :func:`_modal_root`; ``R = K^(1/2) B^(-1/4)`` row by row.
+
+    One Jacobi rotation ``V = [[c, s], [-s, c]]`` diagonalises ``B`` exactly (Golub and Van Loan,
+    ``sym.schur2``): the eigenvalues ``b00 - t b01`` and ``b11 + t b01`` come out to a few eps of
+    ``max |eig|``, as from ``eigh``, and equal or decoupled axes (``b01 = 0``) need no special case.
+    """
+    if b01 == 0.0:
+        c, s, lam0, lam1 = 1.0, 0.0, b00, b11
+    else:
+        tau = (b11 - b00) / (b01 + b01)
+        # t = tan(angle), the smaller root of t^2 + 2 tau t - 1 = 0 (|angle| <= pi/4); an
+        # overflowing tau*tau gives t = 0, the right limit.
+        if tau >= 0.0:
+            t = 1.0 / (tau + math.sqrt(1.0 + tau * tau))
+        else:
+            t = -1.0 / (math.sqrt(1.0 + tau * tau) - tau)
+        c = 1.0 / math.sqrt(1.0 + t * t)
+        s = t * c
+        lam0, lam1 = b00 - t * b01, b11 + t * b01
+    floor = _EIG_FLOOR * (lam0 if lam0 > lam1 else lam1) + _TINY
+    f0 = (lam0 if lam0 > floor else floor) ** -0.25
+    f1 = (lam1 if lam1 > floor else floor) ** -0.25
+    return c * c * f0 + s * s * f1, c * s * (f1 - f0), s * s * f0 + c * c * f1
 
 
 class EnergyTank:
@@ -249,6 +318,11 @@ class CartesianImpedance:
             )
         self.tank = tank
         self._checked_gains: ImpedanceGains | None = None  # held, so its id cannot be reused
+        # (gains, k, sqrt(k), 2 zeta) as Python floats, for the scalar path: once per gains object.
+        self._gain_lists: tuple[ImpedanceGains, list[float], list[float], list[float]] | None = None
+        self._scalar = self.n_task <= _SCALAR_MAX_TASK and self.n_joints <= _SCALAR_MAX_JOINTS
+        n, m = self.n_joints, self.n_task
+        self._shapes = ((m,), (m,), (n,), (m, n), (n, n), (n,))  # setpoint, x, qd, J, M, bias
         self._applied = self.stiffness_min.copy()
         self._saturations = np.zeros(self.n_joints, dtype=np.int64)
 
@@ -276,14 +350,15 @@ class CartesianImpedance:
             raise TypeError(f"gains must be ImpedanceGains; got {type(gains).__name__}")
         if gains.n_task != self.n_task:
             raise ValueError(f"gains.stiffness must have shape ({self.n_task},); got ({gains.n_task},)")
-        k = gains.stiffness
-        bad = np.flatnonzero((k < self.stiffness_min) | (k > self.stiffness_max))
-        if bad.size:
-            i = int(bad[0])
-            raise ValueError(
-                f"gains.stiffness[{i}] = {k[i]:g} N/m is outside [{self.stiffness_min[i]:g}, "
-                f"{self.stiffness_max[i]:g}] (CartesianImpedance.stiffness_min/max, axis {i})"
-            )
+        # On Python floats: a new gains object per tick (a ramp) is checked here every tick.
+        for i, (k, low, high) in enumerate(
+            zip(gains.stiffness.tolist(), self.stiffness_min.tolist(), self.stiffness_max.tolist())
+        ):
+            if not low <= k <= high:
+                raise ValueError(
+                    f"gains.stiffness[{i}] = {k:g} N/m is outside [{low:g}, {high:g}] "
+                    f"(CartesianImpedance.stiffness_min/max, axis {i})"
+                )
 
     def check_state(self, state: ArmState, setpoint: np.ndarray) -> None:
         """Raise ``ValueError`` naming the first bad field (shape, NaN or inf) of ``state``/``setpoint``
@@ -338,6 +413,90 @@ class CartesianImpedance:
         if gains is not self._checked_gains:
             self.check_gains(gains)
             self._checked_gains = gains
+        if self._scalar:
+            tau = self._torques_scalar(state, setpoint, gains)
+            if tau is not None:
+                return tau
+        return self._torques_array(state, setpoint, gains)
+
+    def _torques_scalar(self, state: ArmState, setpoint: np.ndarray, gains: ImpedanceGains) -> np.ndarray | None:
+        """:meth:`torques` on Python floats (small sizes, see ``_SCALAR_MAX_JOINTS``), for gains
+        already checked; ``None``, with nothing changed, when the inputs need the array path (not
+        arrays of the exact shapes, a NaN or inf, a mass matrix that is not positive definite, a
+        result that is not finite): that path names the culprit, or computes what the checks
+        accept (a ``(1, m)`` setpoint)."""
+        try:
+            x_d, x, qd = setpoint, state.x, state.qd
+            jac, mass, bias = state.jacobian, state.mass_matrix, state.bias
+            if (x_d.shape, x.shape, qd.shape, jac.shape, mass.shape, bias.shape) != self._shapes:
+                return None
+            x_d, x, qd = x_d.tolist(), x.tolist(), qd.tolist()
+            jac, mass, bias = jac.tolist(), mass.tolist(), bias.tolist()
+            # An infinite mass matrix entry can cancel out of J M^-1 J' instead of propagating, so
+            # the mass matrix is checked (a finite sum: every entry finite; an overflowing sum of
+            # finite entries takes the array path, which accepts it). A NaN or inf in any other
+            # field reaches tau = J'(K e - D J qd) + bias - k_q qd through a product or a sum,
+            # never through a division, so the check of the result catches it.
+            if not math.isfinite(sum(map(sum, mass))):
+                return None
+            lists = self._gain_lists
+            if lists is None or lists[0] is not gains:
+                k = gains.stiffness.tolist()
+                lists = self._gain_lists = (gains, k, [math.sqrt(v) for v in k], gains._twice_ratio.tolist())
+            _, k, sqrt_k, twice = lists
+            e = [a - b for a, b in zip(x_d, x)]
+            tank = self.tank
+            if tank is not None:
+                k_arr, cost = tank.quote(self._applied, gains.stiffness, np.array(e))
+                k = k_arr.tolist()
+                sqrt_k = [math.sqrt(v) for v in k]
+            w = _mobility_rows(mass, jac)
+            if w is None:
+                return None
+            xd = [sum(map(mul, row, qd)) for row in jac]  # J qd
+            if len(jac) == 1:
+                (j0,), (w0,), (sk0,), (k0,), (e0,), (tw0,), (v0,) = jac, w, sqrt_k, k, e, twice, xd
+                b = k0 * sum(map(mul, w0, w0))
+                floor = _EIG_FLOOR * b + _TINY
+                r = sk0 * (b if b > floor else floor) ** -0.25  # R (1 x 1)
+                mv = r * v0  # R' xd
+                mf = tw0 * mv
+                f0 = k0 * e0 - r * mf
+                power = mv * mf
+                tau = [a * f0 + c - d * q for a, c, d, q in zip(j0, bias, self.joint_damping.tolist(), qd)]
+            else:
+                (j0, j1), (w0, w1), (sk0, sk1), (k0, k1) = jac, w, sqrt_k, k
+                (e0, e1), (tw0, tw1), (v0, v1) = e, twice, xd
+                f00, f01, f11 = _root_2x2(
+                    k0 * sum(map(mul, w0, w0)), sk0 * sk1 * sum(map(mul, w0, w1)), k1 * sum(map(mul, w1, w1))
+                )
+                r00, r01, r10, r11 = sk0 * f00, sk0 * f01, sk1 * f01, sk1 * f11  # R = K^(1/2) B^(-1/4)
+                mv0, mv1 = r00 * v0 + r10 * v1, r01 * v0 + r11 * v1  # R' xd
+                mf0, mf1 = tw0 * mv0, tw1 * mv1
+                f0 = k0 * e0 - (r00 * mf0 + r01 * mf1)  # K e - D xd
+                f1 = k1 * e1 - (r10 * mf0 + r11 * mf1)
+                power = mv0 * mf0 + mv1 * mf1
+                tau = [a * f0 + b * f1 + c - d * q
+                       for a, b, c, d, q in zip(j0, j1, bias, self.joint_damping.tolist(), qd)]
+            if not math.isfinite(sum(tau)):
+                return None
+        except (AttributeError, TypeError, ValueError, ArithmeticError):
+            return None
+
+        if self.torque_limit is not None:
+            for j, (t, limit) in enumerate(zip(tau, self.torque_limit.tolist())):
+                if t > limit or t < -limit:
+                    self._saturations[j] += 1
+                    tau[j] = limit if t > 0.0 else -limit
+        if tank is None:
+            self._applied[:] = gains.stiffness
+        else:
+            self._applied[:] = k_arr
+            tank.settle(cost, power)  # xd' D xd
+        return np.array(tau)
+
+    def _torques_array(self, state: ArmState, setpoint: np.ndarray, gains: ImpedanceGains) -> np.ndarray:
+        """:meth:`torques` with numpy arrays, any size, for gains already checked."""
         # Shapes are compared per call (cheap); finiteness is read off the result, and only a bad
         # result pays for the field-by-field check that names the culprit.
         try:

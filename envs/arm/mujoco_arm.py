@@ -29,6 +29,7 @@ from robocritic.envs.arm.constants import (
     TIP_GEOM,
     TOOL_BODY,
 )
+from robocritic.envs.arm.task import PLANE_SLICE
 
 
 class MujocoArm:
@@ -91,6 +92,25 @@ class MujocoArm:
         self._contact_force = 0.0
         self._wrench6 = np.zeros(6)
         self._update_tool_weight()
+        # Views into the model's and data's arrays, made once: every attribute access of an
+        # MjData field builds a new numpy view, which a 1 kHz step would pay a dozen times. The
+        # buffers live as long as self.model / self.data, which MujocoEnv never replaces.
+        d = self.data
+        n = self._n
+        act = self._act_idx
+        contiguous = act.size > 0 and np.array_equal(act, np.arange(act[0], act[0] + act.size))
+        self._ctrl_view = d.ctrl[act[0]:act[0] + act.size] if contiguous else None
+        self._push_view = d.xfrc_applied[self._tool, :3]
+        self._qpos_view = d.qpos[:n]
+        self._qvel_view = d.qvel[:n]
+        self._bias_view = d.qfrc_bias
+        self._tcp_view = d.site_xpos[self._tcp]
+        self._sensor_force_view = d.sensordata[self._force_adr:self._force_adr + 3]
+        self._sensor_torque_view = d.sensordata[self._torque_adr:self._torque_adr + 3]
+        self._ft_xmat_view = d.site_xmat[self._ft_site].reshape(3, 3)
+        self._surface_pos_view = m.geom_pos[self._surface]
+        self._surface_size_view = m.geom_size[self._surface]
+        self._jac_scratch = np.zeros((3, m.nv))  # mj_jacSite's output, copied out by row
 
     def _descends_from(self, body: int, ancestor: int) -> bool:
         while body != ancestor:
@@ -113,25 +133,29 @@ class MujocoArm:
 
     def _simulate(self, u: np.ndarray) -> None:
         m, d = self.model, self.data
-        d.ctrl[self._act_idx] = u
-        d.xfrc_applied[self._tool, :3] = self.push_force
+        if self._ctrl_view is not None:
+            self._ctrl_view[:] = u
+        else:
+            d.ctrl[self._act_idx] = u
+        self._push_view[:] = self.push_force
         mujoco.mj_step2(m, d)
         self._read_step_outputs()
         mujoco.mj_step1(m, d)
-        d.xfrc_applied[self._tool, :3] = 0.0
+        self._push_view[:] = 0.0
 
     # ---- ArmTask hooks -----------------------------------------------------------------------
     def _read_step_outputs(self) -> None:
         """Copy what the acceleration stage computed: F/T reading, its orientation, contacts."""
         d = self.data
-        self._ft_force[:] = d.sensordata[self._force_adr:self._force_adr + 3]
-        self._ft_torque[:] = d.sensordata[self._torque_adr:self._torque_adr + 3]
-        self._ft_rot[:] = d.site_xmat[self._ft_site].reshape(3, 3)
+        self._ft_force[:] = self._sensor_force_view
+        self._ft_torque[:] = self._sensor_torque_view
+        self._ft_rot[:] = self._ft_xmat_view
         total = 0.0
-        pair = {self._tip_geom, self._surface}
+        tip, surface = self._tip_geom, self._surface
         for i in range(d.ncon):
             contact = d.contact[i]
-            if {int(contact.geom1), int(contact.geom2)} == pair and contact.efc_address >= 0:
+            g1, g2 = contact.geom1, contact.geom2
+            if ((g1 == tip and g2 == surface) or (g1 == surface and g2 == tip)) and contact.efc_address >= 0:
                 mujoco.mj_contactForce(self.model, d, i, self._wrench6)
                 total += self._wrench6[0]
         self._contact_force = float(total)
@@ -144,8 +168,21 @@ class MujocoArm:
         mujoco.mj_fullM(m, d, mass)
         return d.site_xpos[self._tcp].copy(), jac, mass, d.qfrc_bias.copy()
 
+    def _plane_terms(self) -> tuple[np.ndarray, ...]:
+        """:meth:`ArmTask._plane_terms` straight from MuJoCo's buffers, each a new array."""
+        m, d = self.model, self.data
+        jac = self._jac_scratch
+        mujoco.mj_jacSite(m, d, jac, None, self._tcp)  # writes every entry
+        mass = np.empty((m.nv, m.nv))
+        mujoco.mj_fullM(m, d, mass)  # writes every entry
+        return (self._qpos_view.copy(), self._qvel_view.copy(), self._tcp_view[PLANE_SLICE].copy(),
+                jac[PLANE_SLICE].copy(), mass, self._bias_view.copy())
+
     def _ft_reading(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self._ft_force.copy(), self._ft_torque.copy(), self._ft_rot.copy()
+
+    def _ft_force_and_rotation(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._ft_force, self._ft_rot  # read at once by ArmTask.arm_state, not kept
 
     def _tool_weight(self) -> np.ndarray:
         return self._tool_gravity
@@ -165,8 +202,7 @@ class MujocoArm:
         self._arm_state_cache = None
 
     def _surface_height(self) -> float:
-        m = self.model
-        return float(m.geom_pos[self._surface, 2] + m.geom_size[self._surface, 2])
+        return float(self._surface_pos_view[2] + self._surface_size_view[2])
 
     def _set_surface_height(self, z: float) -> None:
         """Takes effect at the next forward pass (``set_state`` in ``reset_model``)."""

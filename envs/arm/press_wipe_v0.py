@@ -123,6 +123,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from operator import mul
 from typing import Any
 
 import gymnasium as gym
@@ -130,7 +131,7 @@ import numpy as np
 from robocritic.envs.arm.constants import ARM_MJCF
 from robocritic.envs.arm.model import PlanarArmModel, asset_geometry
 from robocritic.envs.arm.mujoco_arm import MujocoArm
-from robocritic.envs.arm.task import FORCE_FILTER_TAU, PLANE_AXES, PUSH_DURATION, ArmTask
+from robocritic.envs.arm.task import FORCE_FILTER_TAU, PLANE_SLICE, PUSH_DURATION, ArmTask
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
 
@@ -312,13 +313,26 @@ class PressWipeTask(ArmTask):
         """Seconds since reset."""
         return self._steps * self.step_dt
 
-    def _get_obs(self) -> np.ndarray:
+    def _get_obs(self, t: float | None = None, x_ref: float | None = None) -> np.ndarray:
+        """The observation at time ``t`` with reference ``x_ref`` (both computed when ``None``)."""
         st = self.arm_state()
-        t = self.time
-        return np.concatenate([st.q, st.qd, st.x, st.jacobian @ st.qd,
-                               [self.force_filter.y, stroke_reference(t), t]])
+        if t is None:
+            t = self.time
+        if x_ref is None:
+            x_ref = stroke_reference(t)
+        # One array from one list: a dozen floats, where np.concatenate and a matmul cost more.
+        qd = st.qd.tolist()
+        tcp_velocity = [sum(map(mul, row, qd)) for row in st.jacobian.tolist()]
+        return np.array(st.q.tolist() + qd + st.x.tolist() + tcp_velocity
+                        + [self.force_filter.y, x_ref, t])
 
-    def _force_info(self) -> dict[str, Any]:
+    def _force_info(self, t: float | None = None, x_ref: float | None = None) -> dict[str, Any]:
+        """The force, contact and surface part of ``info`` at time ``t`` with reference ``x_ref``
+        (both computed when ``None``)."""
+        if t is None:
+            t = self.time
+        if x_ref is None:
+            x_ref = stroke_reference(t)
         force, torque, _ = self._ft_reading()
         st = self.arm_state()
         return {
@@ -332,9 +346,9 @@ class PressWipeTask(ArmTask):
             "surface_offset": self.surface_offset,
             "contact_stiffness_scale": self.contact_stiffness_scale,
             "contact_force_true": self._contact_normal_force(),
-            "push_force": self.push_force[list(PLANE_AXES)],
-            "x_ref": stroke_reference(self.time),
-            "time": self.time,
+            "push_force": self.push_force[PLANE_SLICE].copy(),
+            "x_ref": x_ref,
+            "time": t,
         }
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -345,7 +359,8 @@ class PressWipeTask(ArmTask):
         _, force = self._update_force_filter()
         st = self.arm_state()
         t = self.time
-        path_error = abs(float(st.x[0]) - stroke_reference(t))
+        x_ref = stroke_reference(t)
+        path_error = abs(float(st.x[0]) - x_ref)
         contact_phase = t >= APPROACH_TIME - 1e-12
         band_error = force_band_error(force) if contact_phase else 0.0
         in_band = contact_phase and band_error == 0.0
@@ -362,7 +377,7 @@ class PressWipeTask(ArmTask):
             info["cost"] = cost
         band_fraction = self._in_band_steps / self._phase_steps if self._phase_steps else 0.0
         mean_path = self._path_error_sum / self._phase_steps if self._phase_steps else 0.0
-        info.update(self._force_info())
+        info.update(self._force_info(t, x_ref))
         info.update(
             contact_phase=contact_phase,
             in_band=in_band,
@@ -373,7 +388,7 @@ class PressWipeTask(ArmTask):
             success=bool(self._phase_steps > 0 and band_fraction >= SUCCESS_BAND_FRACTION
                          and mean_path <= SUCCESS_PATH_ERROR),
         )
-        return self._observe(self._get_obs()), -cost, terminated, False, info
+        return self._observe(self._get_obs(t, x_ref)), -cost, terminated, False, info
 
 
 class ArmPressWipeEnv(MujocoArm, PressWipeTask, MujocoEnv):

@@ -60,7 +60,8 @@ from robocritic.interfaces import ArmState
 
 #: Base-frame axes of the arm plane: task coordinates are (x, z).
 PLANE_AXES = (0, 2)
-_PLANE_ROWS = list(PLANE_AXES)
+#: The same axes as a slice (a basic index: no index array is built per use, unlike a list).
+PLANE_SLICE = slice(PLANE_AXES[0], PLANE_AXES[1] + 1, PLANE_AXES[1] - PLANE_AXES[0])
 #: Unit normal of the work surface (base frame): the normal force is the wrench along it.
 SURFACE_NORMAL = np.array([0.0, 0.0, 1.0])
 #: Default time constant of the normal-force low-pass filter, s.
@@ -85,6 +86,17 @@ class EnvArmState(ArmState):
                    for a, b in pairs)
 
     __hash__ = None  # type: ignore[assignment]  # mutable array contents
+
+    @classmethod
+    def _from_arrays(cls, q: np.ndarray, qd: np.ndarray, x: np.ndarray, jacobian: np.ndarray,
+                     mass_matrix: np.ndarray, bias: np.ndarray, wrench: np.ndarray) -> EnvArmState:
+        """The state from arrays the env built for it, without the frozen dataclass's ``__init__``
+        (one ``object.__setattr__`` per field; this runs every 1 kHz step). Same fields, same
+        object: :class:`ArmState` has no ``__post_init__`` to skip."""
+        self = object.__new__(cls)
+        self.__dict__.update(q=q, qd=qd, x=x, jacobian=jacobian, mass_matrix=mass_matrix, bias=bias,
+                             wrench=wrench)
+        return self
 
 
 class FirstOrderLowPass:
@@ -132,6 +144,21 @@ class ArmTask(EngineHooks):
         """Wrist sensor: force ``(3,)`` N and torque ``(3,)`` N m that the parent link exerts on
         the tool subtree, in the site frame, and the site's orientation ``(3, 3)`` (site to
         base) at the time of the reading (MuJoCo's ``force``/``torque`` convention)."""
+
+    def _plane_terms(self) -> tuple[np.ndarray, ...]:
+        """``(q, qd, x, jacobian, mass_matrix, bias)`` of :meth:`arm_state`, each a new array:
+        ``x`` and the Jacobian rows restricted to the arm plane. From :meth:`_true_state` and
+        :meth:`_arm_terms`; an engine may override it to read its buffers directly."""
+        state = self._true_state()
+        n = state.size // 2
+        pos, jac, mass, bias = self._arm_terms()
+        return state[:n], state[n:], pos[PLANE_SLICE].copy(), jac[PLANE_SLICE].copy(), mass, bias
+
+    def _ft_force_and_rotation(self) -> tuple[np.ndarray, np.ndarray]:
+        """Force and orientation of :meth:`_ft_reading`, read once by :meth:`arm_state` and not
+        kept, so an engine may override it to hand out its buffers without copies."""
+        force, _, rot = self._ft_reading()
+        return force, rot
 
     @abstractmethod
     def _tool_weight(self) -> np.ndarray:
@@ -183,6 +210,8 @@ class ArmTask(EngineHooks):
         self._push_steps_left = 0
         self._arm_state_cache: EnvArmState | None = None
         self._wrench_world = np.zeros(3)
+        self._normal_force = 0.0  # wrench . SURFACE_NORMAL of the cached state
+        self._normal = SURFACE_NORMAL.tolist()
         self._force_raw = 0.0
 
     # ---- arm state -------------------------------------------------------------------------
@@ -202,22 +231,26 @@ class ArmTask(EngineHooks):
         matrix, bias torques ``qfrc_bias`` and the wrench ``(2,)`` N (the external force on the
         tool in the plane, weight removed; see the module docstring). Computed once per state."""
         if self._arm_state_cache is None:
-            state = self._true_state()
-            n = state.size // 2
-            pos, jac, mass, bias = self._arm_terms()
-            force, _, rot = self._ft_reading()
-            self._wrench_world = -(rot @ force) - self._tool_weight()
-            rows = _PLANE_ROWS
-            self._arm_state_cache = EnvArmState(
-                q=state[:n], qd=state[n:], x=pos[rows], jacobian=jac[rows],
-                mass_matrix=mass, bias=bias, wrench=self._wrench_world[rows],
-            )
+            q, qd, x, jac, mass, bias = self._plane_terms()
+            force, rot = self._ft_force_and_rotation()
+            # -(R s) - m g on Python floats: three 3-vectors, where each numpy call costs more
+            # than the arithmetic.
+            (f0, f1, f2), (g0, g1, g2) = force.tolist(), self._tool_weight().tolist()
+            r0, r1, r2 = rot.tolist()
+            wrench = [-(r0[0] * f0 + r0[1] * f1 + r0[2] * f2) - g0,
+                      -(r1[0] * f0 + r1[1] * f1 + r1[2] * f2) - g1,
+                      -(r2[0] * f0 + r2[1] * f1 + r2[2] * f2) - g2]
+            n0, n1, n2 = self._normal
+            self._normal_force = wrench[0] * n0 + wrench[1] * n1 + wrench[2] * n2
+            self._wrench_world = np.array(wrench)
+            self._arm_state_cache = EnvArmState._from_arrays(
+                q, qd, x, jac, mass, bias, np.array(wrench[PLANE_SLICE]))
         return self._arm_state_cache
 
     def normal_force_raw(self) -> float:
         """Normal contact force from the wrist sensor, N (positive when pressing on the surface)."""
         self.arm_state()
-        return float(self._wrench_world @ SURFACE_NORMAL)
+        return self._normal_force
 
     def _reset_force_filter(self) -> None:
         self._force_raw = self.normal_force_raw()

@@ -17,6 +17,7 @@ implements the override surface ``step``, ``reset_model`` and ``_get_obs``.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
@@ -57,6 +58,14 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
         )
         self.episode_physics = EpisodePhysics()
         self._delay_line: deque[np.ndarray] = deque()
+        # The input box as floats, for the per-step saturation on Python floats.
+        self._u_shape = (int(dynamics.n_u),)
+        self._u_bounds = list(zip(self.input_box.low.tolist(), self.input_box.high.tolist()))
+        # The state box likewise for _cost_info; from 8 entries on np.sum adds in blocks, in an
+        # order the loop does not copy, so larger states keep numpy.
+        n_x = self.state_box.size
+        self._x_shape = (n_x,) if n_x < 8 else None
+        self._x_bounds = list(zip(self.state_box.low.tolist(), self.state_box.high.tolist()))
         self.action_saturation_count = 0  # commands clipped to the actuator limits, this episode
 
     # ---- override surface (shared by every engine) ----------------------------------------
@@ -79,11 +88,20 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
     def _prepare_action(self, action: Any) -> np.ndarray:
         """Validate and saturate ``action``, pass it through the delay line; return the input
         the actuator applies this step, shape ``(n_u,)``."""
-        u = as_vector("action", action, self.dynamics.n_u)
-        clipped = self.input_box.clip(u)
-        if not np.array_equal(clipped, u):
+        # A float64 array of the right shape is saturated on Python floats (a few entries, where
+        # each numpy call costs more than the loop); anything else, or a NaN or inf (a non-finite
+        # sum), takes as_vector, which converts it or names the problem.
+        values = None
+        if type(action) is np.ndarray and action.dtype == np.float64 and action.shape == self._u_shape:
+            values = action.tolist()
+            if not math.isfinite(sum(values)):
+                values = None
+        if values is None:
+            values = as_vector("action", action, self.dynamics.n_u).tolist()
+        clipped = [low if v < low else high if v > high else v for v, (low, high) in zip(values, self._u_bounds)]
+        if clipped != values:
             self.action_saturation_count += 1
-        self._delay_line.append(clipped)
+        self._delay_line.append(np.array(clipped))
         return self._delay_line.popleft()
 
     def _sample_push(self) -> np.ndarray | None:
@@ -106,13 +124,23 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
     ) -> dict[str, Any]:
         """Cost and constraint terms for ``info``: true state, applied input, violation amount,
         and ``unsafe`` (the task's safety event; the state box when ``None``)."""
-        violation = self.state_box.violation(x)
-        violated = bool((violation > 0).any())
+        if x.shape == self._x_shape:
+            # Box.violation on Python floats (max(a, 0) keeping a NaN, as np.maximum does), summed
+            # left to right, which is np.sum's order below 8 entries.
+            terms = []
+            for v, (low, high) in zip(x.tolist(), self._x_bounds):
+                above, below = v - high, low - v
+                terms.append((0.0 if above <= 0.0 else above) + (0.0 if below <= 0.0 else below))
+            amount = sum(terms)
+            violated = any(term > 0.0 for term in terms)
+        else:
+            violation = self.state_box.violation(x)
+            amount, violated = float(np.sum(violation)), bool((violation > 0).any())
         return {
             "state": x.copy(),
             "applied_action": u.copy(),
             "cost": float(cost),
-            "constraint_violation": float(np.sum(violation)),
+            "constraint_violation": amount,
             "violated": violated,
             "unsafe": violated if unsafe is None else bool(unsafe),
             "action_saturations": self.action_saturation_count,
