@@ -313,7 +313,7 @@ class TwoRateLoop:
         k0 = min(max(cfg.initial_stiffness, cfg.stiffness_range[0]), cfg.stiffness_range[1])
         self.applied = np.concatenate([np.asarray(state.x, dtype=np.float64), np.full(m, math.log(k0))])
         self._gains = ImpedanceGains(np.full(m, k0), self._ratio)
-        self._gains_log_k = self.applied[m:].copy()
+        self._gains_log_k = self.applied[m:].tolist()
         self.tracker.reset()
         self.law.reset()
         self.policy.reset(rng)
@@ -366,11 +366,12 @@ class TwoRateLoop:
             rv = finfo.get("risk")
             self.risk = math.nan if rv is None else float(rv)
         self.applied = cmd.copy()
-        # A new gains object (validated) only when the stiffness changed.
-        if not np.array_equal(self.applied[m:], self._gains_log_k):
-            self._gains_log_k = self.applied[m:].copy()
+        # A new gains object (validated) only when the stiffness changed (lists: cheaper to compare).
+        log_k = self.applied[m:].tolist()
+        if log_k != self._gains_log_k:
+            self._gains_log_k = log_k
             # exp(log(k)) can round just outside the range the controller enforces
-            self._gains = ImpedanceGains(np.clip(np.exp(self._gains_log_k), *cfg.stiffness_range), self._ratio)
+            self._gains = ImpedanceGains(np.clip(np.exp(log_k), *cfg.stiffness_range), self._ratio)
         return self.law.torques(state, self.applied[:m], self._gains)
 
 
