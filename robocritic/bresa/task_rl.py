@@ -1,0 +1,561 @@
+"""An RL task policy for the Bresa hierarchy: SB3 SAC on :class:`~robocritic.bresa.task_env.TaskLevelEnv`,
+with or without a 1 kHz safety filter in the loop WHILE it learns.
+
+The question it serves: does the 1 kHz filter keep a learning task policy safe during training
+(CUMULATIVE TRAINING VIOLATIONS: unsafe 1 ms ticks, and training episodes with at least one),
+and what does the policy learn under it?
+
+* :class:`TaskRLConfig` -- env, filter, SAC hyper-parameters, episode budget, checkpoint cadence.
+* :func:`train_task_policy` -- trains into a :class:`~robocritic.learning.runs.RunFolder`:
+  per-episode curves (:class:`~robocritic.learning.runs.CurveLogger`: TensorBoard, a tqdm bar;
+  a curve step is a training episode, ``violation_steps`` are unsafe 1 ms TICKS) and resumable
+  checkpoints in the learning core's :class:`~robocritic.learning.checkpoint.CheckpointStore`
+  (step = training episode): SAC's policy, optimisers and entropy coefficient as a weights-only
+  ``state.pt``, the replay buffer as a plain ``.npz``, counters and RNG states as JSON. SB3's own
+  ``save`` (pickles) is never used. A run resumed from its checkpoint continues with the next
+  episode (episode ``k`` is reset with :func:`~robocritic.learning.rollout.episode_seed`
+  ``(seed, k)``, so the episodes are the same as an uninterrupted run's).
+* :class:`SB3TaskPolicy` -- a trained actor as a :class:`~robocritic.bresa.hierarchy.TaskPolicy`
+  (deterministic mean action -> :func:`~robocritic.bresa.task_env.task_action`), so
+  :func:`evaluate_task_policy` runs it with :func:`~robocritic.bresa.hierarchy.run_episode` under
+  any method's filter, exactly as the scripted policy is evaluated.
+
+Observations are normalised by a FIXED affine map (:func:`task_obs_normalization`: physical
+scales of the press-and-wipe task, no statistics), recorded in the policy sidecar.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from robocritic.bresa.collect import ENV_ID
+from robocritic.bresa.features import FeatureLayout
+from robocritic.bresa.hierarchy import HierarchyConfig, run_episode
+from robocritic.bresa.methods import METHODS, build_method, needs_critic
+from robocritic.bresa.task_env import TaskEnvConfig, TaskLevelEnv, task_action
+from robocritic.interfaces import SafetyFilter
+from robocritic.learning.checkpoint import CheckpointError, CheckpointStore, load_weights
+from robocritic.learning.rollout import EpisodeResult, episode_seed
+from robocritic.learning.runs import CurveLogger, PolicySidecar, RunFolder, RunMetrics, versions
+from robocritic.learning.sb3 import build_sb3_policy, require_sb3
+from robocritic.learning.spec import ObsNormalization
+
+__all__ = [
+    "TASK_ENV_ID",
+    "SB3TaskPolicy",
+    "TaskRLConfig",
+    "TaskRLResult",
+    "evaluate_task_policy",
+    "load_task_policy",
+    "make_filter",
+    "task_obs_normalization",
+    "train_task_policy",
+]
+
+TASK_ENV_ID = "bresa/TaskLevel-ArmPressWipe-v0"
+"""Name of the task-level env in metrics and sidecars."""
+
+# Fixed observation normalisation of the planar press-and-wipe task (13 inner values, then the
+# applied command): centres near the working pose, scales of the physical ranges, so that every
+# input is O(1) without data-dependent statistics.
+_INNER_CENTER = [0.8, -1.6, -0.8, 0, 0, 0, 0.45, -0.22, 0, 0, 10.0, 0.475, 1.0]
+_INNER_SCALE = [0.5, 0.5, 0.5, 2.0, 2.0, 2.0, 0.1, 0.05, 0.5, 0.5, 15.0, 0.1, 1.0]
+
+
+def task_obs_normalization(config: HierarchyConfig) -> ObsNormalization:
+    """The fixed normalisation of the :class:`TaskLevelEnv` observation on ArmPressWipe-v0 (17,)."""
+    lo, hi = config.log_stiffness_range
+    centre = _INNER_CENTER + [0.45, -0.24, 0.5 * (lo + hi), 0.5 * (lo + hi)]
+    half = max(0.5 * (hi - lo), 0.5)
+    scale = _INNER_SCALE + [0.1, 0.05, half, half]
+    return ObsNormalization(np.array(centre, dtype=np.float64), np.array(scale, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class TaskRLConfig:
+    """A task-policy training run (validated; errors name the field).
+
+    Attributes:
+        env: the task-level env (decision rate, perturbations, penalty, reward scale).
+        filter: method of :mod:`robocritic.bresa.methods` whose FILTER sits in the training loop
+            ("none": no filter; "reflex_1khz", "minmod_1khz", "force_clamp", ...).
+        critic_path: critic file (:func:`~robocritic.bresa.critic.save_critic`) for critic filters.
+        episodes: training episodes (the budget). checkpoint_every: episodes between checkpoints.
+        keep_checkpoints: newest checkpoints kept.
+        learning_rate, buffer_size, learning_starts (decision steps of random actions first),
+        batch_size, tau, gamma, train_freq, gradient_steps, net_arch, ent_coef: SAC's.
+    """
+
+    env: TaskEnvConfig = field(default_factory=lambda: TaskEnvConfig(reward_scale=1e-3, violation_penalty=10.0))
+    filter: str = "none"
+    critic_path: str | None = None
+    episodes: int = 200
+    checkpoint_every: int = 25
+    keep_checkpoints: int = 2
+    learning_rate: float = 3e-4
+    buffer_size: int = 100_000
+    learning_starts: int = 400
+    batch_size: int = 256
+    tau: float = 0.005
+    gamma: float = 0.97
+    train_freq: int = 1
+    gradient_steps: int = 1
+    net_arch: tuple[int, ...] = (128, 128)
+    ent_coef: str | float = "auto"
+
+    def __post_init__(self) -> None:
+        name = "TaskRLConfig"
+        if self.filter != "none" and (self.filter not in METHODS or self.filter == "low_stiffness"):
+            raise ValueError(f"{name}.filter must be 'none' or a filtering method of robocritic.bresa.methods "
+                             f"({', '.join(m for m in METHODS if m not in ('none', 'low_stiffness'))}); "
+                             f"got {self.filter!r}")
+        if needs_critic(self.filter) and not self.critic_path:
+            raise ValueError(f"{name}.critic_path is required by filter {self.filter!r}")
+        for f in ("episodes", "checkpoint_every", "keep_checkpoints", "buffer_size", "batch_size",
+                  "train_freq", "gradient_steps"):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}.{f} must be an integer >= 1; got {v!r}")
+        if isinstance(self.learning_starts, bool) or not isinstance(self.learning_starts, int) \
+                or self.learning_starts < 0:
+            raise ValueError(f"{name}.learning_starts must be an integer >= 0; got {self.learning_starts!r}")
+        for f, lo, hi in (("learning_rate", 0.0, math.inf), ("tau", 0.0, 1.0), ("gamma", 0.0, 1.0)):
+            v = getattr(self, f)
+            if not (isinstance(v, (int, float)) and lo < v <= hi):
+                raise ValueError(f"{name}.{f} must lie in ({lo}, {hi}]; got {v!r}")
+        object.__setattr__(self, "net_arch", tuple(int(h) for h in self.net_arch))
+        if not self.net_arch or any(h < 1 for h in self.net_arch):
+            raise ValueError(f"{name}.net_arch must be widths >= 1; got {self.net_arch!r}")
+        if not (self.ent_coef == "auto" or (isinstance(self.ent_coef, (int, float)) and self.ent_coef > 0)):
+            raise ValueError(f"{name}.ent_coef must be 'auto' or a number > 0; got {self.ent_coef!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON form (what checkpoints compare and the sidecar records)."""
+        env = {"hierarchy": asdict(self.env.hierarchy), "env_kwargs": _jsonable(dict(self.env.env_kwargs)),
+               "violation_penalty": self.env.violation_penalty, "reward_scale": self.env.reward_scale}
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "env"}
+        out["net_arch"] = list(self.net_arch)
+        return _jsonable({**out, "env": env})
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+_RESUMABLE_CHANGES = {"episodes", "checkpoint_every", "keep_checkpoints"}
+
+
+# -- filters and env --------------------------------------------------------------------------
+
+
+def make_filter(name: str, critic_path: str | Path | None, hierarchy: HierarchyConfig) -> SafetyFilter | None:
+    """The safety filter of method ``name`` (``None`` for "none"), its critic loaded from
+    ``critic_path`` when the method needs one (torch-free :class:`NumpyCritic`)."""
+    if name == "none":
+        return None
+    critic = None
+    if needs_critic(name):
+        if critic_path is None:
+            raise ValueError(f"critic_path: method {name!r} needs a critic file")
+        from robocritic.bresa.critic import NumpyCritic, load_critic
+
+        critic = NumpyCritic.from_module(load_critic(critic_path), max_batch=64)
+    return build_method(name, critic, FeatureLayout(m=2), hierarchy)[1]
+
+
+class _EpisodeSeeds(gym.Wrapper):
+    """Resets training episode ``k`` (from 1) with ``episode_seed(seed, k)``; ``episode`` is the
+    number of resets so far (restored on resume)."""
+
+    def __init__(self, env: gym.Env, seed: int, episode: int = 0) -> None:
+        super().__init__(env)
+        self._seed, self.episode = int(seed), int(episode)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        self.episode += 1
+        return self.env.reset(seed=episode_seed(self._seed, self.episode), options=options)
+
+
+class _NormalizedObs(gym.ObservationWrapper):
+    def __init__(self, env: gym.Env, normalization: ObsNormalization) -> None:
+        super().__init__(env)
+        self.normalization = normalization
+        self.observation_space = normalization.observation_space()
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        return self.normalization(observation)
+
+
+# -- the trained policy as a TaskPolicy -------------------------------------------------------
+
+
+class SB3TaskPolicy:
+    """An SB3 actor as a :class:`~robocritic.bresa.hierarchy.TaskPolicy` (deterministic).
+
+    ``decide`` builds the :class:`TaskLevelEnv` observation ``[obs, applied]``, normalises it,
+    takes the actor's mean action in [-1, 1] and maps it with :func:`task_action`.
+    """
+
+    def __init__(self, policy: Any, normalization: ObsNormalization, hierarchy: HierarchyConfig) -> None:
+        self.policy, self.normalization, self.hierarchy = policy, normalization, hierarchy
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Deterministic: nothing to draw."""
+
+    def decide(self, obs: np.ndarray, info: dict[str, Any], applied: np.ndarray) -> np.ndarray:
+        x = np.concatenate([np.asarray(obs, dtype=np.float64), np.asarray(applied, dtype=np.float64)])
+        # float32 first: the same rounding as TaskLevelEnv's observation
+        z = self.normalization(x.astype(np.float32))
+        action, _ = self.policy.predict(z, deterministic=True)
+        return task_action(np.asarray(action, dtype=np.float64), self.hierarchy)
+
+
+# -- training -------------------------------------------------------------------------------
+
+
+@dataclass
+class TaskRLResult:
+    """A training run: its folder, metrics, whether it finished, and (when finished) the policy.
+
+    ``interventions`` / ``successes``: per training episode, the filter's intervened ticks and the
+    env's success flag (the counts :class:`RunMetrics` has no field for).
+    """
+
+    run_dir: Path
+    metrics: RunMetrics
+    finished: bool
+    interventions: list[int]
+    successes: list[bool]
+    policy: SB3TaskPolicy | None = None
+
+    @property
+    def training_unsafe_ticks(self) -> int:
+        return self.metrics.training_violation_steps
+
+    @property
+    def training_violating_episodes(self) -> int:
+        return self.metrics.training_violations
+
+
+def _make_model(config: TaskRLConfig, env: gym.Env, seed: int) -> Any:
+    sb3 = require_sb3()
+    return sb3.SAC(
+        "MlpPolicy", env, learning_rate=config.learning_rate, buffer_size=config.buffer_size,
+        learning_starts=config.learning_starts, batch_size=config.batch_size, tau=config.tau,
+        gamma=config.gamma, train_freq=config.train_freq, gradient_steps=config.gradient_steps,
+        ent_coef=config.ent_coef, policy_kwargs={"net_arch": list(config.net_arch)}, seed=int(seed),
+        device="cpu", verbose=0)
+
+
+def _model_state(model: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "policy": model.policy.state_dict(),
+        "actor_optimizer": model.actor.optimizer.state_dict(),
+        "critic_optimizer": model.critic.optimizer.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+    }
+    if getattr(model, "log_ent_coef", None) is not None:
+        state["log_ent_coef"] = model.log_ent_coef.detach().clone()
+        state["ent_coef_optimizer"] = model.ent_coef_optimizer.state_dict()
+    return state
+
+
+def _load_model_state(model: Any, state: dict[str, Any]) -> None:
+    model.policy.load_state_dict(state["policy"])
+    model.actor.optimizer.load_state_dict(state["actor_optimizer"])
+    model.critic.optimizer.load_state_dict(state["critic_optimizer"])
+    if "log_ent_coef" in state:
+        with torch.no_grad():
+            model.log_ent_coef.copy_(state["log_ent_coef"])
+        model.ent_coef_optimizer.load_state_dict(state["ent_coef_optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+
+
+_BUFFER_FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+
+
+def _save_buffer(buffer: Any):
+    n = buffer.buffer_size if buffer.full else buffer.pos
+
+    def write(fh: Any) -> None:
+        np.savez(fh, pos=np.int64(buffer.pos), full=np.bool_(buffer.full),
+                 **{k: getattr(buffer, k)[:n] for k in _BUFFER_FIELDS})
+
+    return write
+
+
+def _load_buffer(buffer: Any, path: Path) -> None:
+    with np.load(path, allow_pickle=False) as z:
+        pos, full = int(z["pos"]), bool(z["full"])
+        n = buffer.buffer_size if full else pos
+        for k in _BUFFER_FIELDS:
+            arr = z[k]
+            if arr.shape[0] != n or arr.shape[1:] != getattr(buffer, k).shape[1:]:
+                raise CheckpointError(f"{path}: replay field {k!r} has shape {arr.shape}, expected "
+                                      f"({n}, *{getattr(buffer, k).shape[1:]})")
+            getattr(buffer, k)[:n] = arr
+    buffer.pos, buffer.full = pos, full
+
+
+def _np_global_state() -> dict[str, Any]:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"name": name, "keys": keys.tolist(), "pos": int(pos), "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached)}
+
+
+def _set_np_global_state(s: dict[str, Any]) -> None:
+    np.random.set_state((s["name"], np.array(s["keys"], dtype=np.uint32), s["pos"], s["has_gauss"],
+                         s["cached_gaussian"]))
+
+
+def _sidecar(config: TaskRLConfig, seed: int, normalization: ObsNormalization) -> PolicySidecar:
+    sb3 = require_sb3()
+    return PolicySidecar(kind="bresa.task_rl", algorithm="sac", seed=int(seed), env_id=TASK_ENV_ID,
+                         config=config.to_json(), weights=RunFolder.WEIGHTS, observation=normalization,
+                         versions=versions(stable_baselines3=sb3.__version__))
+
+
+def train_task_policy(
+    config: TaskRLConfig,
+    seed: int,
+    run_dir: str | Path,
+    *,
+    stop_after: int | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    tensorboard: bool = True,
+) -> TaskRLResult:
+    """Train SAC on :class:`TaskLevelEnv` for ``config.episodes`` episodes (module docstring).
+
+    Args:
+        config: the run. seed: SB3's seed (weights, exploration, minibatches) and the episode seeds.
+        run_dir: the run folder; a finished one (``metrics.json``) is read back, not retrained.
+        stop_after: stop after this many episodes in this call (a checkpoint is written; a later
+            call resumes). resume: continue from the folder's checkpoint if there is one.
+        progress: tqdm bar. tensorboard: scalars under ``run_dir/tb``.
+
+    Raises:
+        CheckpointError: the folder's checkpoint belongs to another seed or config, or
+            ``resume=False`` with a checkpoint present.
+    """
+    torch.set_num_threads(1)
+    run = RunFolder(run_dir)
+    store = CheckpointStore(run.checkpoints, keep=config.keep_checkpoints)
+    if run.finished():
+        extra = _read_extra(run)
+        return TaskRLResult(run.path, run.read_metrics(), True, extra["interventions"], extra["successes"],
+                            load_task_policy(run.path))
+    latest = store.latest()
+    if latest is not None and not resume:
+        raise CheckpointError(f"{store.directory}: a checkpoint exists; pass resume=True or use a new run_dir")
+    if latest is None and run.tensorboard.exists():  # a partial attempt without checkpoint: restart
+        shutil.rmtree(run.tensorboard)
+    run.path.mkdir(parents=True, exist_ok=True)
+
+    hcfg = config.env.hierarchy
+    normalization = task_obs_normalization(hcfg)
+    safety = make_filter(config.filter, config.critic_path, hcfg)
+    seeds_env = _EpisodeSeeds(TaskLevelEnv(config.env, safety), seed)
+    env = _NormalizedObs(seeds_env, normalization)
+    model = _make_model(config, env, seed)
+    algo = "sac" if config.filter == "none" else f"sac+{config.filter}"
+    metrics = RunMetrics(TASK_ENV_ID, algo, int(seed))
+    interventions: list[int] = []
+    successes: list[bool] = []
+    resumed = False
+    if latest is not None:
+        ckpt = store.load(latest)
+        meta = ckpt.meta
+        if int(meta.get("seed", -1)) != int(seed):
+            raise CheckpointError(f"{ckpt.path}: checkpoint of seed {meta.get('seed')}; asked for seed {seed}")
+        stored, current = meta.get("config", {}), config.to_json()
+        diff = sorted(k for k in set(stored) | set(current)
+                      if stored.get(k) != current.get(k) and k not in _RESUMABLE_CHANGES)
+        if diff:
+            raise CheckpointError(f"{ckpt.path}: written with another config (differs in {diff}); use a new run_dir")
+        _load_model_state(model, ckpt.state)
+        if ckpt.replay_path is not None:
+            _load_buffer(model.replay_buffer, ckpt.replay_path)
+        model.num_timesteps = int(meta["num_timesteps"])
+        model._n_updates = int(meta["n_updates"])
+        model._episode_num = int(meta["episode_num"])
+        _set_np_global_state(meta["numpy_global_rng"])
+        model.action_space.np_random.bit_generator.state = meta["action_space_rng"]
+        metrics = RunMetrics.from_json(meta["metrics"])
+        interventions, successes = list(meta["interventions"]), [bool(s) for s in meta["successes"]]
+        seeds_env.episode = metrics.episodes_done
+        resumed = True
+
+    log = CurveLogger(metrics, tb_dir=run.tensorboard if tensorboard else None,
+                      purge_step=metrics.episodes_done if resumed else None, total=config.episodes,
+                      desc=f"{algo} s{seed}", progress=progress)
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class _Episodes(BaseCallback):
+        """Sums each training episode's inner cost, unsafe ticks and interventions."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.reset_counts()
+
+        def reset_counts(self) -> None:
+            self.cost, self.steps, self.unsafe, self.interventions = 0.0, 0, 0, 0
+
+        def _on_step(self) -> bool:
+            info = self.locals["infos"][0]
+            self.cost += float(info["cost"])
+            self.steps += 1
+            self.unsafe += int(info["unsafe_ticks"])
+            self.interventions += int(info["interventions"])
+            if self.locals["dones"][0]:
+                truncated = bool(info.get("TimeLimit.truncated", False))
+                log.episode(EpisodeResult(self.cost, self.steps, self.unsafe, not truncated))
+                interventions.append(self.interventions)
+                successes.append(bool(info["success"]))
+                log.advance(self.cost)
+                self.reset_counts()
+            return True
+
+    def save_checkpoint() -> None:
+        log.flush()
+        meta = {"seed": int(seed), "config": config.to_json(), "num_timesteps": int(model.num_timesteps),
+                "n_updates": int(model._n_updates), "episode_num": int(model._episode_num),
+                "numpy_global_rng": _np_global_state(),
+                "action_space_rng": model.action_space.np_random.bit_generator.state,
+                "metrics": metrics.to_json(), "interventions": interventions,
+                "successes": successes}
+        store.save(metrics.episodes_done, _model_state(model), _jsonable(meta),
+                   replay=_save_buffer(model.replay_buffer))
+
+    callback = _Episodes()
+    max_len = math.ceil(_episode_ticks(config) / hcfg.decision_ticks)
+    last_ckpt = metrics.episodes_done
+    episodes_run = 0
+    try:
+        while metrics.episodes_done < config.episodes:
+            if stop_after is not None and episodes_run >= stop_after:
+                break
+            before = metrics.episodes_done
+            # learn() up to the longest possible end of the current episode: every call ends on an
+            # episode boundary unless an episode ended early (then the next call finishes the one
+            # it started), so checkpoints are written between episodes, with nothing in flight.
+            model.learn(total_timesteps=max_len - callback.steps, callback=callback,
+                        reset_num_timesteps=False, progress_bar=False)
+            episodes_run += metrics.episodes_done - before
+            at_boundary = callback.steps == 0
+            due = metrics.episodes_done - last_ckpt >= config.checkpoint_every
+            stopping = (metrics.episodes_done >= config.episodes
+                        or (stop_after is not None and episodes_run >= stop_after))
+            if at_boundary and (due or stopping):
+                save_checkpoint()
+                last_ckpt = metrics.episodes_done
+    finally:
+        log.close()
+        env.close()
+    finished = metrics.episodes_done >= config.episodes
+    policy = SB3TaskPolicy(model.policy, normalization, hcfg)
+    if finished:
+        model.policy.set_training_mode(False)
+        run.write_policy({"policy": model.policy.state_dict()}, _sidecar(config, seed, normalization))
+        from robocritic.utils.atomic import atomic_write_json
+
+        atomic_write_json(run.path / "task_rl.json", {"interventions": interventions, "successes": successes,
+                                                      "config": config.to_json()})
+        metrics.versions = versions(stable_baselines3=require_sb3().__version__)
+        run.write_metrics(metrics)
+    return TaskRLResult(run.path, metrics, finished, interventions, successes, policy if finished else None)
+
+
+def _episode_ticks(config: TaskRLConfig) -> int:
+    """Longest episode in ticks: the inner env's time limit, or ``max_ticks`` if shorter."""
+    limit = config.env.env_kwargs.get("max_episode_steps")
+    if limit is None:
+        spec = gym.spec(ENV_ID)
+        limit = spec.max_episode_steps or 2000
+    mt = config.env.hierarchy.max_ticks
+    return int(min(limit, mt) if mt is not None else limit)
+
+
+def _read_extra(run: RunFolder) -> dict[str, Any]:
+    from robocritic.learning.checkpoint import read_json
+
+    data = read_json(run.path / "task_rl.json")
+    return {"interventions": list(data["interventions"]), "successes": [bool(s) for s in data["successes"]]}
+
+
+def load_task_policy(run_dir: str | Path) -> SB3TaskPolicy:
+    """The trained policy of a finished run folder (weights-only ``actor.pt`` + ``actor.json``)."""
+    run = RunFolder(run_dir)
+    sidecar = run.read_sidecar()
+    if sidecar.kind != "bresa.task_rl" or sidecar.observation is None:
+        raise CheckpointError(f"{run.sidecar_path}: not a Bresa task policy (kind {sidecar.kind!r})")
+    cfg = sidecar.config
+    hcfg_d = dict(cfg["env"]["hierarchy"])
+    for k in ("stiffness_range", "torque_limit"):
+        if hcfg_d.get(k) is not None:
+            hcfg_d[k] = tuple(hcfg_d[k])
+    hcfg = HierarchyConfig(**hcfg_d)
+    m = 2
+    space = gym.spaces.Box(-1.0, 1.0, shape=(2 * m,), dtype=np.float32)
+    policy = build_sb3_policy("sac", sidecar.observation, space, cfg["net_arch"])
+    policy.load_state_dict(load_weights(run.path / sidecar.weights)["policy"])
+    policy.set_training_mode(False)
+    return SB3TaskPolicy(policy, sidecar.observation, hcfg)
+
+
+# -- evaluation -------------------------------------------------------------------------------
+
+
+def evaluate_task_policy(
+    policy: Any,
+    seeds: Sequence[int],
+    *,
+    method: str = "none",
+    critic_path: str | Path | None = None,
+    hierarchy: HierarchyConfig | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> list[dict[str, float]]:
+    """Run ``policy`` (a :class:`TaskPolicy`, e.g. :class:`SB3TaskPolicy`) on ``seeds`` with the
+    filter of ``method`` through :func:`run_episode`; one :meth:`EpisodeTrace.summary` per seed
+    plus ``"cost"`` (the summed inner task cost [-]) and ``"unsafe_ticks"``."""
+    from robocritic.bresa.collect import DEFAULT_ENV_KWARGS
+
+    hcfg = hierarchy or getattr(policy, "hierarchy", None) or HierarchyConfig()
+    safety = make_filter(method, critic_path, hcfg)
+    env = _CostTap(gym.make(ENV_ID, **dict(DEFAULT_ENV_KWARGS if env_kwargs is None else env_kwargs)))
+    rows = []
+    try:
+        for s in seeds:
+            env.total = 0.0
+            trace = run_episode(env, policy, config=hcfg, safety_filter=safety, seed=int(s))
+            rows.append({**trace.summary(), "method": method, "cost": env.total,
+                         "unsafe_ticks": float(np.count_nonzero(trace.cost))})
+    finally:
+        env.close()
+    return rows
+
+
+class _CostTap(gym.Wrapper):
+    """Sums the inner ``info["cost"]`` (``run_episode`` records only the 0/1 safety cost)."""
+
+    total = 0.0
+
+    def step(self, action: Any):
+        out = self.env.step(action)
+        self.total += float(out[4]["cost"])
+        return out
