@@ -19,10 +19,15 @@ Modules:
 * :mod:`robocritic.bresa.collect` -- unfiltered, perturbed episodes into a versioned ``.npz``
   data set (no pickles, atomic);
 * :mod:`robocritic.bresa.critic` -- :class:`~robocritic.bresa.critic.SafetyCritic` (twin sigmoid
-  MLP heads, input normalisation as buffers), its torch-free inference form
-  :class:`~robocritic.bresa.critic.NumpyCritic`, and weights-only save / load with a JSON sidecar;
+  MLP heads, input normalisation as buffers) and weights-only save / load with a JSON sidecar;
+* :mod:`robocritic.bresa.numpy_critic` -- :class:`~robocritic.bresa.numpy_critic.NumpyCritic`, the
+  torch-free inference form for the 1 kHz loop;
 * :mod:`robocritic.bresa.pretrain`, :mod:`robocritic.bresa.train` -- BCE training of the twin
   heads, episodes held out for validation;
+* :mod:`robocritic.bresa.discounted` -- the Recovery-RL style discounted critic (target network,
+  gamma from a physical horizon);
+* :mod:`robocritic.bresa.task_env`, :mod:`robocritic.bresa.task_rl` -- the task at the decision
+  rate as a Gymnasium env, and SAC task policies trained with or without a filter in the loop;
 * :mod:`robocritic.bresa.export` -- the critic as one digest-checked ``.npz`` for the 1 kHz loop;
 * :mod:`robocritic.bresa.filters` -- the interventions: the Bresa reflex, the minimal-modification
   filter (one batched critic call), the decision-rate check and the analytic force clamp;
