@@ -100,7 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="comma-separated, from: none, low_stiffness, force_clamp, reflex_20hz, "
                          "minmod_20hz, reflex_1khz, minmod_1khz")
     ev.add_argument("--seeds", required=True, help="e.g. 1000-1199 or 3,5,8")
-    ev.add_argument("--critic", help="critic .pt (needed by the reflex_* and minmod_* methods)")
+    ev.add_argument("--critic", help="critic .pt or its .npz export (needed by the reflex_* and minmod_* methods)")
     ev.add_argument("--approach-speed", type=float,
                     help="approach speed of the scripted task policy [m/s] (the impact-spike axis)")
     ev.add_argument("--workers", type=int, default=1)

@@ -1,4 +1,5 @@
-"""``robocritic demo``: the main job (pendulum under MPC in MuJoCo, then as a ROS 2 node graph)."""
+"""``robocritic demo``: the main job (pendulum under MPC in MuJoCo, then as a ROS 2 node graph; then
+Bresa on the press-and-wipe arm)."""
 
 from __future__ import annotations
 
@@ -16,26 +17,33 @@ def _run(args: argparse.Namespace) -> int:
     record = run_demo(config, progress=not args.no_progress)
     print(format_summary(record))
     print(f"\nplot:   {record['files']['plot']}\nrecord: {record['files']['record']}")
-    if args.graph_episodes == 0:
-        return 0
-    # The same loop as ROS 2 nodes in separate processes over DDS; the demo module itself stays
-    # free of the ROS runtime (only the CLI sits on top of both).
-    from robocritic.jobs.pendulum_graph import GraphDemoConfig, format_graph_summary, run_graph_demo
+    status = 0
+    if args.graph_episodes > 0:
+        # The same loop as ROS 2 nodes in separate processes over DDS; the demo module itself stays
+        # free of the ROS runtime (only the CLI sits on top of both).
+        from robocritic.jobs.pendulum_graph import GraphDemoConfig, format_graph_summary, run_graph_demo
 
-    graph = run_graph_demo(GraphDemoConfig(
-        episodes=args.graph_episodes, steps=args.steps, horizon=args.horizon, seed=args.seed,
-        real_time_factor=args.real_time_factor, out_dir=f"{out}/graph",
-    ))
-    print("\n" + format_graph_summary(graph))
-    print(f"record: {out}/graph/graph_demo.json")
-    return 0 if graph["summary"]["within_tolerance"] else 1
+        graph = run_graph_demo(GraphDemoConfig(
+            episodes=args.graph_episodes, steps=args.steps, horizon=args.horizon, seed=args.seed,
+            real_time_factor=args.real_time_factor, out_dir=f"{out}/graph",
+        ))
+        print("\n" + format_graph_summary(graph))
+        print(f"record: {out}/graph/graph_demo.json")
+        status = 0 if graph["summary"]["within_tolerance"] else 1
+    if args.bresa_episodes > 0:
+        from robocritic.jobs.bresa_demo import format_bresa_summary, run_bresa_demo
+
+        bresa = run_bresa_demo(args.bresa_episodes, f"{out}/bresa", progress=not args.no_progress)
+        print("\n" + format_bresa_summary(bresa))
+        print(f"plot:   {out}/bresa/force.png\nrecord: {out}/bresa/summary.json")
+    return status
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``demo`` to the top-level subcommands."""
     demo = sub.add_parser(
         "demo",
-        help="clipped pendulum under linear MPC in MuJoCo, headless (the main job)",
+        help="clipped pendulum under linear MPC in MuJoCo, then Bresa on the press-and-wipe arm (the main job)",
         description=(
             "Runs the clipped pendulum (robocritic/ClippedPendulum-v0, MuJoCo) from seeded start "
             "states under linear MPC solved by DAQP, OSQP and cvxpy, its explicit MPC and YANN, and "
@@ -43,7 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             "and per-step compute time; writes summary.json and pendulum_mpc.png into the run "
             "directory. Then runs the same loop as ROS 2 nodes (sim_bridge + mpc_controller) in "
             "separate processes over the DDS transport, records an MCAP bag, and reports loop timing "
-            "and the match with the in-process run (exit code 1 on a mismatch)."
+            "and the match with the in-process run (exit code 1 on a mismatch). Last, Bresa: the planar "
+            "arm pressing and wiping (robocritic/ArmPressWipe-v0) on perturbation seeds with no safety "
+            "layer, with the shipped critic checked at 20 Hz, and with the reflex and the "
+            "minimal-modification filter at 1 kHz; prints the violation summary and writes "
+            "bresa/force.png."
         ),
     )
     demo.add_argument("--episodes", type=int, default=8, help="seeded start states (default 8)")
@@ -55,5 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="episodes also run as a ROS 2 node graph over DDS (default 1; 0 skips it)")
     demo.add_argument("--real-time-factor", type=float, default=1.0,
                       help="pacing of the node-graph run: 1 = real time (default), 0 = as fast as it closes")
+    demo.add_argument("--bresa-episodes", type=int, default=8,
+                      help="Bresa press-and-wipe episodes per method (default 8; 0 skips it)")
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     demo.set_defaults(func=_run)

@@ -25,7 +25,7 @@ import numpy as np
 from robocritic.bresa.collect import DEFAULT_ENV_KWARGS
 from robocritic.utils.atomic import atomic_write, atomic_write_json
 
-__all__ = ["ENV_ID", "SUSTAINED_MS", "evaluate", "parse_seeds", "summarise", "wilson_interval"]
+__all__ = ["ENV_ID", "SUSTAINED_MS", "evaluate", "load_risk_model", "parse_seeds", "summarise", "wilson_interval"]
 
 ENV_ID = "robocritic/ArmPressWipe-v0"
 
@@ -66,13 +66,23 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def load_risk_model(path: str | Path, max_batch: int = 64) -> Any:
+    """A critic for the filters from a torch-free export (``.npz``) or a trained ``.pt``."""
+    if Path(path).suffix == ".npz":
+        from robocritic.bresa.export import load_exported
+
+        return load_exported(path, max_batch=max_batch)[0]
+    from robocritic.bresa.critic import NumpyCritic, load_critic
+
+    return NumpyCritic.from_module(load_critic(path), max_batch=max_batch)
+
+
 def _run(job: tuple[str, str | None, list[int], dict[str, Any], dict[str, Any], bool]) -> list[dict[str, Any]]:
     """Worker: one method over ``seeds``; the traces of the first seed are kept for the plot."""
     import gymnasium as gym
     import torch
 
     import robocritic.envs  # noqa: F401 - registers the env ids
-    from robocritic.bresa.critic import NumpyCritic, load_critic
     from robocritic.bresa.features import FeatureLayout
     from robocritic.bresa.hierarchy import HierarchyConfig, run_episode
     from robocritic.bresa.methods import build_method, needs_critic
@@ -85,7 +95,7 @@ def _run(job: tuple[str, str | None, list[int], dict[str, Any], dict[str, Any], 
     if needs_critic(method):
         if critic_path is None:
             raise ValueError(f"method {method!r} needs a critic (--critic PATH)")
-        critic = NumpyCritic.from_module(load_critic(critic_path), max_batch=64)
+        critic = load_risk_model(critic_path)
     policy, safety = build_method(method, critic, layout, config, policy_kwargs)
     env = gym.make(ENV_ID, **env_kwargs)
     rows = []

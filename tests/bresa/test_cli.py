@@ -25,7 +25,7 @@ def test_collect_train_eval_export(tmp_path, capsys):
     assert names == ds.feature_names and exported.n_in == ds.features.shape[1]
 
     out = tmp_path / "eval"
-    assert main(["bresa", "eval", "--methods", "none,reflex_1khz", "--seeds", "5-6", "--critic", str(critic),
+    assert main(["bresa", "eval", "--methods", "none,reflex_1khz", "--seeds", "5-6", "--critic", str(critic.with_suffix(".npz")),
                  "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["methods"]) == {"none", "reflex_1khz"} and summary["seeds"] == [5, 6]

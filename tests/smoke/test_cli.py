@@ -45,6 +45,12 @@ def test_demo_writes_plot_and_record(tmp_path, capsys):
         assert len(record["episodes"][name]) == 2
     png = (out_dir / "pendulum_mpc.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    # then Bresa with the shipped critic: the 1 kHz reflex keeps the force down where nothing does not
+    assert "Bresa, robocritic/ArmPressWipe-v0" in printed and "reflex_1khz" in printed
+    bresa = json.loads((out_dir / "bresa" / "summary.json").read_text())["methods"]
+    assert set(bresa) == {"none", "reflex_20hz", "reflex_1khz", "minmod_1khz"}
+    assert bresa["reflex_1khz"]["time_over_limit_ms_mean"] < bresa["none"]["time_over_limit_ms_mean"]
+    assert (out_dir / "bresa" / "force.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_demo_rejects_bad_options(capsys):
