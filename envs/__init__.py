@@ -7,6 +7,7 @@
 | ``robocritic/SafetyCSTR-v0`` | scipy ODE | runaway-prone reactor, T < 480 K |
 | ``robocritic/ArmPressWipe-v0`` | MuJoCo, 1 kHz | planar 3-link torque arm: press 5-20 N and wipe, filtered force < 30 N |
 | ``robocritic/ArmPressWipeBullet-v0`` | PyBullet (extra ``pybullet``), 1 kHz | the same task |
+| ``robocritic/Arm7PressWipe-v0`` | MuJoCo, 1 kHz | 7-DoF torque arm (Panda kinematics and limits): the same task in 3-D |
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ _SPECS = {
         "robocritic.envs.arm.press_wipe_bullet_v0:ArmPressWipeBulletEnv",
         2000,
     ),
+    "robocritic/Arm7PressWipe-v0": ("robocritic.envs.arm.press_wipe7_v0:Arm7PressWipeEnv", 2000),
 }
 ENV_IDS: tuple[str, ...] = tuple(_SPECS)
 

@@ -1,5 +1,7 @@
-"""MuJoCo side of the arm task hooks (:class:`~robocritic.envs.arm.task.ArmTask`) for
-``arm3_planar.xml``.
+"""MuJoCo side of the arm task hooks (:class:`~robocritic.envs.arm.task.ArmTask`) for an arm
+asset: ``arm3_planar.xml`` by default, any asset with the same structure (hinges in qpos order,
+one torque motor each, a welded tool with the F/T site, a TCP site, a world table box) by
+overriding the ``asset_*`` names (``arm7_panda.xml``: :mod:`robocritic.envs.arm.constants7`).
 
 A concrete env lists it first: ``class Env(MujocoArm, SomeArmTask, MujocoEnv)``, so its hooks
 override the abstract ones of the task, and calls :meth:`MujocoArm._init_mujoco_arm` right after
@@ -29,7 +31,6 @@ from robocritic.envs.arm.constants import (
     TIP_GEOM,
     TOOL_BODY,
 )
-from robocritic.envs.arm.task import PLANE_SLICE
 
 
 class MujocoArm:
@@ -39,6 +40,17 @@ class MujocoArm:
     model: mujoco.MjModel
     data: mujoco.MjData
 
+    #: Names in the asset (ids are resolved from them at load), the planar asset's by default.
+    asset_joints: tuple[str, ...] = ARM_JOINTS
+    asset_actuators: tuple[str, ...] = ARM_ACTUATORS
+    asset_tool_body: str = TOOL_BODY
+    asset_ft_site: str = FT_SITE
+    asset_tcp_site: str = TCP_SITE
+    asset_ft_force_sensor: str = FT_FORCE_SENSOR
+    asset_ft_torque_sensor: str = FT_TORQUE_SENSOR
+    asset_tip_geom: str = TIP_GEOM
+    asset_surface_geom: str = SURFACE_GEOM
+
     def _init_mujoco_arm(self) -> None:
         """Resolve every id by name, check the asset's structure, write the dynamics model's
         limits into it and keep the nominal surface parameters."""
@@ -47,37 +59,38 @@ class MujocoArm:
             raise ValueError("arm asset: the step1/step2 split needs the Euler or an implicit integrator, not RK4")
         if abs(self.dt - self.dynamics.dt) > 1e-12:
             raise ValueError(f"model.dt={self.dynamics.dt:g} s must equal the asset's control step {self.dt:g} s")
-        joints = [m.joint(name).id for name in ARM_JOINTS]
+        joints = [m.joint(name).id for name in self.asset_joints]
         if m.nq != len(joints) or m.nv != len(joints):
             raise ValueError(f"arm asset: expected {len(joints)} hinge joints and nothing else; nq={m.nq}, nv={m.nv}")
         if [int(m.jnt_qposadr[j]) for j in joints] != list(range(len(joints))) or \
                 [int(m.jnt_dofadr[j]) for j in joints] != list(range(len(joints))):
-            raise ValueError(f"arm asset: qpos and qvel must follow the joint order {list(ARM_JOINTS)}")
+            raise ValueError(f"arm asset: qpos and qvel must follow the joint order {list(self.asset_joints)}")
         self._n = len(joints)
-        self._act_idx = np.array([m.actuator(name).id for name in ARM_ACTUATORS])
+        self._act_idx = np.array([m.actuator(name).id for name in self.asset_actuators])
         for a, j in zip(self._act_idx, joints):
             if m.actuator_trnid[a, 0] != j:
                 raise ValueError(f"arm asset: actuator {m.actuator(a).name!r} must drive joint {m.joint(j).name!r}")
-        self._tcp = m.site(TCP_SITE).id
-        self._ft_site = m.site(FT_SITE).id
-        self._tool = m.body(TOOL_BODY).id
+        ft_site, tool_body = self.asset_ft_site, self.asset_tool_body
+        self._tcp = m.site(self.asset_tcp_site).id
+        self._ft_site = m.site(ft_site).id
+        self._tool = m.body(tool_body).id
         if m.site_bodyid[self._ft_site] != self._tool:
-            raise ValueError(f"arm asset: site {FT_SITE!r} must be on body {TOOL_BODY!r}")
+            raise ValueError(f"arm asset: site {ft_site!r} must be on body {tool_body!r}")
         if m.body_jntnum[self._tool] != 0:
-            raise ValueError(f"arm asset: the tool body {TOOL_BODY!r} must be welded (no joints)")
+            raise ValueError(f"arm asset: the tool body {tool_body!r} must be welded (no joints)")
         # The sensor's child subtree: the tool and every body below it.
         self._subtree = [b for b in range(m.nbody) if self._descends_from(b, self._tool)]
-        force, torque = m.sensor(FT_FORCE_SENSOR), m.sensor(FT_TORQUE_SENSOR)
+        force, torque = m.sensor(self.asset_ft_force_sensor), m.sensor(self.asset_ft_torque_sensor)
         for sensor, kind in ((force, mujoco.mjtSensor.mjSENS_FORCE), (torque, mujoco.mjtSensor.mjSENS_TORQUE)):
             if sensor.type[0] != kind or sensor.objid[0] != self._ft_site:
-                raise ValueError(f"arm asset: sensor {sensor.name!r} must be a {kind.name} sensor on {FT_SITE!r}")
+                raise ValueError(f"arm asset: sensor {sensor.name!r} must be a {kind.name} sensor on {ft_site!r}")
         self._force_adr = int(force.adr[0])
         self._torque_adr = int(torque.adr[0])
-        self._surface = m.geom(SURFACE_GEOM).id
-        self._tip_geom = m.geom(TIP_GEOM).id
+        self._surface = m.geom(self.asset_surface_geom).id
+        self._tip_geom = m.geom(self.asset_tip_geom).id
         if (m.geom_type[self._surface] != mujoco.mjtGeom.mjGEOM_BOX or m.geom_bodyid[self._surface] != 0
                 or not np.allclose(m.geom_quat[self._surface], [1, 0, 0, 0])):
-            raise ValueError(f"arm asset: {SURFACE_GEOM!r} must be an axis-aligned box in the world body")
+            raise ValueError(f"arm asset: {self.asset_surface_geom!r} must be an axis-aligned box in the world body")
         self._surface_pos0 = m.geom_pos[self._surface].copy()
         self._surface_solref0 = m.geom_solref[self._surface].copy()
         # The dynamics model's limits are the env's limits.
@@ -175,8 +188,9 @@ class MujocoArm:
         mujoco.mj_jacSite(m, d, jac, None, self._tcp)  # writes every entry
         mass = np.empty((m.nv, m.nv))
         mujoco.mj_fullM(m, d, mass)  # writes every entry
-        return (self._qpos_view.copy(), self._qvel_view.copy(), self._tcp_view[PLANE_SLICE].copy(),
-                jac[PLANE_SLICE].copy(), mass, self._bias_view.copy())
+        axes = self.task_slice  # type: ignore[attr-defined]  # ArmTask's
+        return (self._qpos_view.copy(), self._qvel_view.copy(), self._tcp_view[axes].copy(),
+                jac[axes].copy(), mass, self._bias_view.copy())
 
     def _ft_reading(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self._ft_force.copy(), self._ft_torque.copy(), self._ft_rot.copy()

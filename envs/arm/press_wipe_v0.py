@@ -131,7 +131,7 @@ import numpy as np
 from robocritic.envs.arm.constants import ARM_MJCF
 from robocritic.envs.arm.model import PlanarArmModel, asset_geometry
 from robocritic.envs.arm.mujoco_arm import MujocoArm
-from robocritic.envs.arm.task import FORCE_FILTER_TAU, PLANE_SLICE, PUSH_DURATION, ArmTask
+from robocritic.envs.arm.task import FORCE_FILTER_TAU, PUSH_DURATION, ArmTask
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
 
@@ -167,12 +167,13 @@ N_OBS = 13
 OPTION_KEYS = ("state", "surface_offset", "contact_stiffness_scale")
 
 
-def stroke_reference(t: float) -> float:
-    """The stroke reference ``x_ref(t)`` in m at ``t`` s after reset."""
+def stroke_reference(t: float, stroke: tuple[float, float] = STROKE_X) -> float:
+    """The stroke reference ``x_ref(t)`` in m at ``t`` s after reset, for a stroke from
+    ``stroke[0]`` to ``stroke[1]`` m (this env's :data:`STROKE_X` by default)."""
     if t <= APPROACH_TIME:
-        return STROKE_X[0]
+        return stroke[0]
     frac = min((t - APPROACH_TIME) / STROKE_TIME, 1.0)
-    return STROKE_X[0] + frac * (STROKE_X[1] - STROKE_X[0])
+    return stroke[0] + frac * (stroke[1] - stroke[0])
 
 
 def force_band_error(force: float) -> float:
@@ -210,7 +211,17 @@ def _check_option(name: str, value: Any, low: float, high: float) -> float:
 
 
 class PressWipeTask(ArmTask):
-    """The press-and-wipe task on any engine (see the module docstring)."""
+    """The press-and-wipe task on any engine (see the module docstring).
+
+    Written for any arm: the task axes are :attr:`ArmTask.task_slice` (``m`` of them), the
+    observation has ``2 n + 2 m + 3`` entries (``n`` joints), the stroke runs along x over
+    :attr:`stroke`. The planar arm's start box and path error are the defaults here; a spatial
+    arm's task overrides :meth:`_init_start_states`, :meth:`sample_start_state` and
+    :meth:`_path_error` (``press_wipe7_v0.Arm7PressWipeTask``).
+    """
+
+    #: Start and end of the stroke along base x, m.
+    stroke: tuple[float, float] = STROKE_X
 
     def __init__(
         self,
@@ -229,10 +240,12 @@ class PressWipeTask(ArmTask):
         if not (isinstance(violation_penalty, (int, float)) and math.isfinite(violation_penalty)
                 and violation_penalty >= 0):
             raise ValueError(f"violation_penalty must be finite and >= 0; got {violation_penalty!r}")
+        n_task = len(range(3)[self.task_slice])
+        n_obs = 2 * int(self.dynamics.n_u) + 2 * n_task + 3  # q, qd, x, v, force, x_ref, t
         noise = np.atleast_1d(np.asarray(self.randomization.obs_noise_std))
-        if noise.size not in (1, N_OBS):
+        if noise.size not in (1, n_obs):
             raise ValueError(
-                f"randomization.obs_noise_std must be a scalar or {N_OBS} values (one per observation); "
+                f"randomization.obs_noise_std must be a scalar or {n_obs} values (one per observation); "
                 f"got {self.randomization.obs_noise_std!r}"
             )
         self.force_limit = float(force_limit)
@@ -243,9 +256,8 @@ class PressWipeTask(ArmTask):
         self.terminate_on_violation = terminate_on_violation
         self.violation_penalty = float(violation_penalty)
         self._init_arm(force_filter_tau, push_duration)
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(N_OBS,), dtype=np.float32)
-        geometry = asset_geometry()
-        self._geometry = geometry
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(n_obs,), dtype=np.float32)
+        self._init_start_states()
         self._surface0 = self.nominal_surface_height()
         self._contact_height0 = self._surface0 + self.tip_radius()  # TCP z touching the nominal surface
         self.surface_offset = 0.0
@@ -256,6 +268,10 @@ class PressWipeTask(ArmTask):
         self._path_error_sum = 0.0
 
     # ---- start state -------------------------------------------------------------------------
+    def _init_start_states(self) -> None:
+        """Prepare :meth:`sample_start_state` (the planar arm's link lengths)."""
+        self._geometry = asset_geometry()
+
     def sample_start_state(self) -> np.ndarray:
         """A start state ``[q, qd]`` from the start box (see the module docstring)."""
         rng = self.np_random
@@ -319,7 +335,7 @@ class PressWipeTask(ArmTask):
         if t is None:
             t = self.time
         if x_ref is None:
-            x_ref = stroke_reference(t)
+            x_ref = stroke_reference(t, self.stroke)
         # One array from one list: a dozen floats, where np.concatenate and a matmul cost more.
         qd = st.qd.tolist()
         tcp_velocity = [sum(map(mul, row, qd)) for row in st.jacobian.tolist()]
@@ -332,7 +348,7 @@ class PressWipeTask(ArmTask):
         if t is None:
             t = self.time
         if x_ref is None:
-            x_ref = stroke_reference(t)
+            x_ref = stroke_reference(t, self.stroke)
         force, torque, _ = self._ft_reading()
         st = self.arm_state()
         return {
@@ -346,10 +362,15 @@ class PressWipeTask(ArmTask):
             "surface_offset": self.surface_offset,
             "contact_stiffness_scale": self.contact_stiffness_scale,
             "contact_force_true": self._contact_normal_force(),
-            "push_force": self.push_force[PLANE_SLICE].copy(),
+            "push_force": self.push_force[self.task_slice].copy(),
             "x_ref": x_ref,
             "time": t,
         }
+
+    def _path_error(self, x: np.ndarray, x_ref: float) -> float:
+        """Tracking error of the TCP position ``x`` ``(m,)`` against the stroke reference, m:
+        ``|x - x_ref|`` along the stroke (the surface holds the normal direction)."""
+        return abs(float(x[0]) - x_ref)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         u = self._prepare_action(action)
@@ -359,8 +380,8 @@ class PressWipeTask(ArmTask):
         _, force = self._update_force_filter()
         st = self.arm_state()
         t = self.time
-        x_ref = stroke_reference(t)
-        path_error = abs(float(st.x[0]) - x_ref)
+        x_ref = stroke_reference(t, self.stroke)
+        path_error = self._path_error(st.x, x_ref)
         contact_phase = t >= APPROACH_TIME - 1e-12
         band_error = force_band_error(force) if contact_phase else 0.0
         in_band = contact_phase and band_error == 0.0

@@ -11,7 +11,7 @@ abstract ones here.
 
 The engine hook :meth:`ArmTask._ft_reading` returns what MuJoCo's ``force`` and ``torque``
 sensors on the wrist site measure: the interaction force and torque between the sensor's body
-(the welded tool) and its parent (link3), i.e. what link3 exerts on the whole child subtree
+(the welded tool) and its parent (the last link), i.e. what link3 exerts on the whole child subtree
 (the tool and anything below it), expressed in the site frame, with the torque taken about the
 site. MuJoCo computes it from the subtree's momentum balance (``cfrc_int``), so it includes *every*
 force on that subtree: contacts, applied pushes, the subtree's weight and its inertial forces
@@ -24,7 +24,8 @@ frame) with ``R`` the site's orientation and ``s`` the force reading::
 
     m a = R s + f_ext + m g      =>     f_ext = -R s - m g + m a
 
-:meth:`ArmTask.arm_state` reports ``wrench = -R s - m g`` in the arm plane (base x and z): the
+:meth:`ArmTask.arm_state` reports ``wrench = -R s - m g`` on the task axes
+(:attr:`ArmTask.task_slice`: base x and z for the planar arm, x, y, z for a spatial one): the
 external force acting *on* the tool (contacts and pushes), with the tool's own weight removed
 (the tool-load compensation a real robot does with its identified tool mass; here the mass is
 the env's, randomisation included). The inertial term ``m a`` is *not* removed (a wrist sensor
@@ -58,7 +59,7 @@ from robocritic.envs.base.task import EngineHooks
 
 from robocritic.interfaces import ArmState
 
-#: Base-frame axes of the arm plane: task coordinates are (x, z).
+#: Base-frame axes of the arm plane: a planar arm's task coordinates are (x, z).
 PLANE_AXES = (0, 2)
 #: The same axes as a slice (a basic index: no index array is built per use, unlike a list).
 PLANE_SLICE = slice(PLANE_AXES[0], PLANE_AXES[1] + 1, PLANE_AXES[1] - PLANE_AXES[0])
@@ -68,6 +69,8 @@ SURFACE_NORMAL = np.array([0.0, 0.0, 1.0])
 FORCE_FILTER_TAU = 0.005
 #: Default duration of a push, s.
 PUSH_DURATION = 0.05
+#: The task axes of a spatial arm: all three base-frame axes (x, y, z).
+SPATIAL_SLICE = slice(0, 3)
 
 
 class EnvArmState(ArmState):
@@ -131,6 +134,11 @@ class ArmTask(EngineHooks):
     """
 
     push_force: np.ndarray  # (3,) N, the push acting during the current step
+    #: Base-frame axes of the task coordinates (``x``, Jacobian rows, ``wrench``), as a basic
+    #: slice: the arm plane (x, z) by default; a spatial arm sets :data:`SPATIAL_SLICE`.
+    task_slice: slice = PLANE_SLICE
+    #: Horizontal base-frame axes a push acts along (one drawn per push when there are several).
+    push_axes: tuple[int, ...] = (PLANE_AXES[0],)
 
     # ---- engine hooks --------------------------------------------------------------------
     @abstractmethod
@@ -147,12 +155,13 @@ class ArmTask(EngineHooks):
 
     def _plane_terms(self) -> tuple[np.ndarray, ...]:
         """``(q, qd, x, jacobian, mass_matrix, bias)`` of :meth:`arm_state`, each a new array:
-        ``x`` and the Jacobian rows restricted to the arm plane. From :meth:`_true_state` and
+        ``x`` and the Jacobian rows restricted to the task axes (:attr:`task_slice`). From :meth:`_true_state` and
         :meth:`_arm_terms`; an engine may override it to read its buffers directly."""
         state = self._true_state()
         n = state.size // 2
         pos, jac, mass, bias = self._arm_terms()
-        return state[:n], state[n:], pos[PLANE_SLICE].copy(), jac[PLANE_SLICE].copy(), mass, bias
+        axes = self.task_slice
+        return state[:n], state[n:], pos[axes].copy(), jac[axes].copy(), mass, bias
 
     def _ft_force_and_rotation(self) -> tuple[np.ndarray, np.ndarray]:
         """Force and orientation of :meth:`_ft_reading`, read once by :meth:`arm_state` and not
@@ -227,9 +236,10 @@ class ArmTask(EngineHooks):
 
     def arm_state(self) -> EnvArmState:
         """The :class:`~robocritic.interfaces.ArmState` at the current state: ``q``, ``qd``,
-        TCP position ``x = (x, z)`` m, Jacobian rows ``(2, n)`` for the plane, ``mj_fullM`` mass
-        matrix, bias torques ``qfrc_bias`` and the wrench ``(2,)`` N (the external force on the
-        tool in the plane, weight removed; see the module docstring). Computed once per state."""
+        TCP position ``x`` ``(m,)`` m, Jacobian rows ``(m, n)``, ``mj_fullM`` mass matrix, bias
+        torques ``qfrc_bias`` and the wrench ``(m,)`` N (the external force on the tool, weight
+        removed; see the module docstring), on the task axes :attr:`task_slice` (``m = 2``, (x, z),
+        for the planar arm). Computed once per state."""
         if self._arm_state_cache is None:
             q, qd, x, jac, mass, bias = self._plane_terms()
             force, rot = self._ft_force_and_rotation()
@@ -244,7 +254,7 @@ class ArmTask(EngineHooks):
             self._normal_force = wrench[0] * n0 + wrench[1] * n1 + wrench[2] * n2
             self._wrench_world = np.array(wrench)
             self._arm_state_cache = EnvArmState._from_arrays(
-                q, qd, x, jac, mass, bias, np.array(wrench[PLANE_SLICE]))
+                q, qd, x, jac, mass, bias, np.array(wrench[self.task_slice]))
         return self._arm_state_cache
 
     def normal_force_raw(self) -> float:
@@ -264,8 +274,9 @@ class ArmTask(EngineHooks):
     # ---- pushes ------------------------------------------------------------------------------
     def _update_push(self) -> None:
         """Hold the active push, or draw a new one: with ``push_probability`` per step (while none
-        is active) a push of ``push_force`` N along +x or -x (the arm plane's horizontal axis,
-        sign 50/50) acts on the tool for :attr:`push_steps` steps."""
+        is active) a push of ``push_force`` N along + or - one of :attr:`push_axes` (sign 50/50,
+        then the axis uniformly when there are several; the planar arm's is x) acts on the tool for
+        :attr:`push_steps` steps."""
         if self._push_steps_left > 0:
             self._push_steps_left -= 1
             if self._push_steps_left == 0:
@@ -276,8 +287,11 @@ class ArmTask(EngineHooks):
             return
         magnitude = self.np_random.uniform(*cfg.push_force)
         sign = 1.0 if self.np_random.random() < 0.5 else -1.0
+        axes = self.push_axes
+        # One axis: no draw, so the planar arm's random stream is what it always was.
+        axis = axes[0] if len(axes) == 1 else axes[int(self.np_random.integers(len(axes)))]
         self.push_force = np.zeros(3)
-        self.push_force[PLANE_AXES[0]] = sign * magnitude
+        self.push_force[axis] = sign * magnitude
         self._push_steps_left = self.push_steps
 
     def _reset_push(self) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 from robocritic.bresa.features import FeatureLayout
 from robocritic.bresa.hierarchy import EpisodeTrace, HierarchyConfig, TaskPolicy, run_episode
 from robocritic.bresa.labels import violation_labels
-from robocritic.bresa.policies import ExplorationPolicy, ScriptedPressWipe
+from robocritic.bresa.policies import policy_for_env
 from robocritic.utils.atomic import atomic_write
 
 __all__ = [
@@ -41,6 +41,7 @@ DATASET_FORMAT = 1
 """Version of the ``.npz`` layout; bump on any change."""
 
 ENV_ID = "robocritic/ArmPressWipe-v0"
+"""The env :func:`collect` runs by default (the planar arm)."""
 DEFAULT_ENV_KWARGS: dict[str, Any] = {
     "contact_stiffness_range": (0.5, 2.0),
     "randomization": {"push_probability": 0.001, "push_force": (20.0, 50.0)},
@@ -104,7 +105,8 @@ def dataset_from_traces(traces: Sequence[EpisodeTrace], layout: FeatureLayout | 
     """Flatten episode traces into a :class:`CriticDataset` (episode ``i`` = ``traces[i]``)."""
     if not traces:
         raise ValueError("traces: need at least one episode")
-    layout = layout or FeatureLayout(m=traces[0].m)
+    m = traces[0].m
+    layout = layout or FeatureLayout(m=m, axes=("x", "z") if m == 2 else tuple("xyz"[:m]))
     state = np.concatenate([t.state_features for t in traces])
     action = np.concatenate([layout.action_features(t.state_features, t.applied) if t.n_ticks else
                              np.empty((0, layout.n_action)) for t in traces])
@@ -184,22 +186,20 @@ class CommandJitter:
         return action + self._offset, {"intervened": True}
 
 
-def _make_policy(policy: str | TaskPolicy) -> TaskPolicy:
+def _make_policy(policy: str | TaskPolicy, env_id: str = ENV_ID) -> TaskPolicy:
     if isinstance(policy, str):
-        if policy == "exploration":
-            return ExplorationPolicy()
-        if policy == "scripted":
-            return ScriptedPressWipe()
-        raise ValueError(f"policy: expected 'exploration', 'scripted' or a TaskPolicy; got {policy!r}")
+        if policy not in ("exploration", "scripted"):
+            raise ValueError(f"policy: expected 'exploration', 'scripted' or a TaskPolicy; got {policy!r}")
+        return policy_for_env(policy, env_id)  # the env's contact height and stroke
     return policy
 
 
 def _run_range(
-    args: tuple[list[int], dict[str, Any], str | TaskPolicy, HierarchyConfig, float],
+    args: tuple[list[int], dict[str, Any], str | TaskPolicy, HierarchyConfig, float, str],
 ) -> list[EpisodeTrace]:
-    seeds, env_kwargs, policy, config, jitter = args
-    env = gym.make(ENV_ID, **env_kwargs)
-    pol = _make_policy(policy)
+    seeds, env_kwargs, policy, config, jitter, env_id = args
+    env = gym.make(env_id, **env_kwargs)
+    pol = _make_policy(policy, env_id)
     try:
         return [run_episode(env, pol, config=config, seed=s,
                             safety_filter=CommandJitter(np.random.default_rng([s, _JITTER_STREAM]), jitter))
@@ -218,6 +218,7 @@ def collect(
     progress: bool = True,
     workers: int = 1,
     jitter: float = 0.01,
+    env_id: str = ENV_ID,
 ) -> CriticDataset:
     """Run ``n_episodes`` episodes (seeds ``seed .. seed + n - 1``) into a dataset, with no safety
     filter but with :class:`CommandJitter` perturbing the commands (``jitter`` = its start
@@ -226,14 +227,20 @@ def collect(
     Args:
         env_kwargs: ``gym.make`` arguments (``None``: :data:`DEFAULT_ENV_KWARGS`; give ``{}`` for
             the env's own defaults). ``max_episode_steps`` shortens episodes.
-        policy: "exploration", "scripted" or a :class:`TaskPolicy` instance (reset per episode).
+        policy: "exploration", "scripted" (built for ``env_id``:
+            :func:`robocritic.bresa.policies.policy_for_env`) or a :class:`TaskPolicy` instance
+            (reset per episode).
         config: loop settings. progress: a tqdm bar on stderr.
         workers: processes (``1``: in this process); the result does not depend on it.
+        env_id: the press-and-wipe env (the planar arm by default; ``"robocritic/Arm7PressWipe-v0"``
+            for the 7-DoF arm, whose features have ``m = 3`` axes x, y, z).
     """
     if isinstance(n_episodes, bool) or int(n_episodes) != n_episodes or n_episodes < 1:
         raise ValueError(f"n_episodes must be an integer >= 1; got {n_episodes!r}")
     if isinstance(workers, bool) or int(workers) != workers or workers < 1:
         raise ValueError(f"workers must be an integer >= 1; got {workers!r}")
+    if env_id not in gym.registry:
+        raise ValueError(f"env_id: {env_id!r} is not a registered env")
     kwargs = dict(DEFAULT_ENV_KWARGS if env_kwargs is None else env_kwargs)
     cfg = config or HierarchyConfig()
     seeds = [int(seed) + i for i in range(int(n_episodes))]
@@ -241,7 +248,7 @@ def collect(
 
     bar = tqdm(total=len(seeds), desc="collect", unit="ep", file=sys.stderr, disable=not progress)
     traces: list[EpisodeTrace] = []
-    jobs = [([s], kwargs, policy, cfg, float(jitter)) for s in seeds]
+    jobs = [([s], kwargs, policy, cfg, float(jitter), env_id) for s in seeds]
     with bar, contextlib.ExitStack() as stack:
         if workers == 1:
             parts: Any = map(_run_range, jobs)

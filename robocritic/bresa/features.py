@@ -134,7 +134,6 @@ class FeatureTracker:
             raise ValueError(f"dt must be > 0 s; got {dt!r}")
         self.layout = layout
         self.dt = float(dt)
-        self._out = np.zeros(layout.n_state)
         self.reset()
 
     def reset(self) -> None:
@@ -151,18 +150,17 @@ class FeatureTracker:
             force_filtered, force_raw: normal contact force, filtered and raw [N].
             applied: the impedance command applied at the previous tick ``(2 m,)``.
         """
-        lay = self.layout
-        setpoint, log_k = lay.split(applied)
+        m = self.layout.m
+        command = np.asarray(applied, dtype=np.float64)
+        if command.shape != (2 * m,):
+            raise ValueError(f"applied: expected {2 * m} values [setpoint, log_stiffness], got shape {command.shape}")
         f = float(force_filtered)
         rate = 0.0 if self._previous_force is None else (f - self._previous_force) / self.dt
         self._previous_force = f
         self._contact_time = min(self._contact_time + self.dt, CONTACT_TIME_CAP) if f > CONTACT_THRESHOLD else 0.0
-        out = self._out
-        x = np.asarray(state.x, dtype=np.float64)
-        out[lay.position] = x
-        out[lay.velocity] = state.jacobian @ state.qd
-        out[lay.force : lay.force + 3] = (f, rate, float(force_raw))
-        out[lay.log_stiffness] = log_k
-        out[lay.error] = setpoint - x
-        out[-1] = self._contact_time
-        return out.copy()
+        # One list and one copy: at this size numpy's per-slice overhead would dominate the tick.
+        x = np.asarray(state.x, dtype=np.float64).tolist()
+        values = command.tolist()
+        error = [s - xi for s, xi in zip(values[:m], x, strict=True)]
+        return np.array(x + (state.jacobian @ state.qd).tolist() + [f, rate, float(force_raw)]
+                        + values[m:] + error + [self._contact_time])

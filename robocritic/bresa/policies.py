@@ -1,7 +1,11 @@
 """Task policies for the press-and-wipe hierarchy (:mod:`robocritic.bresa.hierarchy`).
 
-Both act on the planar arm (task axes x, z) and see only the observation, ``info``'s public
-fields and the applied command -- never the surface offset or the true contact force.
+Both act on the planar arm (task axes x, z) or on a spatial one (x, y, z: ``m = 3``, e.g.
+``robocritic/Arm7PressWipe-v0``; the normal axis is the last one, y is held at the stroke's y)
+and see only the observation (the time is its last entry), ``info``'s public fields and the
+applied command -- never the surface offset or the true contact force. Their knowledge of the
+task (nominal contact height, stroke) is a constructor argument; :func:`policy_for_env` builds
+them for a registered env id.
 
 * :class:`ScriptedPressWipe` -- the nominal task policy: it plans against the NOMINAL table
   height. It moves its setpoint down at ``approach_speed`` to ``slow_height`` above the nominal
@@ -21,15 +25,30 @@ from typing import Any
 
 import numpy as np
 
-from robocritic.envs.arm.press_wipe_v0 import stroke_reference
+from robocritic.envs.arm.press_wipe7_v0 import STROKE_X as STROKE7_X
+from robocritic.envs.arm.press_wipe7_v0 import STROKE_Y as STROKE7_Y
+from robocritic.envs.arm.press_wipe_v0 import STROKE_X, stroke_reference
 
-__all__ = ["NOMINAL_CONTACT_HEIGHT", "ExplorationPolicy", "ScriptedPressWipe"]
+__all__ = ["NOMINAL_CONTACT_HEIGHT", "NOMINAL_CONTACT_HEIGHT_7", "TASK_GEOMETRY", "ExplorationPolicy",
+           "ScriptedPressWipe", "policy_for_env"]
 
 NOMINAL_CONTACT_HEIGHT = -0.25
 """TCP height [m, base z] touching the table at its nominal height: the asset's table top
 (-0.26 m) plus the 1 cm fingertip radius. The policies' only knowledge of the table."""
+NOMINAL_CONTACT_HEIGHT_7 = 0.06
+"""The same for ``arm7_panda.xml`` (table top 0.05 m, fingertip radius 1 cm) [m]."""
 
-_T = 12  # observation index of the time since reset [s]
+TASK_GEOMETRY: dict[str, dict[str, Any]] = {
+    "robocritic/ArmPressWipe-v0": {"n_task": 2, "contact_height": NOMINAL_CONTACT_HEIGHT, "stroke_x": STROKE_X},
+    "robocritic/ArmPressWipeBullet-v0": {"n_task": 2, "contact_height": NOMINAL_CONTACT_HEIGHT,
+                                         "stroke_x": STROKE_X},
+    "robocritic/Arm7PressWipe-v0": {"n_task": 3, "contact_height": NOMINAL_CONTACT_HEIGHT_7,
+                                    "stroke_x": STROKE7_X, "stroke_y": STROKE7_Y},
+}
+"""What the policies know of each registered press-and-wipe env: task axes ``n_task``, nominal
+contact height [m], stroke start/end along x [m] and the stroke's y [m] (spatial arms)."""
+
+_T = -1  # observation index of the time since reset [s]: the last entry, for every arm
 
 
 def _check_positive(owner: str, name: str, value: float) -> float:
@@ -39,11 +58,30 @@ def _check_positive(owner: str, name: str, value: float) -> float:
     return float(value)
 
 
+def _check_stroke(owner: str, stroke: Any) -> tuple[float, float]:
+    try:
+        x0, x1 = (float(v) for v in stroke)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{owner}.stroke_x must be a (start, end) pair [m]; got {stroke!r}") from exc
+    if not (math.isfinite(x0) and math.isfinite(x1)):
+        raise ValueError(f"{owner}.stroke_x must be finite [m]; got {stroke!r}")
+    return x0, x1
+
+
+def _task_size(owner: str, applied: np.ndarray) -> int:
+    """Task axes ``m`` of the applied command ``(2 m,)``: 2 or 3."""
+    size = int(np.shape(applied)[0])
+    if size not in (4, 6):
+        raise ValueError(f"{owner}: the applied command must have 4 (m = 2) or 6 (m = 3) values; got {size}")
+    return size // 2
+
+
 class ScriptedPressWipe:
     """The nominal press-and-wipe task policy (module docstring).
 
     Args:
-        stiffness: ``(K_x, K_z)`` [N/m], constant.
+        stiffness: ``(K_x, K_z)`` or ``(K_x, K_y, K_z)`` [N/m], constant; on a spatial arm two
+            values mean ``K_y = K_x``.
         target_force: normal force aimed at [N] (the press depth is ``target_force / K_z`` below
             the nominal contact height).
         approach_speed: setpoint speed down to ``slow_height`` [m/s].
@@ -54,11 +92,13 @@ class ScriptedPressWipe:
         decision_period: time between decisions [s] (the hierarchy's ``decision_ticks * dt``): the
             ramp reaches each x target one period later, so the target looks that far ahead too.
         contact_height: nominal TCP contact height [m].
+        stroke_x: stroke start and end along x [m] (the env's). stroke_y: the stroke's y [m],
+            where a spatial arm's y setpoint is held.
     """
 
     def __init__(
         self,
-        stiffness: tuple[float, float] = (1500.0, 1000.0),
+        stiffness: tuple[float, ...] = (1500.0, 1000.0),
         target_force: float = 12.5,
         approach_speed: float = 0.3,
         contact_speed: float = 0.1,
@@ -66,12 +106,15 @@ class ScriptedPressWipe:
         stroke_lead: float = 0.08,
         decision_period: float = 0.05,
         contact_height: float = NOMINAL_CONTACT_HEIGHT,
+        stroke_x: tuple[float, float] = STROKE_X,
+        stroke_y: float = 0.0,
     ) -> None:
         owner = "ScriptedPressWipe"
         k = np.asarray(stiffness, dtype=np.float64)
-        if k.shape != (2,) or not np.all(np.isfinite(k)) or np.any(k <= 0):
+        if k.shape not in ((2,), (3,)) or not np.all(np.isfinite(k)) or np.any(k <= 0):
             raise ValueError(
-                f"{owner}.stiffness must be two finite values > 0 (K_x, K_z) [N/m]; got {stiffness!r}")
+                f"{owner}.stiffness must be two or three finite values > 0 (K_x[, K_y], K_z) [N/m]; "
+                f"got {stiffness!r}")
         self.stiffness = k
         self.target_force = _check_positive(owner, "target_force", target_force)
         self.approach_speed = _check_positive(owner, "approach_speed", approach_speed)
@@ -84,27 +127,39 @@ class ScriptedPressWipe:
         if not math.isfinite(contact_height):
             raise ValueError(f"{owner}.contact_height must be finite; got {contact_height!r}")
         self.contact_height = float(contact_height)
+        self.stroke_x = _check_stroke(owner, stroke_x)
+        if isinstance(stroke_y, bool) or not math.isfinite(stroke_y):
+            raise ValueError(f"{owner}.stroke_y must be finite [m]; got {stroke_y!r}")
+        self.stroke_y = float(stroke_y)
         self._log_k = np.log(k)
+        # A spatial arm's stiffness: (K_x, K_y, K_z), K_y = K_x when two values were given.
+        self._log_k3 = self._log_k if k.size == 3 else np.log(np.array([k[0], k[0], k[1]]))
 
     @property
     def press_height(self) -> float:
         """The final z setpoint [m]: ``target_force / K_z`` below the nominal contact height."""
-        return self.contact_height - self.target_force / self.stiffness[1]
+        return self.contact_height - self.target_force / self.stiffness[-1]
 
     def reset(self, rng: np.random.Generator) -> None:
         """Deterministic: nothing to draw."""
 
     def decide(self, obs: np.ndarray, info: dict[str, Any], applied: np.ndarray) -> np.ndarray:
+        m = _task_size("ScriptedPressWipe", applied)
+        if m == 2 and self.stiffness.size != 2:
+            raise ValueError(f"ScriptedPressWipe.stiffness: three values for a planar arm (m = 2); "
+                             f"got {tuple(self.stiffness)}")
         t = float(obs[_T])
-        x_sp, z_sp = float(applied[0]), float(applied[1])
-        x_target = stroke_reference(t + self.decision_period + self.stroke_lead)
+        x_sp, z_sp = float(applied[0]), float(applied[m - 1])
+        x_target = stroke_reference(t + self.decision_period + self.stroke_lead, self.stroke_x)
         z_goal = self.press_height
         slow_from = self.contact_height + self.slow_height
         step = (self.approach_speed if z_sp > slow_from else self.contact_speed) * self.decision_period
         z_target = max(z_sp - step, z_goal)
         if z_sp > slow_from:
             z_target = max(z_target, slow_from)  # the slow phase starts exactly at slow_from
-        return np.array([x_target - x_sp, z_target - z_sp, *self._log_k])
+        if m == 2:
+            return np.array([x_target - x_sp, z_target - z_sp, *self._log_k])
+        return np.array([x_target - x_sp, self.stroke_y - float(applied[1]), z_target - z_sp, *self._log_k3])
 
 
 class ExplorationPolicy:
@@ -122,6 +177,8 @@ class ExplorationPolicy:
         noise_range: ``(low, high)`` std of the per-decision setpoint noise [m].
         jump_probability_range: ``(low, high)`` per-decision probability of a stiffness jump.
         decision_period: time between decisions [s]. contact_height: nominal contact height [m].
+        n_task: task axes ``m`` of the arm (2: x, z; 3: x, y, z). stroke_x: stroke start and end
+            along x [m]. stroke_y: the stroke's y [m] (``m = 3``: the y target, plus noise).
     """
 
     def __init__(
@@ -133,8 +190,18 @@ class ExplorationPolicy:
         jump_probability_range: tuple[float, float] = (0.0, 0.2),
         decision_period: float = 0.05,
         contact_height: float = NOMINAL_CONTACT_HEIGHT,
+        n_task: int = 2,
+        stroke_x: tuple[float, float] = STROKE_X,
+        stroke_y: float = 0.0,
     ) -> None:
         owner = "ExplorationPolicy"
+        if isinstance(n_task, bool) or n_task not in (2, 3):
+            raise ValueError(f"{owner}.n_task must be 2 (x, z) or 3 (x, y, z); got {n_task!r}")
+        if isinstance(stroke_y, bool) or not math.isfinite(stroke_y):
+            raise ValueError(f"{owner}.stroke_y must be finite [m]; got {stroke_y!r}")
+        self.n_task = int(n_task)
+        self.stroke_x = _check_stroke(owner, stroke_x)
+        self.stroke_y = float(stroke_y)
         for name, (lo, hi), low_ok in (("stiffness_range", stiffness_range, False),
                                        ("speed_range", speed_range, False),
                                        ("depth_range", depth_range, True),
@@ -160,7 +227,7 @@ class ExplorationPolicy:
     def reset(self, rng: np.random.Generator) -> None:
         """Draw this episode's parameters from ``rng`` (kept for the per-decision draws)."""
         self._rng = rng
-        self.log_k = rng.uniform(*self.log_k_range, size=2)
+        self.log_k = rng.uniform(*self.log_k_range, size=self.n_task)
         self.speed = float(rng.uniform(*self.speed_range))
         self.depth = float(rng.uniform(*self.depth_range))
         self.noise = float(rng.uniform(*self.noise_range))
@@ -174,15 +241,37 @@ class ExplorationPolicy:
         rng = self._rng
         if rng is None:
             raise RuntimeError("ExplorationPolicy.decide before reset")
+        m = _task_size("ExplorationPolicy", applied)
+        if m != self.n_task:
+            raise ValueError(f"ExplorationPolicy.n_task is {self.n_task} but the applied command has "
+                             f"{applied.shape[0]} values (m = {m})")
         t = float(obs[_T])
-        x_sp, z_sp = float(applied[0]), float(applied[1])
-        x0 = stroke_reference(0.0)
-        x_target = x0 + self.stroke_factor * (stroke_reference(t + self.decision_period) - x0)
+        x_sp, z_sp = float(applied[0]), float(applied[m - 1])
+        x0 = stroke_reference(0.0, self.stroke_x)
+        x_target = x0 + self.stroke_factor * (stroke_reference(t + self.decision_period, self.stroke_x) - x0)
         depth = self.depth if t < self.redepth_time else self.depth2
         z_goal = self.contact_height - depth
         step = self.speed * self.decision_period
         z_target = z_goal if abs(z_goal - z_sp) <= step else z_sp + math.copysign(step, z_goal - z_sp)
-        inc = np.array([x_target - x_sp, z_target - z_sp]) + rng.normal(0.0, self.noise, size=2)
+        if m == 2:
+            inc = np.array([x_target - x_sp, z_target - z_sp])
+        else:
+            inc = np.array([x_target - x_sp, self.stroke_y - float(applied[1]), z_target - z_sp])
+        inc = inc + rng.normal(0.0, self.noise, size=m)
         if rng.random() < self.jump_probability:
-            self.log_k = rng.uniform(*self.log_k_range, size=2)
+            self.log_k = rng.uniform(*self.log_k_range, size=m)
         return np.concatenate([inc, self.log_k])
+
+
+def policy_for_env(policy: str, env_id: str, **kwargs: Any) -> ScriptedPressWipe | ExplorationPolicy:
+    """The ``"scripted"`` or ``"exploration"`` policy for the registered env ``env_id``, built with
+    that env's :data:`TASK_GEOMETRY` (``kwargs`` go to the constructor and win)."""
+    if env_id not in TASK_GEOMETRY:
+        raise ValueError(f"env_id: no press-and-wipe geometry for {env_id!r}; known: {sorted(TASK_GEOMETRY)}")
+    geometry = dict(TASK_GEOMETRY[env_id])
+    n_task = geometry.pop("n_task")
+    if policy == "scripted":
+        return ScriptedPressWipe(**{**geometry, **kwargs})
+    if policy == "exploration":
+        return ExplorationPolicy(**{"n_task": n_task, **geometry, **kwargs})
+    raise ValueError(f"policy: expected 'scripted' or 'exploration'; got {policy!r}")
