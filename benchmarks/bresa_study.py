@@ -134,7 +134,8 @@ def main() -> int:
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
                    f"torch {torch.__version__}, numpy {np.__version__}",
         "command": "benchmarks/bresa_study.py " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (False, None)),
+            f"--{k.replace('_', '-')}" + ("" if v is True else " " + " ".join(map(str, v if isinstance(v, list) else [v])))
+            for k, v in vars(args).items() if v not in (False, None)),
         "horizon_ms": HORIZON_MS, "train_episodes": n_train, "held_out_episodes": n_held,
         "train_ticks": int(train.cost.size), "train_violation_tick_rate": float(train.cost.mean()),
         "data_s": data_s, "closed_loop_s": time.perf_counter() - t1,
