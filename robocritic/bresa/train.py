@@ -7,6 +7,7 @@ and validation sets; the input normalisation comes from the training ticks only.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from torch import nn
 from robocritic.bresa.collect import CriticDataset
 from robocritic.bresa.critic import SafetyCritic
 from robocritic.bresa.pretrain import pretrain_bce
+from robocritic.learning.checkpoint import CheckpointStore
 
 __all__ = ["TrainHistory", "base_rate_bce", "mean_bce", "split_episodes", "train_critic"]
 
@@ -76,6 +78,7 @@ def train_critic(
     batch_size: int = 256,
     lr: float = 1e-3,
     dt: float = 0.001,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
 ) -> tuple[SafetyCritic, TrainHistory]:
     """Fit a :class:`SafetyCritic` with BCE on "violation within ``horizon_ms``" labels.
 
@@ -84,6 +87,10 @@ def train_critic(
             steps). hidden: widths of each head. epochs, batch_size, lr: optimisation.
         seed: seeds the episode split, the weights and the minibatch order.
         val_fraction: share of episodes held out. dt: control period [s].
+        checkpoint_dir: if given, the weights and losses after every epoch are saved there
+            (weights-only, :class:`~robocritic.learning.checkpoint.CheckpointStore`), and a run
+            with the same data and settings resumes from the newest one: the result equals an
+            uninterrupted run (each epoch is seeded by its index).
 
     Returns:
         The critic (eval mode, normalised on the training ticks) and a :class:`TrainHistory`
@@ -109,11 +116,27 @@ def train_critic(
     history = TrainHistory(train_episodes=train_ep, val_episodes=val_ep, horizon_steps=horizon,
                            label_rate_train=rate, label_rate_val=float(y_va.mean()),
                            base_rate_val=base_rate_bce(rate, y_va))
-    for epoch in range(int(epochs)):
+    store = None if checkpoint_dir is None else CheckpointStore(checkpoint_dir)
+    run = {"seed": int(seed), "horizon_steps": horizon, "hidden": list(critic.spec.hidden), "lr": lr,
+           "batch_size": int(batch_size), "val_fraction": float(val_fraction), "ticks": int(x.shape[0]),
+           "episodes": dataset.n_episodes}
+    start = 0
+    if store is not None and store.latest() is not None:
+        ckpt = store.load()
+        if ckpt.meta.get("run") != run:
+            raise ValueError(f"checkpoint_dir {checkpoint_dir}: holds a run with other data or settings "
+                             f"({ckpt.meta.get('run')}); use another folder")
+        critic.load_state_dict(ckpt.state["critic"])
+        history.train_loss, history.val_loss = list(ckpt.meta["train_loss"]), list(ckpt.meta["val_loss"])
+        start = ckpt.step
+    for epoch in range(start, int(epochs)):
         # One epoch per call keeps the per-epoch validation loss; a fresh seed per epoch keeps
         # the minibatch orders distinct. (Adam's moments restart each epoch; a short warm-up.)
         pretrain_bce(critic, x_tr, y_tr, epochs=1, batch_size=batch_size, lr=lr,
                      seed=seed * 100_003 + epoch, fit_normalisation=False)
         history.train_loss.append(mean_bce(critic, x_tr, y_tr))
         history.val_loss.append(mean_bce(critic, x_va, y_va))
+        if store is not None:
+            store.save(epoch + 1, {"critic": {k: v.detach().clone() for k, v in critic.state_dict().items()}},
+                       {"run": run, "train_loss": history.train_loss, "val_loss": history.val_loss})
     return critic, history

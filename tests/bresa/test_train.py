@@ -42,3 +42,16 @@ def test_training_is_deterministic(ds):
     _, a = train_critic(ds, hidden=(8,), epochs=2, seed=1)
     _, b = train_critic(ds, hidden=(8,), epochs=2, seed=1)
     assert a.val_loss == b.val_loss
+
+
+def test_an_interrupted_training_resumes_to_the_same_critic(ds, tmp_path):
+    import torch
+
+    straight, h_straight = train_critic(ds, hidden=(8,), epochs=3, seed=2)
+    train_critic(ds, hidden=(8,), epochs=2, seed=2, checkpoint_dir=tmp_path / "ckpt")  # "killed" after 2
+    resumed, h_resumed = train_critic(ds, hidden=(8,), epochs=3, seed=2, checkpoint_dir=tmp_path / "ckpt")
+    assert h_resumed.val_loss == h_straight.val_loss
+    for (k, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k
+    with pytest.raises(ValueError, match="other data or settings"):
+        train_critic(ds, hidden=(16,), epochs=3, seed=2, checkpoint_dir=tmp_path / "ckpt")
