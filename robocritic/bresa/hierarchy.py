@@ -10,9 +10,17 @@ the previous tick and ends on the target at the last tick of the decision period
 
 Every tick (1 ms): state features (:class:`~robocritic.bresa.features.FeatureTracker`) -> nominal
 command (the ramp's row) -> ``safety_filter.certify(state_features, nominal)`` if a filter is
-given -> torques (:class:`~robocritic.controllers.impedance.CartesianImpedance`) -> ``env.step``.
+given -> torques (the *torque law*: :class:`~robocritic.controllers.impedance.CartesianImpedance`,
+or that plus a null-space posture, :class:`~robocritic.controllers.posture.PostureImpedance`, on a
+redundant arm whose tool orientation the task does not hold) -> ``env.step``.
 Because the next ramp starts from what was applied, the task resumes from wherever an
 intervention left the command.
+
+The torque law is anything with ``n_task``, ``reset()`` and ``torques(state, setpoint, gains)``
+(:class:`TorqueLaw`); :func:`run_episode` takes one (``law=``) or builds the env's default with
+:func:`default_law`: the plain impedance law of :func:`make_controller` for the planar arm, the
+same law plus the posture and tool-axis hold for the 7-DoF arm (whose contact moment, away from
+the TCP, rolls the tool otherwise).
 
 Commands follow :mod:`robocritic.bresa.features`: ``[setpoint (m,), log_stiffness (m,)]``.
 
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -32,15 +41,24 @@ import numpy as np
 
 from robocritic.bresa.features import FeatureLayout, FeatureTracker
 from robocritic.controllers.impedance import CartesianImpedance, ImpedanceGains, interpolate
+from robocritic.controllers.posture import NullSpacePosture, PostureImpedance
+from robocritic.envs.arm.model7 import dh_tool_rotation_jacobian
+from robocritic.envs.arm.press_wipe7_v0 import Arm7PressWipeTask
 from robocritic.interfaces import ArmState, SafetyFilter
 
 __all__ = [
     "DEFAULT_JOINT_DAMPING",
+    "POSTURE_GAINS",
     "EpisodeTrace",
     "HierarchyConfig",
+    "LawFactory",
+    "PostureGains",
     "TaskPolicy",
+    "TorqueLaw",
     "TwoRateLoop",
+    "default_law",
     "make_controller",
+    "posture_law",
     "policy_rng",
     "run_episode",
 ]
@@ -49,7 +67,42 @@ DEFAULT_JOINT_DAMPING = 0.2
 """Controller joint damping ``k_q`` [N m s/rad] when the config leaves it to the env: it damps the
 arm's null space (the tool angle), which the 2-D task impedance does not reach."""
 
+@dataclass(frozen=True)
+class PostureGains:
+    """Gains of the null-space posture and tool-axis hold (:class:`~robocritic.controllers.posture.NullSpacePosture`).
+
+    Attributes:
+        stiffness: ``K_p`` towards the start posture [N m/rad]. damping: ``D_p`` [N m s/rad].
+        axis_stiffness: ``K_o`` turning the tool axis straight down [N m/rad].
+        axis_damping: ``D_o`` [N m s/rad].
+    """
+
+    stiffness: float = 1.0
+    damping: float = 0.5
+    axis_stiffness: float = 50.0
+    axis_damping: float = 5.0
+
+
+POSTURE_GAINS = PostureGains()
+"""The 7-DoF arm's default: a weak posture spring (it only keeps the elbow from drifting) and a
+stiff tool-axis hold (the contact moment acts on the tool axis)."""
+
 _POLICY_STREAM = 0x7A5C  # spawn key that separates the policy's RNG stream from the env's
+
+
+@runtime_checkable
+class TorqueLaw(Protocol):
+    """The 1 kHz joint-torque law under the loop (an impedance law, with or without a posture)."""
+
+    n_task: int
+
+    def reset(self) -> None:
+        """Start an episode (forget captured postures, tank levels, ...)."""
+        ...
+
+    def torques(self, state: ArmState, setpoint: np.ndarray, gains: ImpedanceGains) -> np.ndarray:
+        """Joint torques ``(n,)`` [N m] for the setpoint ``(m,)`` [m] and ``gains`` at ``state``."""
+        ...
 
 
 @runtime_checkable
@@ -265,14 +318,46 @@ def _env_torque_limit(arm: Any) -> np.ndarray | None:
     return None if limit is None else np.asarray(limit, dtype=np.float64)
 
 
-def make_controller(arm: Any, config: HierarchyConfig, n_task: int) -> CartesianImpedance:
-    """The impedance law for ``arm`` (the unwrapped env) under ``config``."""
-    n_joints = int(arm.arm_state().q.shape[0])
-    torque_limit = config.torque_limit if config.torque_limit is not None else _env_torque_limit(arm)
+def impedance_law(n_joints: int, n_task: int, config: HierarchyConfig,
+                  torque_limit: np.ndarray | None) -> CartesianImpedance:
+    """The plain impedance law: ``config``'s stiffness range and joint damping; its own
+    ``torque_limit`` wins over the one given (``(n,)`` [N m], ``None``: no clip)."""
+    limit = config.torque_limit if config.torque_limit is not None else torque_limit
     joint_damping = DEFAULT_JOINT_DAMPING if config.joint_damping is None else config.joint_damping
     lo, hi = config.stiffness_range
     return CartesianImpedance(n_joints, n_task, stiffness_max=hi, stiffness_min=lo,
-                              joint_damping=joint_damping, torque_limit=torque_limit)
+                              joint_damping=joint_damping, torque_limit=limit)
+
+
+def posture_law(law: CartesianImpedance, gains: PostureGains = POSTURE_GAINS) -> PostureImpedance:
+    """``law`` plus the 7-DoF arm's null-space posture (captured at reset) and tool-axis hold
+    (kinematics from the Panda DH chain, so the same on a robot as in the env)."""
+    posture = NullSpacePosture(law.n_joints, gains.stiffness, gains.damping,
+                               kinematics=dh_tool_rotation_jacobian,
+                               axis_stiffness=gains.axis_stiffness, axis_damping=gains.axis_damping)
+    return PostureImpedance(law, posture)
+
+
+def make_controller(arm: Any, config: HierarchyConfig, n_task: int) -> CartesianImpedance:
+    """The plain impedance law for ``arm`` (the unwrapped env) under ``config``."""
+    n_joints = int(arm.arm_state().q.shape[0])
+    return impedance_law(n_joints, n_task, config, _env_torque_limit(arm))
+
+
+def uses_posture(arm: Any) -> bool:
+    """Whether ``arm`` (the unwrapped env) gets the posture law by default: the 7-DoF arm."""
+    return isinstance(arm, Arm7PressWipeTask)
+
+
+def default_law(arm: Any, config: HierarchyConfig, n_task: int) -> TorqueLaw:
+    """The env's default torque law (module docstring): :func:`make_controller`'s, plus
+    :func:`posture_law` on the 7-DoF arm."""
+    law = make_controller(arm, config, n_task)
+    return posture_law(law) if uses_posture(arm) else law
+
+
+LawFactory = Callable[[Any, HierarchyConfig, int], TorqueLaw]
+"""``(arm (the unwrapped env), config, n_task) -> TorqueLaw``, e.g. :func:`default_law`."""
 
 
 class TwoRateLoop:
@@ -284,14 +369,14 @@ class TwoRateLoop:
     :attr:`applied` ``(2 m,)``, :attr:`intervened`, :attr:`risk` and :attr:`filter_us` describe it.
 
     Args:
-        policy: the task policy. law: the impedance law of the arm. config: loop settings.
+        policy: the task policy. law: the torque law of the arm (:class:`TorqueLaw`). config: loop settings.
         dt: control period [s]. safety_filter: optional (module docstring).
     """
 
     def __init__(
         self,
         policy: TaskPolicy,
-        law: CartesianImpedance,
+        law: TorqueLaw,
         config: HierarchyConfig,
         dt: float,
         safety_filter: SafetyFilter | None = None,
@@ -383,6 +468,7 @@ def run_episode(
     safety_filter: SafetyFilter | None = None,
     seed: int,
     options: dict[str, Any] | None = None,
+    law: TorqueLaw | LawFactory | None = None,
 ) -> EpisodeTrace:
     """Run one episode of the two-rate loop (module docstring) and record it.
 
@@ -396,6 +482,8 @@ def run_episode(
             the start if it has one. Its command's log stiffness is clipped to the range.
         seed: seeds ``env.reset`` and the policy.
         options: passed to ``env.reset``.
+        law: the torque law (:class:`TorqueLaw`, reset by the loop), a :data:`LawFactory` called
+            after ``env.reset``, or ``None``: :func:`default_law` (the env's default).
     """
     cfg = config or HierarchyConfig()
     arm = env.unwrapped
@@ -403,7 +491,11 @@ def run_episode(
     state = info["arm_state"]
     m = int(np.shape(state.x)[0])
     dt = float(getattr(arm, "step_dt", getattr(arm, "dt", 0.001)))
-    loop = TwoRateLoop(policy, make_controller(arm, cfg, m), cfg, dt, safety_filter)
+    if law is None or (callable(law) and not hasattr(law, "torques")):
+        law = (law or default_law)(arm, cfg, m)
+    if int(law.n_task) != m:
+        raise ValueError(f"law.n_task is {law.n_task} but the env's task space has m = {m}")
+    loop = TwoRateLoop(policy, law, cfg, dt, safety_filter)
     loop.reset(state, policy_rng(seed))
 
     spec_steps = getattr(getattr(env, "spec", None), "max_episode_steps", None)

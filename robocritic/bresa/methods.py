@@ -11,6 +11,8 @@
 | ``minmod_1khz`` | scripted | :class:`MinimalModificationFilter` every tick | one batched critic call per tick |
 
 Methods whose names start with ``reflex`` or ``minmod`` need a critic (a :class:`RiskModel`).
+The scripted policy is the one of the env (:func:`~robocritic.bresa.policies.policy_for_env`:
+its geometry and tuned defaults); ``low_stiffness`` sets every task axis to :data:`LOW_STIFFNESS`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from robocritic.bresa.filters import (
     RiskModel,
 )
 from robocritic.bresa.hierarchy import HierarchyConfig, TaskPolicy
-from robocritic.bresa.policies import ScriptedPressWipe
+from robocritic.bresa.policies import TASK_GEOMETRY, ScriptedPressWipe, policy_for_env
 from robocritic.interfaces import SafetyFilter
 
 __all__ = ["METHODS", "LOW_STIFFNESS", "build_method", "needs_critic"]
@@ -38,10 +40,23 @@ LOW_STIFFNESS = 150.0
 _Builder = Callable[..., tuple[TaskPolicy, SafetyFilter | None]]
 CONTROL_DT = 0.001
 """Control period of the arm envs [s] (the decision period is ``decision_ticks`` of it)."""
+ENV_ID = "robocritic/ArmPressWipe-v0"
+"""The env the methods are built for by default (the planar arm)."""
 
 
 def _scripted(config: HierarchyConfig, policy_kwargs: dict[str, Any], **overrides: Any) -> ScriptedPressWipe:
-    return ScriptedPressWipe(decision_period=config.decision_ticks * CONTROL_DT, **{**policy_kwargs, **overrides})
+    env_id = policy_kwargs.pop("env_id", ENV_ID)
+    kwargs = {"decision_period": config.decision_ticks * CONTROL_DT, **policy_kwargs, **overrides}
+    if env_id == ENV_ID:  # the planar arm: the constructor's defaults, exactly as before
+        return ScriptedPressWipe(**kwargs)
+    policy = policy_for_env("scripted", env_id, **kwargs)
+    assert isinstance(policy, ScriptedPressWipe)
+    return policy
+
+
+def _low_stiffness(config: HierarchyConfig, policy_kwargs: dict[str, Any]) -> ScriptedPressWipe:
+    m = TASK_GEOMETRY.get(policy_kwargs.get("env_id", ENV_ID), {}).get("n_task", 2)
+    return _scripted(config, policy_kwargs, stiffness=(LOW_STIFFNESS,) * m)
 
 
 def _critic_method(make: Callable[[RiskModel, FeatureLayout], SafetyFilter], decision_rate: bool) -> _Builder:
@@ -57,8 +72,7 @@ def _critic_method(make: Callable[[RiskModel, FeatureLayout], SafetyFilter], dec
 
 METHODS: dict[str, _Builder] = {
     "none": lambda critic, layout, config, kw: (_scripted(config, kw), None),
-    "low_stiffness": lambda critic, layout, config, kw: (
-        _scripted(config, kw, stiffness=(LOW_STIFFNESS, LOW_STIFFNESS)), None),
+    "low_stiffness": lambda critic, layout, config, kw: (_low_stiffness(config, kw), None),
     "force_clamp": lambda critic, layout, config, kw: (_scripted(config, kw), ForceClampFilter(layout)),
     "reflex_20hz": _critic_method(lambda c, lay: ReflexFilter(c, lay), decision_rate=True),
     "minmod_20hz": _critic_method(lambda c, lay: MinimalModificationFilter(c, lay), decision_rate=True),
@@ -79,9 +93,21 @@ def build_method(
     layout: FeatureLayout,
     config: HierarchyConfig,
     policy_kwargs: dict[str, Any] | None = None,
+    *,
+    env_id: str = ENV_ID,
 ) -> tuple[TaskPolicy, SafetyFilter | None]:
-    """A fresh (task policy, filter) pair for method ``name``; ``policy_kwargs`` go to
-    :class:`ScriptedPressWipe` (e.g. ``{"approach_speed": 0.5}``)."""
+    """A fresh (task policy, filter) pair for method ``name`` on the env ``env_id``;
+    ``policy_kwargs`` go to :class:`ScriptedPressWipe` (e.g. ``{"approach_speed": 0.5}``) over
+    the env's defaults. ``layout.m`` must be the env's task size."""
     if name not in METHODS:
         raise ValueError(f"method: unknown {name!r}; known: {', '.join(METHODS)}")
-    return METHODS[name](critic, layout, config, dict(policy_kwargs or {}))
+    if env_id not in TASK_GEOMETRY:
+        raise ValueError(f"env_id: no press-and-wipe geometry for {env_id!r}; known: {sorted(TASK_GEOMETRY)}")
+    m = TASK_GEOMETRY[env_id]["n_task"]
+    if layout.m != m:
+        raise ValueError(f"layout.m is {layout.m} but {env_id} has m = {m} task axes")
+    kwargs = dict(policy_kwargs or {})
+    if "env_id" in kwargs:
+        raise ValueError("policy_kwargs: pass the env as env_id=, not inside policy_kwargs")
+    kwargs["env_id"] = env_id
+    return METHODS[name](critic, layout, config, kwargs)

@@ -29,8 +29,8 @@ from robocritic.envs.arm.press_wipe7_v0 import STROKE_X as STROKE7_X
 from robocritic.envs.arm.press_wipe7_v0 import STROKE_Y as STROKE7_Y
 from robocritic.envs.arm.press_wipe_v0 import STROKE_X, stroke_reference
 
-__all__ = ["NOMINAL_CONTACT_HEIGHT", "NOMINAL_CONTACT_HEIGHT_7", "TASK_GEOMETRY", "ExplorationPolicy",
-           "ScriptedPressWipe", "policy_for_env"]
+__all__ = ["NOMINAL_CONTACT_HEIGHT", "NOMINAL_CONTACT_HEIGHT_7", "SCRIPTED_DEFAULTS", "TASK_GEOMETRY",
+           "ExplorationPolicy", "ScriptedPressWipe", "policy_for_env"]
 
 NOMINAL_CONTACT_HEIGHT = -0.25
 """TCP height [m, base z] touching the table at its nominal height: the asset's table top
@@ -47,6 +47,17 @@ TASK_GEOMETRY: dict[str, dict[str, Any]] = {
 }
 """What the policies know of each registered press-and-wipe env: task axes ``n_task``, nominal
 contact height [m], stroke start/end along x [m] and the stroke's y [m] (spatial arms)."""
+
+SCRIPTED_DEFAULTS: dict[str, dict[str, Any]] = {
+    "robocritic/Arm7PressWipe-v0": {"stiffness": (1500.0, 1500.0, 1000.0), "target_force": 14.0,
+                                    "approach_speed": 0.4},
+}
+"""Per-env settings of :class:`ScriptedPressWipe` over its constructor's defaults (which are the
+planar arm's). The 7-DoF arm's normal task inertia is several times the planar arm's, so its TCP
+trails a moving setpoint by centimetres: the setpoint descends at the fastest speed the loop's
+``max_increment`` allows, so that contact comes near the start of the contact phase, and presses a
+little deeper, because the sliding contact chatters and the filtered force dips below the band's
+floor."""
 
 _T = -1  # observation index of the time since reset [s]: the last entry, for every arm
 
@@ -265,13 +276,14 @@ class ExplorationPolicy:
 
 def policy_for_env(policy: str, env_id: str, **kwargs: Any) -> ScriptedPressWipe | ExplorationPolicy:
     """The ``"scripted"`` or ``"exploration"`` policy for the registered env ``env_id``, built with
-    that env's :data:`TASK_GEOMETRY` (``kwargs`` go to the constructor and win)."""
+    that env's :data:`TASK_GEOMETRY` and, for ``"scripted"``, its :data:`SCRIPTED_DEFAULTS`
+    (``kwargs`` go to the constructor and win)."""
     if env_id not in TASK_GEOMETRY:
         raise ValueError(f"env_id: no press-and-wipe geometry for {env_id!r}; known: {sorted(TASK_GEOMETRY)}")
     geometry = dict(TASK_GEOMETRY[env_id])
     n_task = geometry.pop("n_task")
     if policy == "scripted":
-        return ScriptedPressWipe(**{**geometry, **kwargs})
+        return ScriptedPressWipe(**{**geometry, **SCRIPTED_DEFAULTS.get(env_id, {}), **kwargs})
     if policy == "exploration":
         return ExplorationPolicy(**{"n_task": n_task, **geometry, **kwargs})
     raise ValueError(f"policy: expected 'scripted' or 'exploration'; got {policy!r}")

@@ -1,4 +1,5 @@
-"""``robocritic bresa collect|train|eval|export``: the Bresa safety critic on ArmPressWipe-v0."""
+"""``robocritic bresa collect|train|eval|export``: the Bresa safety critic on a press-and-wipe arm
+(``--env``: the planar ``robocritic/ArmPressWipe-v0`` by default, or ``robocritic/Arm7PressWipe-v0``)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,18 @@ import argparse
 import json
 from pathlib import Path
 
+DEFAULT_ENV = "robocritic/ArmPressWipe-v0"
+ENVS = ("robocritic/ArmPressWipe-v0", "robocritic/ArmPressWipeBullet-v0", "robocritic/Arm7PressWipe-v0")
+"""The press-and-wipe envs ``--env`` accepts (those with a task geometry for the policies)."""
+
 
 def _collect(args: argparse.Namespace) -> int:
     from robocritic.bresa.collect import collect, save_dataset
 
-    ds = collect(args.episodes, seed=args.seed, policy=args.policy, workers=args.workers, jitter=args.jitter)
+    import robocritic.envs  # noqa: F401 - registers the env ids
+
+    ds = collect(args.episodes, seed=args.seed, policy=args.policy, workers=args.workers, jitter=args.jitter,
+                 env_id=args.env)
     save_dataset(ds, args.out)
     print(f"{args.out}: {ds.n_episodes} episodes, {ds.cost.size} ticks, "
           f"{int(ds.cost.sum())} over the force limit")
@@ -32,7 +40,8 @@ def _train(args: argparse.Namespace) -> int:
     export_critic(critic, data.feature_names, out.with_suffix(".npz"))
     atomic_write_json(out.with_suffix(".history.json"), {
         "train_loss": history.train_loss, "val_loss": history.val_loss, "base_rate_val": history.base_rate_val,
-        "horizon_steps": history.horizon_steps, "data": [str(p) for p in args.data], "seed": args.seed})
+        "horizon_steps": history.horizon_steps, "data": [str(p) for p in args.data], "seed": args.seed,
+        "feature_names": list(data.feature_names)})
     print(f"{out} (+ .json sidecar, .npz torch-free export): held-out BCE {history.val_loss[-1]:.4f} "
           f"vs {history.base_rate_val:.4f} for the constant base rate")
     return 0
@@ -43,7 +52,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     policy_kwargs = {} if args.approach_speed is None else {"approach_speed": args.approach_speed}
     summary = evaluate([m.strip() for m in args.methods.split(",")], parse_seeds(args.seeds), args.out,
-                       critic_path=args.critic, workers=args.workers, policy_kwargs=policy_kwargs)
+                       critic_path=args.critic, workers=args.workers, policy_kwargs=policy_kwargs, env_id=args.env)
     print(f"{'method':<14} {'over limit':>10} {'95% CI':>14} {'success':>8} {'peak N (med/max)':>17} "
           f"{'interv./s':>9}")
     for name, r in summary["methods"].items():
@@ -55,14 +64,40 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_feature_names(critic_path: Path, n_in: int, env_id: str | None) -> tuple[str, ...]:
+    """The critic's input names: the layout of ``env_id`` if given, else the names ``bresa train``
+    recorded in the ``.history.json`` beside the critic, else the layout whose size is ``n_in``
+    (``n_in = 6 m + 4``). Raises ValueError when they disagree with ``n_in`` or none fits."""
+    from robocritic.bresa.features import FeatureLayout
+    from robocritic.jobs.bresa_eval import layout_for_env
+
+    if env_id is not None:
+        layout = layout_for_env(env_id)
+        names = layout.state_names() + layout.action_names()
+        where = f"--env {env_id}"
+    else:
+        history = critic_path.with_suffix(".history.json")
+        recorded = json.loads(history.read_text()).get("feature_names") if history.is_file() else None
+        if recorded:
+            names, where = tuple(str(n) for n in recorded), str(history)
+        else:
+            m, rest = divmod(n_in - 4, 6)
+            if rest or m not in (2, 3):
+                raise ValueError(f"critic: {n_in} inputs fit no press-and-wipe layout (6 m + 4, m = 2 or 3); "
+                                 "give --env")
+            layout = FeatureLayout(m=m, axes=("x", "z") if m == 2 else ("x", "y", "z"))
+            names, where = layout.state_names() + layout.action_names(), f"the input size (m = {m})"
+    if len(names) != n_in:
+        raise ValueError(f"critic: {critic_path} takes {n_in} inputs but {where} gives {len(names)} features")
+    return tuple(names)
+
+
 def _export(args: argparse.Namespace) -> int:
     from robocritic.bresa.critic import load_critic
     from robocritic.bresa.export import export_critic
-    from robocritic.bresa.features import FeatureLayout
 
     critic = load_critic(args.critic)
-    layout = FeatureLayout(m=2)
-    names = layout.state_names() + layout.action_names()
+    names = export_feature_names(Path(args.critic), critic.n_in, args.env)
     out = export_critic(critic, names, args.out or Path(args.critic).with_suffix(".npz"))
     print(json.dumps({"exported": str(out), "inputs": critic.n_in}))
     return 0
@@ -82,6 +117,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     col.add_argument("--workers", type=int, default=1, help="processes (the data do not depend on it)")
     col.add_argument("--jitter", type=float, default=0.01,
                      help="per-tick chance that a 5-40 ms command perturbation starts (0: none)")
+    col.add_argument("--env", choices=ENVS, default=DEFAULT_ENV, help="press-and-wipe env")
     col.add_argument("--out", required=True, help="output .npz")
     col.set_defaults(func=_collect)
 
@@ -103,12 +139,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--critic", help="critic .pt or its .npz export (needed by the reflex_* and minmod_* methods)")
     ev.add_argument("--approach-speed", type=float,
                     help="approach speed of the scripted task policy [m/s] (the impact-spike axis)")
+    ev.add_argument("--env", choices=ENVS, default=DEFAULT_ENV, help="press-and-wipe env (the critic's)")
     ev.add_argument("--workers", type=int, default=1)
     ev.add_argument("--out", required=True, help="output folder")
     ev.set_defaults(func=_eval)
 
     ex = cmds.add_parser("export", help="write the critic as a torch-free .npz for the 1 kHz loop "
-                                            "(planar-arm feature layout)")
+                                            "(feature layout: --env, else the training sidecar, else the size)")
     ex.add_argument("critic", help="critic .pt of `bresa train`")
     ex.add_argument("--out", help="output .npz (default: beside the critic)")
+    ex.add_argument("--env", choices=ENVS, help="env whose feature layout the critic takes")
     ex.set_defaults(func=_export)

@@ -1,7 +1,9 @@
 """``robocritic bresa eval``: safety methods on a list of perturbation seeds, with metrics and plots.
 
 Every method runs the same seeds (each seed fixes the surface offset, contact stiffness and pushes
-of one episode; by default the perturbations of :data:`robocritic.bresa.collect.DEFAULT_ENV_KWARGS`). Written to ``OUT``:
+of one episode; by default the perturbations of :data:`robocritic.bresa.collect.DEFAULT_ENV_KWARGS`),
+on the env ``env_id`` (the planar arm by default; ``robocritic/Arm7PressWipe-v0`` for the 7-DoF
+arm, whose critic features have ``m = 3``). Written to ``OUT``:
 
 * ``episodes.json``: one record per (method, seed) (:meth:`EpisodeTrace.summary` plus the method);
 * ``summary.json``: per method, violation, sustained-violation (:data:`SUSTAINED_MS`) and success
@@ -25,9 +27,11 @@ import numpy as np
 from robocritic.bresa.collect import DEFAULT_ENV_KWARGS
 from robocritic.utils.atomic import atomic_write, atomic_write_json
 
-__all__ = ["ENV_ID", "SUSTAINED_MS", "evaluate", "load_risk_model", "parse_seeds", "summarise", "wilson_interval"]
+__all__ = ["ENV_ID", "SUSTAINED_MS", "evaluate", "layout_for_env", "load_risk_model", "parse_seeds", "summarise",
+           "wilson_interval"]
 
 ENV_ID = "robocritic/ArmPressWipe-v0"
+"""The env :func:`evaluate` runs by default."""
 
 
 SUSTAINED_MS = 10.0
@@ -77,27 +81,40 @@ def load_risk_model(path: str | Path, max_batch: int = 64) -> Any:
     return NumpyCritic.from_module(load_critic(path), max_batch=max_batch)
 
 
-def _run(job: tuple[str, str | None, list[int], dict[str, Any], dict[str, Any], bool]) -> list[dict[str, Any]]:
+def layout_for_env(env_id: str) -> Any:
+    """The critic's :class:`~robocritic.bresa.features.FeatureLayout` on the env ``env_id``."""
+    from robocritic.bresa.features import FeatureLayout
+    from robocritic.bresa.policies import TASK_GEOMETRY
+
+    if env_id not in TASK_GEOMETRY:
+        raise ValueError(f"env_id: no press-and-wipe env {env_id!r}; known: {sorted(TASK_GEOMETRY)}")
+    m = int(TASK_GEOMETRY[env_id]["n_task"])
+    return FeatureLayout(m=m, axes=("x", "z") if m == 2 else tuple("xyz"[:m]))
+
+
+def _run(job: tuple[str, str | None, list[int], dict[str, Any], dict[str, Any], bool, str]) -> list[dict[str, Any]]:
     """Worker: one method over ``seeds``; the traces of the first seed are kept for the plot."""
     import gymnasium as gym
     import torch
 
     import robocritic.envs  # noqa: F401 - registers the env ids
-    from robocritic.bresa.features import FeatureLayout
     from robocritic.bresa.hierarchy import HierarchyConfig, run_episode
     from robocritic.bresa.methods import build_method, needs_critic
 
     torch.set_num_threads(1)
-    method, critic_path, seeds, env_kwargs, policy_kwargs, keep_first = job
+    method, critic_path, seeds, env_kwargs, policy_kwargs, keep_first, env_id = job
     config = HierarchyConfig()
-    layout = FeatureLayout(m=2)
+    layout = layout_for_env(env_id)
     critic = None
     if needs_critic(method):
         if critic_path is None:
             raise ValueError(f"method {method!r} needs a critic (--critic PATH)")
         critic = load_risk_model(critic_path)
-    policy, safety = build_method(method, critic, layout, config, policy_kwargs)
-    env = gym.make(ENV_ID, **env_kwargs)
+        if critic.n_in != layout.n_in:
+            raise ValueError(f"critic: {critic_path} takes {critic.n_in} inputs; {env_id} gives {layout.n_in} "
+                             f"(m = {layout.m})")
+    policy, safety = build_method(method, critic, layout, config, policy_kwargs, env_id=env_id)
+    env = gym.make(env_id, **env_kwargs)
     rows = []
     try:
         for i, seed in enumerate(seeds):
@@ -153,10 +170,12 @@ def evaluate(
     policy_kwargs: dict[str, Any] | None = None,
     workers: int = 1,
     progress: bool = True,
+    env_id: str = ENV_ID,
 ) -> dict[str, Any]:
     """Run every method on every seed; write the files of the module docstring; return the summary.
 
-    ``policy_kwargs`` change the scripted task policy of every method (e.g. its approach speed).
+    ``policy_kwargs`` change the scripted task policy of every method (e.g. its approach speed);
+    ``env_id`` is the press-and-wipe env (the critic must have been trained on it).
     """
     from tqdm import tqdm
 
@@ -167,13 +186,14 @@ def evaluate(
         raise ValueError(f"methods: unknown {unknown}; known: {', '.join(METHODS)}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1; got {workers}")
+    layout_for_env(env_id)  # an unknown env fails here, before any worker starts
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     kwargs = dict(DEFAULT_ENV_KWARGS if env_kwargs is None else env_kwargs)
     critic = None if critic_path is None else str(critic_path)
     # chunks of seeds so that a progress bar moves and both cores stay busy
     chunk = max(1, min(10, len(seeds) // max(1, workers)))
-    jobs = [(m, critic, list(seeds[i: i + chunk]), kwargs, dict(policy_kwargs or {}), i == 0)
+    jobs = [(m, critic, list(seeds[i: i + chunk]), kwargs, dict(policy_kwargs or {}), i == 0, env_id)
             for m in methods for i in range(0, len(seeds), chunk)]
     rows: list[dict[str, Any]] = []
     bar = tqdm(total=len(methods) * len(seeds), desc="bresa eval", unit="ep", file=sys.stderr,
@@ -193,7 +213,7 @@ def evaluate(
         bar.close()
     traces = {r["method"]: r.pop("trace") for r in rows if "trace" in r}
     summary = {
-        "env": ENV_ID, "env_kwargs": kwargs, "policy_kwargs": dict(policy_kwargs or {}), "seeds": list(seeds),
+        "env": env_id, "env_kwargs": kwargs, "policy_kwargs": dict(policy_kwargs or {}), "seeds": list(seeds),
         "critic": critic,
         "methods": {m: summarise([r for r in rows if r["method"] == m]) for m in methods},
     }
@@ -223,7 +243,7 @@ def _plot_rates(summary: dict[str, Any], path: Path) -> None:
     ax.set_xticks(x, names, rotation=20)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("fraction of episodes (95 % CI)")
-    ax.set_title(f"ArmPressWipe-v0, {len(summary['seeds'])} perturbation seeds per method")
+    ax.set_title(f"{summary['env'].split('/')[-1]}, {len(summary['seeds'])} perturbation seeds per method")
     ax.legend(fontsize=8)
     _save(fig, path)
 

@@ -7,17 +7,54 @@ inertia, mass matrix) and ``mj_fwdVelocity`` (velocity kinematics, ``qfrc_bias``
 Newton-Euler) -- nothing is integrated and nothing touches (constraints are switched off). These
 are the calls MuJoCo's own forward pass makes, on the same MJCF, so for the simulated arm the
 result equals the env's ``arm_state()`` bit for bit (the lockstep graph test relies on it).
+
+:data:`ARM_MODELS` names the model of each press-and-wipe env's arm (its MJCF, joints, TCP site,
+task axes and whether its default torque law holds a null-space posture);
+:meth:`ArmModel.for_env` builds one from it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import mujoco
 import numpy as np
 from robocritic.envs.arm.constants import ARM_JOINTS, ARM_MJCF, TCP_SITE
+from robocritic.envs.arm.constants7 import ARM7_JOINTS, ARM7_MJCF, ARM7_TCP_SITE
 from robocritic.envs.arm.task import PLANE_AXES
 from robocritic.envs.base.assets import asset_path
 
 from robocritic.interfaces import ArmState
+
+
+@dataclass(frozen=True)
+class ArmModelSpec:
+    """The arm of a press-and-wipe env as a controller node models it.
+
+    Attributes:
+        mjcf: asset file name. joints: joint names in model order. tcp_site: the TCP site.
+        task_axes: base-frame rows of the task space. posture: whether the env's default torque
+            law adds the null-space posture and tool-axis hold (a redundant arm).
+    """
+
+    mjcf: str
+    joints: tuple[str, ...]
+    tcp_site: str
+    task_axes: tuple[int, ...]
+    posture: bool = False
+
+
+ARM_MODELS: dict[str, ArmModelSpec] = {
+    "robocritic/ArmPressWipe-v0": ArmModelSpec(ARM_MJCF, ARM_JOINTS, TCP_SITE, PLANE_AXES),
+    "robocritic/ArmPressWipeBullet-v0": ArmModelSpec(ARM_MJCF, ARM_JOINTS, TCP_SITE, PLANE_AXES),
+    "robocritic/Arm7PressWipe-v0": ArmModelSpec(ARM7_MJCF, ARM7_JOINTS, ARM7_TCP_SITE, (0, 1, 2), posture=True),
+}
+"""The arm model of each press-and-wipe env id."""
+
+
+def env_for_joints(joints: tuple[str, ...]) -> str | None:
+    """The first env id of :data:`ARM_MODELS` whose arm has exactly ``joints`` (in that order), or ``None``."""
+    return next((env_id for env_id, spec in ARM_MODELS.items() if spec.joints == tuple(joints)), None)
 
 
 class ArmModel:
@@ -57,6 +94,14 @@ class ArmModel:
         self._rows = list(self.task_axes)
         self._jac = np.zeros((3, model.nv))
 
+    @classmethod
+    def for_env(cls, env_id: str) -> ArmModel:
+        """The model of the arm of ``env_id`` (:data:`ARM_MODELS`)."""
+        spec = ARM_MODELS.get(env_id)
+        if spec is None:
+            raise ValueError(f"env_id: no arm model for {env_id!r}; known: {sorted(ARM_MODELS)}")
+        return cls(asset_path(spec.mjcf), joints=spec.joints, tcp_site=spec.tcp_site, task_axes=spec.task_axes)
+
     def _forward(self, q: np.ndarray, qd: np.ndarray) -> None:
         d = self.data
         d.qpos[:] = q
@@ -85,4 +130,4 @@ class ArmModel:
         return self.data.qfrc_bias.copy()
 
 
-__all__ = ["ArmModel"]
+__all__ = ["ARM_MODELS", "ArmModel", "ArmModelSpec", "env_for_joints"]

@@ -15,6 +15,14 @@ topic                  type                                  role
 ``~/activate``         std_msgs/msg/Bool                     ``true`` activates, ``false`` deactivates
 =====================  ====================================  =====================================
 
+The arm: the press-and-wipe env the profile's arm is a model of -- the ``env_id`` parameter,
+else the profile's ``sim.env_id``, else the env whose arm has exactly the profile's joint names
+(:data:`~robocritic.nodes.arm_model.ARM_MODELS`: ``joint1..3`` the planar arm,
+``panda_joint1..7`` the 7-DoF arm). It fixes the MJCF of the arm model, the task axes (x, z or
+x, y, z), the scripted policy's geometry and defaults, the stroke reference and the torque law
+(on the 7-DoF arm the impedance law plus the null-space posture and tool-axis hold, as
+:func:`~robocritic.bresa.hierarchy.default_law`).
+
 Per tick (one state, 1 kHz = the profile's ``critic_hz``): the arm model
 (:class:`~robocritic.nodes.arm_model.ArmModel`, MuJoCo as a model) turns ``q, qd`` into the
 :class:`~robocritic.interfaces.ArmState`; the normal force (wrench along ``normal_axis``) is
@@ -48,6 +56,7 @@ tick; a state whose newest wrench is older than ``wrench_timeout_s`` is rejected
 arrival with the newest wrench (the same staleness rule).
 
 Parameters: ``profile`` (an ``arm`` profile), ``method`` (:data:`~robocritic.bresa.methods.METHODS`),
+``env_id`` (the arm, above; default the profile's ``sim.env_id``),
 ``critic`` (an exported critic ``.npz``, :func:`~robocritic.bresa.export.load_exported`; required
 by the critic methods), ``seed`` (the policy's episode seed, :func:`~robocritic.bresa.hierarchy.policy_rng`),
 ``normal_axis`` (``x``/``y``/``z``, default ``z``: the profile has no field for it), ``state_timeout_s``,
@@ -67,15 +76,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from robocritic.envs.arm.press_wipe_v0 import stroke_reference
+from robocritic.envs.arm.press_wipe_v0 import STROKE_X, stroke_reference
 from robocritic.envs.arm.task import FORCE_FILTER_TAU, FirstOrderLowPass
 
 from robocritic.bresa.features import FeatureLayout
-from robocritic.bresa.hierarchy import DEFAULT_JOINT_DAMPING, HierarchyConfig, TwoRateLoop, policy_rng
+from robocritic.bresa.hierarchy import HierarchyConfig, TwoRateLoop, impedance_law, policy_rng, posture_law
 from robocritic.bresa.methods import METHODS, build_method, needs_critic
-from robocritic.controllers.impedance import CartesianImpedance
+from robocritic.bresa.policies import TASK_GEOMETRY
 from robocritic.interfaces import SafetyFilter
-from robocritic.nodes.arm_model import ArmModel
+from robocritic.nodes.arm_model import ARM_MODELS, ArmModel, env_for_joints
 from robocritic.nodes.controller_logic import ControllerLogic
 from robocritic.nodes.controller_node import SAFE_STOP_ACK_TIMEOUT_S
 from robocritic.nodes.io.arm import AXES, ArmIO, WrenchReading
@@ -147,6 +156,7 @@ class BresaTick:
     Args:
         loop: the two-rate loop. model: the arm model. seed: the policy's episode seed.
         normal_axis: index of the surface normal in the force. force_filter_tau: [s].
+        stroke_x: the env's stroke start and end along x [m] (the observation's ``x_ref(t)``).
 
     Attributes:
         errors: failed ticks by source (``filter``, ``loop``). trace: recent :class:`TickRecord`.
@@ -154,8 +164,10 @@ class BresaTick:
     """
 
     def __init__(self, loop: TwoRateLoop, model: ArmModel, *, seed: int, normal_axis: int = 2,
-                 force_filter_tau: float = FORCE_FILTER_TAU) -> None:  # fmt: skip
+                 force_filter_tau: float = FORCE_FILTER_TAU,
+                 stroke_x: tuple[float, float] = STROKE_X) -> None:  # fmt: skip
         self.loop, self.model, self.seed, self.normal_axis = loop, model, int(seed), int(normal_axis)
+        self.stroke_x = (float(stroke_x[0]), float(stroke_x[1]))
         self.dt = loop.tracker.dt
         self.force_filter = FirstOrderLowPass(force_filter_tau, self.dt)
         self._rows = list(model.task_axes)
@@ -179,7 +191,7 @@ class BresaTick:
         else:
             filtered = self.force_filter.update(raw)
         t = self.loop.ticks * self.dt
-        x_ref = stroke_reference(t)
+        x_ref = stroke_reference(t, self.stroke_x)
         obs = np.concatenate([state.q, state.qd, state.x, state.jacobian @ state.qd,
                               [filtered, x_ref, t]]).astype(np.float32)  # the env's layout and dtype
         info = {"arm_state": state, "force_raw": raw, "force_filtered": filtered, "time": t, "x_ref": x_ref}
@@ -213,6 +225,19 @@ class BuiltBresa:
     info: dict[str, Any]
 
 
+def resolve_env(profile: HardwareProfile, env_id: str = "") -> str:
+    """The env id of the profile's arm (module docstring); ``ValueError`` naming ``env_id`` when
+    none fits."""
+    if not env_id:
+        env_id = profile.sim_env or env_for_joints(tuple(j.name for j in profile.joints)) or ""
+    if not env_id:
+        raise ValueError(f"env_id: profile {profile.source} has no sim.env_id and its joints match no known "
+                         f"arm; give env_id (one of {sorted(ARM_MODELS)})")
+    if env_id not in ARM_MODELS or env_id not in TASK_GEOMETRY:
+        raise ValueError(f"env_id: no arm model for {env_id!r}; known: {sorted(ARM_MODELS)}")
+    return env_id
+
+
 def build_bresa(
     profile: HardwareProfile,
     method: str,
@@ -221,11 +246,14 @@ def build_bresa(
     seed: int = 0,
     normal_axis: str = "z",
     config: HierarchyConfig | None = None,
+    env_id: str = "",
 ) -> BuiltBresa:
     """The Bresa tick for ``profile`` (an arm with ``control_hz`` and ``critic_hz``), method ``method``.
 
     ``config`` defaults to :class:`HierarchyConfig` with ``decision_ticks = critic_hz / control_hz``.
-    Raises ``ValueError`` naming the bad argument (method, critic file, rates, normal axis).
+    ``env_id`` names the arm (module docstring; ``""``: the profile's ``sim.env_id``, else the env
+    whose arm has the profile's joint names).
+    Raises ``ValueError`` naming the bad argument (method, critic file, rates, normal axis, env).
     """
     if method not in METHODS:
         raise ValueError(f"method: unknown {method!r}; known: {', '.join(METHODS)}")
@@ -239,14 +267,21 @@ def build_bresa(
         raise ValueError(
             f"profile {profile.source}: rates.critic_hz / control_hz must be an integer; got {ratio:g}"
         )
-    model = ArmModel()
+    env_id = resolve_env(profile, env_id)
+    spec = ARM_MODELS[env_id]
+    names = tuple(j.name for j in profile.joints)
+    if names != spec.joints:
+        raise ValueError(f"profile {profile.source}: joints {list(names)} are not the joints of {env_id}'s arm "
+                         f"{list(spec.joints)} (in model order)")
+    model = ArmModel.for_env(env_id)
     dt = 1.0 / critic_hz
     if abs(dt - model.dt) > 1e-12 or model.n != len(profile.joints):
         raise ValueError(f"profile {profile.source}: {len(profile.joints)} joints at {critic_hz:g} Hz do not "
                          f"fit the arm model ({model.n} joints, time step {model.dt:g} s)")  # fmt: skip
     cfg = config or HierarchyConfig(decision_ticks=round(ratio))
     layout = FeatureLayout(m=model.m, axes=("x", "z") if model.m == 2 else tuple("xyz"[: model.m]))
-    critic, info = None, {"method": method, "seed": int(seed), "decision_ticks": cfg.decision_ticks}
+    critic, info = None, {"method": method, "seed": int(seed), "decision_ticks": cfg.decision_ticks,
+                          "env_id": env_id}
     if critic_path:
         from robocritic.bresa.export import load_exported  # deferred: its module imports torch
 
@@ -259,18 +294,15 @@ def build_bresa(
         info["critic"] = str(critic_path)
     elif needs_critic(method):
         raise ValueError(f"critic: method {method!r} needs an exported critic file (critic:=PATH)")
-    policy, safety_filter = build_method(method, critic, layout, cfg)
-    # The law of make_controller(): the env's torque limits are the profile's effort limits here.
-    lo, hi = cfg.stiffness_range
-    law = CartesianImpedance(
-        model.n, model.m, stiffness_max=hi, stiffness_min=lo,
-        joint_damping=DEFAULT_JOINT_DAMPING if cfg.joint_damping is None else cfg.joint_damping,
-        torque_limit=cfg.torque_limit if cfg.torque_limit is not None else
-        np.array([j.effort_limit for j in profile.joints]),
-    )  # fmt: skip
+    policy, safety_filter = build_method(method, critic, layout, cfg, env_id=env_id)
+    # The env's default law (default_law()): its torque limits are the profile's effort limits here.
+    law = impedance_law(model.n, model.m, cfg, np.array([j.effort_limit for j in profile.joints]))
+    if spec.posture:
+        law = posture_law(law)
     guarded = None if safety_filter is None else _GuardedFilter(safety_filter)
     loop = TwoRateLoop(policy, law, cfg, dt, guarded)
-    tick = BresaTick(loop, model, seed=seed, normal_axis=AXES.index(normal_axis))
+    tick = BresaTick(loop, model, seed=seed, normal_axis=AXES.index(normal_axis),
+                     stroke_x=TASK_GEOMETRY[env_id]["stroke_x"])
     what = "no filter" if safety_filter is None else type(safety_filter).__name__
     return BuiltBresa(tick, model, f"Bresa {method} ({type(policy).__name__}, {what})", info)
 
@@ -330,6 +362,8 @@ class BresaControllerNode:
         critic = node.declare_parameter("critic", "", description="exported critic .npz (critic methods)")
         seed = node.declare_parameter("seed", 0, description="the policy's episode seed")
         normal_axis = node.declare_parameter("normal_axis", "z", one_of(*AXES), "surface normal, base frame")
+        env_id = node.declare_parameter("env_id", profile.sim_env or "",
+                                        description="the arm's press-and-wipe env ('': from the joints)")
         state_timeout_s = node.declare_parameter("state_timeout_s", profile.state_timeout_s, positive,
                                                  "watchdog: no state for this long [s] -> safe command")
         wrench_timeout_s = node.declare_parameter("wrench_timeout_s", profile.state_timeout_s, positive,
@@ -343,7 +377,8 @@ class BresaControllerNode:
         self.overrun_limit_s = node.declare_parameter("overrun_limit_s", tick_default, non_negative,
                                                       "wall time a tick may take [s]; 0 off")
         try:
-            self.bresa = build_bresa(profile, method, critic_path=critic, seed=seed, normal_axis=normal_axis)
+            self.bresa = build_bresa(profile, method, critic_path=critic, seed=seed, normal_axis=normal_axis,
+                                     env_id=env_id)
         except ValueError as exc:
             raise ParameterError(f"{fqn}: {exc}") from None
         self.io = ArmIO(joint_map, base_frame=profile.frames.get("base", ""), normal_axis=normal_axis,
@@ -542,4 +577,4 @@ if __name__ == "__main__":
 
 
 __all__ = ["BresaControllerNode", "BresaLogic", "BresaTick", "BuiltBresa", "FilterFailure", "TickRecord",
-           "build_bresa", "main"]
+           "build_bresa", "main", "resolve_env"]
