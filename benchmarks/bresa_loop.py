@@ -2,7 +2,8 @@
 
 Runs :func:`robocritic.bresa.hierarchy.run_episode` on ``robocritic/ArmPressWipe-v0`` (full
 2000-tick episodes, the default perturbations) for each method, interleaved, with the shipped
-critic (``robocritic/bresa/assets/press_wipe_critic.npz``), and reports the wall time per 1 ms
+critic (``robocritic/bresa/assets/press_wipe_critic.npz``) as ``NumpyCritic`` float64 and as
+``OnnxCritic`` float32 (split layout; when onnxruntime is installed), and reports the wall time per 1 ms
 tick (median and min-max over the episodes) and the real-time factor ``1 ms / tick time``. One
 torch thread and one BLAS thread (a 1 kHz loop runs on one pinned core).
 
@@ -31,6 +32,7 @@ from robocritic.jobs.bresa_demo import SHIPPED_CRITIC
 from robocritic.jobs.bresa_eval import ENV_ID, load_risk_model
 
 METHODS = ("none", "reflex_1khz", "minmod_1khz")
+RUNTIMES = ("numpy f64", "onnx f32")
 SEED0 = 950_000
 
 
@@ -40,28 +42,34 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     config, layout = HierarchyConfig(), FeatureLayout(m=2)
-    critic = load_risk_model(SHIPPED_CRITIC)
+    critics = {"numpy f64": load_risk_model(SHIPPED_CRITIC)}
+    try:
+        from robocritic.bresa.onnx_critic import OnnxCritic
+
+        critics["onnx f32"] = OnnxCritic.from_module(critics["numpy f64"], dtype="float32", layout="split")
+    except ImportError:
+        print("onnxruntime missing: numpy only")
     env = gym.make(ENV_ID, **DEFAULT_ENV_KWARGS)
-    per_tick: dict[str, list[float]] = {m: [] for m in METHODS}
-    filter_us: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
+    cases = [("none", "numpy f64")] + [(m, r) for m in METHODS[1:] for r in critics]
+    per_tick: dict[tuple[str, str], list[float]] = {c: [] for c in cases}
+    filter_us: dict[tuple[str, str], list[np.ndarray]] = {c: [] for c in cases}
     for i in range(args.episodes + 1):  # episode 0 warms up
-        for name in METHODS:
-            policy, safety = build_method(name, critic, layout, config)
+        for name, runtime in cases:
+            policy, safety = build_method(name, critics[runtime], layout, config)
             trace = run_episode(env, policy, config=config, safety_filter=safety, seed=SEED0 + i)
             if i > 0:
-                per_tick[name].append(trace.wall_s / trace.n_ticks * 1e6)
-                filter_us[name].append(trace.filter_us)
+                per_tick[name, runtime].append(trace.wall_s / trace.n_ticks * 1e6)
+                filter_us[name, runtime].append(trace.filter_us)
     env.close()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.2f}; {args.episodes} episodes of 2000 ticks per method\n")
-    print("| method | tick us (median, min-max) | real-time factor | filter us p50 / p99 |")
-    print("|---|---|---|---|")
-    for name in METHODS:
-        t = np.array(per_tick[name])
-        f = np.concatenate(filter_us[name])
-        print(f"| {name} | {np.median(t):.1f} ({t.min():.1f}-{t.max():.1f}) | {1000 / np.median(t):.1f}x | "
-              f"{np.percentile(f, 50):.1f} / {np.percentile(f, 99):.1f} |")
-
+    print("| method | critic | tick us (median, min-max) | real-time factor | filter us p50 / p99 |")
+    print("|---|---|---|---|---|")
+    for name, runtime in cases:
+        t = np.array(per_tick[name, runtime])
+        f = np.concatenate(filter_us[name, runtime])
+        print(f"| {name} | {runtime if name != 'none' else '-'} | {np.median(t):.1f} ({t.min():.1f}-{t.max():.1f}) | "
+              f"{1000 / np.median(t):.1f}x | {np.percentile(f, 50):.1f} / {np.percentile(f, 99):.1f} |")
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,7 @@ import numpy as np
 import yaml
 
 __all__ = [
+    "ContactSpec",
     "HardwareProfile",
     "JointMap",
     "JointNameError",
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 KINDS = ("pendulum", "arm", "diff_drive")
+AXES = ("x", "y", "z")  # base-frame axes, in the order of a wrench's force vector
 QOS_PROFILES = ("sensor_data", "reliable", "clock")
 # ROS 2 names: absolute or relative, segments of letters, digits and underscores; '~' allowed first.
 _TOPIC_RE = re.compile(r"^(~/|/)?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -177,6 +179,23 @@ class MPCSpec:
 
 
 @dataclass(frozen=True)
+class ContactSpec:
+    """Where an arm touches its task surface (``contact`` section, ``kind: arm`` only).
+
+    Attributes:
+        normal_axis: ``"x"``, ``"y"`` or ``"z"``: the base-frame (``frames.base``) axis of the
+            surface normal; the contact force is the wrench's force along it [N].
+    """
+
+    normal_axis: str
+
+    @property
+    def normal_index(self) -> int:
+        """Index of :attr:`normal_axis` in a base-frame force vector ``(3,)``."""
+        return AXES.index(self.normal_axis)
+
+
+@dataclass(frozen=True)
 class HardwareProfile:
     """A validated robot profile; see ``hardware/*.yaml`` for annotated examples."""
 
@@ -195,6 +214,7 @@ class HardwareProfile:
     sim_env: str | None
     source: str
     mpc: MPCSpec | None = None
+    contact: ContactSpec | None = None
 
     @property
     def joint_map(self) -> JointMap:
@@ -376,6 +396,14 @@ def _mpc(r: _Reader, n_joints: int) -> MPCSpec:
     return spec
 
 
+def _contact(r: _Reader) -> ContactSpec:
+    axis = r.get("normal_axis", kind=str)
+    if axis not in AXES:
+        r.fail(f"must be one of {list(AXES)} (a base-frame axis); got {axis!r}", "normal_axis")
+    r.finish()
+    return ContactSpec(normal_axis=axis)
+
+
 def parse_profile(data: Any, source: str = "<profile>") -> HardwareProfile:
     """Validate a profile mapping (as loaded from YAML); raise :class:`ProfileError` naming the field."""
     r = _Reader(source, data)
@@ -420,6 +448,10 @@ def parse_profile(data: Any, source: str = "<profile>") -> HardwareProfile:
     if mpc_r is not None and not joints:
         r.fail("needs joints: its state is [q, dq] of the profile's joints", "mpc")
     mpc = None if mpc_r is None else _mpc(mpc_r, len(joints))
+    contact_r = r.child("contact", None)
+    if contact_r is not None and kind != "arm":  # the surface normal of a force-controlled task
+        r.fail(f"is only valid for kind 'arm'; got kind {kind!r}", "contact")
+    contact = None if contact_r is None else _contact(contact_r)
     required_topics = {"pendulum": ("joint_states", "command"), "arm": ("joint_states", "command", "wrench"),
                        "diff_drive": ("odom", "cmd_vel", "depth")}[kind]
     for t in required_topics:
@@ -443,6 +475,7 @@ def parse_profile(data: Any, source: str = "<profile>") -> HardwareProfile:
         sim_env=sim_env,
         source=source,
         mpc=mpc,
+        contact=contact,
     )
     r.finish()
     return profile

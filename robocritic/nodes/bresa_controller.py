@@ -59,7 +59,7 @@ Parameters: ``profile`` (an ``arm`` profile), ``method`` (:data:`~robocritic.bre
 ``env_id`` (the arm, above; default the profile's ``sim.env_id``),
 ``critic`` (an exported critic ``.npz``, :func:`~robocritic.bresa.export.load_exported`; required
 by the critic methods), ``seed`` (the policy's episode seed, :func:`~robocritic.bresa.hierarchy.policy_rng`),
-``normal_axis`` (``x``/``y``/``z``, default ``z``: the profile has no field for it), ``state_timeout_s``,
+``normal_axis`` (``x``/``y``/``z``; default the profile's ``contact.normal_axis``, else ``z``), ``state_timeout_s``,
 ``wrench_timeout_s`` (default the profile's state timeout), ``overrun_limit_s`` (0 = off; default
 off under sim time, where wall time does not move the clock, else one tick), ``autostart``,
 ``command_subscribers``, ``report_path``, ``use_sim_time``.
@@ -361,7 +361,9 @@ class BresaControllerNode:
         )
         critic = node.declare_parameter("critic", "", description="exported critic .npz (critic methods)")
         seed = node.declare_parameter("seed", 0, description="the policy's episode seed")
-        normal_axis = node.declare_parameter("normal_axis", "z", one_of(*AXES), "surface normal, base frame")
+        default_axis = profile.contact.normal_axis if profile.contact is not None else "z"
+        normal_axis = node.declare_parameter("normal_axis", default_axis, one_of(*AXES),
+                                             "surface normal, base frame (default: the profile's contact.normal_axis)")
         env_id = node.declare_parameter("env_id", profile.sim_env or "",
                                         description="the arm's press-and-wipe env ('': from the joints)")
         state_timeout_s = node.declare_parameter("state_timeout_s", profile.state_timeout_s, positive,

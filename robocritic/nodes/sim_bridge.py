@@ -18,10 +18,11 @@ topic                  type                               role
 Modes:
 
 - ``lockstep``: publish tick ``k`` (``/clock`` = ``k dt``, the JointState stamped ``k dt``), wait
-  for the command of that tick, step, publish tick ``k+1``. Deterministic: the closed loop equals
-  an in-process run of the same controller. ``real_time_factor`` > 0 paces the ticks to wall time
-  (1.0 = real time); 0 runs as fast as the loop closes. While waiting, the tick's ``/clock`` and
-  JointState are re-sent every ``resend_period_s`` (a controller that started late or a lost
+  for the command of that tick, step, publish tick ``k+1``; needs ``1 / dt`` = the profile's command
+  rate (:func:`command_rate_hz`: ``critic_hz``, else ``control_hz``). Deterministic: the closed loop
+  equals an in-process run of the same controller. ``real_time_factor`` > 0 paces the ticks to wall
+  time (1.0 = real time); 0 runs as fast as the loop closes. While waiting, the tick's ``/clock``
+  and JointState are re-sent every ``resend_period_s`` (a controller that started late or a lost
   best-effort sample cannot stall the loop); after the first command, a tick without a command for
   ``lockstep_timeout_s`` of wall time is stepped with the safe command and counted.
 - ``free_running``: step every ``dt / real_time_factor`` of wall time with the newest command,
@@ -66,6 +67,7 @@ from robocritic.nodes.profile_params import (
 from robocritic.nodes.report import percentiles_ms, write_report
 from robocritic.nodes.runtime import run_node
 from robocritic.nodes.validators import at_least, finite_list, non_negative, one_of, positive
+from robocritic.profiles import HardwareProfile
 from robocritic.ros.msgs import Bool, Clock, Float64MultiArray, JointState
 from robocritic.ros.msgs.convert import ns_to_time, numpy_to_float64_multi_array, numpy_to_joint_state
 from robocritic.ros.qos import CLOCK, Durability, QoSProfile, Reliability
@@ -78,6 +80,13 @@ GROUND_TRUTH_QOS = QoSProfile(
 """Ground truth: reliable, and kept for a recorder that joins a moment late (its first samples matter)."""
 _HOUSEKEEPING_PERIOD_S = 0.02  # unpaced lockstep: how often re-sends and timeouts are checked
 _LATENCY_SAMPLES = 100_000  # latencies kept for the report (the most recent; ~1.4 h at 20 Hz)
+
+
+def command_rate_hz(profile: HardwareProfile) -> float:
+    """Rate [Hz] at which a controller of ``profile`` sends efforts: one per tick of its fastest
+    loop, ``rates.critic_hz`` where there is one (a safety filter's or an arm's impedance loop,
+    one command per tick), else ``rates.control_hz``. Lockstep needs it equal to ``1 / dt``."""
+    return profile.critic_rate_hz or profile.control_rate_hz
 
 
 class SimBridgeNode:
@@ -149,10 +158,11 @@ class SimBridgeNode:
         env = _make_env(fqn, env_id, episode_steps)
         try:
             dt = float(env.unwrapped.dt)
-            if lockstep and abs(profile.control_rate_hz * dt - 1.0) > 1e-9:
+            command_hz = command_rate_hz(profile)
+            if lockstep and abs(command_hz * dt - 1.0) > 1e-9:
                 raise ParameterError(
                     f"{fqn}: parameter 'mode' = 'lockstep' needs one command per env step, but the env steps "
-                    f"every {dt:g} s and profile {profile.robot} controls at {profile.control_rate_hz:g} Hz"
+                    f"every {dt:g} s and profile {profile.robot} commands at {command_hz:g} Hz"
                 )
             self.logic = BridgeLogic(
                 env, joint_map, state_source=state_source, command_timeout_ns=round(command_timeout_s * 1e9),

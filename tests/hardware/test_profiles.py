@@ -202,3 +202,46 @@ def test_bad_mpc_fields_are_named(edit, message):
     edit(data["mpc"])
     with pytest.raises(ProfileError, match=message):
         parse_profile(data, "hardware/test.yaml")
+
+
+def _arm3_data() -> dict:
+    from importlib import resources
+
+    return yaml.safe_load(resources.files("robocritic.hardware").joinpath("arm3_sim.yaml").read_text())
+
+
+@pytest.mark.parametrize(("axis", "index"), [("x", 0), ("y", 1), ("z", 2)])
+def test_an_arm_profile_may_name_the_contact_normal(axis, index):
+    data = _arm3_data()
+    data.pop("contact", None)
+    assert parse_profile(data, "t").contact is None  # optional: the nodes keep their own default
+    data["contact"] = {"normal_axis": axis}
+    contact = parse_profile(data, "t").contact
+    assert contact.normal_axis == axis and contact.normal_index == index
+
+
+@pytest.mark.parametrize(
+    "contact, message",
+    [
+        ({"normal_axis": "w"}, r"contact\.normal_axis must be one of \['x', 'y', 'z'\] \(a base-frame axis\); got 'w'"),  # noqa: E501
+        ({"normal_axis": "Z"}, r"contact\.normal_axis must be one of"),
+        ({"normal_axis": 2}, r"contact\.normal_axis must be str; got 2"),
+        ({}, r"contact\.normal_axis is required"),
+        ({"normal_axis": "z", "sign": -1}, r"contact has unknown field\(s\) \['sign'\]"),
+        ("z", r"contact must be a mapping; got str"),
+    ],
+)
+def test_bad_contact_fields_are_named(contact, message):
+    data = _arm3_data()
+    data["contact"] = contact
+    with pytest.raises(ProfileError, match=message) as err:
+        parse_profile(data, "hardware/test.yaml")
+    assert str(err.value).startswith("hardware/test.yaml: ")
+
+
+def test_contact_is_only_for_arms():
+    data = _pendulum_data()
+    data["contact"] = {"normal_axis": "z"}
+    message = r"hardware/test\.yaml: contact is only valid for kind 'arm'; got kind 'pendulum'"
+    with pytest.raises(ProfileError, match=message):
+        parse_profile(data, "hardware/test.yaml")
