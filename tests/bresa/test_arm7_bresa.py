@@ -67,21 +67,28 @@ def test_a_law_of_the_wrong_task_size_is_refused(env):
 def test_the_scripted_policy_gets_the_7dof_defaults_and_the_planar_ones_stay():
     pol = policy_for_env("scripted", ENV_ID)
     assert isinstance(pol, ScriptedPressWipe)
-    assert pol.target_force == 14.0 and pol.approach_speed == 0.4 and tuple(pol.stiffness) == (1500.0, 1500.0, 1000.0)
+    assert pol.target_force == 18.0 and pol.approach_speed == 0.4 and pol.contact_speed == 0.2
+    assert tuple(pol.stiffness) == (1500.0, 1500.0, 3000.0)
     planar, default = policy_for_env("scripted", "robocritic/ArmPressWipe-v0"), ScriptedPressWipe()
     assert vars(planar).keys() == vars(default).keys()
     assert all(np.array_equal(vars(planar)[k], vars(default)[k]) for k in vars(default))
     assert policy_for_env("scripted", ENV_ID, target_force=10.0).target_force == 10.0  # kwargs win
 
 
-def test_the_scripted_policy_presses_and_tracks_on_the_nominal_7dof_table(env):
-    # Not yet the success criterion (band fraction >= 0.9): the sliding contact chatters on this
-    # arm (see the report); what holds is contact early in the stroke and the path.
-    tr = run_episode(env, policy_for_env("scripted", ENV_ID), seed=0, options={"surface_offset": 0.0})
+@pytest.mark.parametrize("seed", [0, 7])
+def test_the_scripted_policy_succeeds_on_the_nominal_7dof_table(env, seed):
+    tr = run_episode(env, policy_for_env("scripted", ENV_ID), seed=seed, options={"surface_offset": 0.0})
     assert tr.n_ticks == 2000 and tr.m == 3
-    assert tr.mean_path_error <= 0.01
-    assert tr.band_fraction > 0.6
-    assert int(np.argmax(tr.force_raw > 1.0)) < 700  # in contact within 0.4 s of the stroke's start
+    assert tr.success and tr.band_fraction >= 0.9 and tr.mean_path_error <= 0.01
+    assert not tr.violated
+    sliding = tr.contact_force_true[600:1700]  # the stroke, after the touch-down
+    assert sliding.min() > 1.0 and sliding.std() < 3.0  # in contact throughout: no chatter
+
+
+def test_the_scripted_policy_violates_the_limit_on_a_raised_7dof_table(env):
+    # What a safety layer has to prevent: the policy plans against the nominal table.
+    tr = run_episode(env, policy_for_env("scripted", ENV_ID), seed=0, options={"surface_offset": 0.02})
+    assert tr.violated and not tr.success
 
 
 def test_collect_train_eval_export_on_the_7dof_arm(tmp_path, capsys):
