@@ -34,6 +34,7 @@ FILTERS = ("reflex_1khz", "minmod_1khz")
 def _run(job: tuple[str, float | None, str, list[int]]) -> list[dict[str, Any]]:
     """Worker: one (filter, threshold, critic) on ``seeds``; ``filter = "none"`` runs no filter."""
     import gymnasium as gym
+    import numpy as np
     import torch
 
     import robocritic.envs  # noqa: F401 - registers the env ids
@@ -54,9 +55,13 @@ def _run(job: tuple[str, float | None, str, list[int]]) -> list[dict[str, Any]]:
         safety = kind(critic, layout, threshold=threshold)
     env = gym.make(ENV_ID, **DEFAULT_ENV_KWARGS)
     try:
-        return [{"filter": name, "threshold": threshold, "critic": critic_path,
-                 **run_episode(env, ScriptedPressWipe(), config=config, safety_filter=safety, seed=s).summary()}
-                for s in seeds]
+        rows = []
+        for s in seeds:
+            trace = run_episode(env, ScriptedPressWipe(), config=config, safety_filter=safety, seed=s)
+            rows.append({"filter": name, "threshold": threshold, "critic": critic_path, **trace.summary(),
+                         "filter_us_p50": float(np.percentile(trace.filter_us, 50)),
+                         "filter_us_p99": float(np.percentile(trace.filter_us, 99))})
+        return rows
     finally:
         env.close()
 

@@ -8,6 +8,7 @@
 | ``robocritic/ArmPressWipe-v0`` | MuJoCo, 1 kHz | planar 3-link torque arm: press 5-20 N and wipe, filtered force < 30 N |
 | ``robocritic/ArmPressWipeBullet-v0`` | PyBullet (extra ``pybullet``), 1 kHz | the same task |
 | ``robocritic/Arm7PressWipe-v0`` | MuJoCo, 1 kHz | 7-DoF torque arm (Panda kinematics and limits): the same task in 3-D |
+| ``robocritic/ArmPegInHole-v0`` | MuJoCo, 1 kHz | the planar arm inserts a peg (1 mm clearance), filtered lateral force < 10 N |
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _SPECS = {
         2000,
     ),
     "robocritic/Arm7PressWipe-v0": ("robocritic.envs.arm.press_wipe7_v0:Arm7PressWipeEnv", 2000),
+    "robocritic/ArmPegInHole-v0": ("robocritic.envs.arm.peg_in_hole_v0:ArmPegInHoleEnv", 2000),
 }
 ENV_IDS: tuple[str, ...] = tuple(_SPECS)
 

@@ -23,6 +23,7 @@ import numpy as np
 from robocritic.bresa.features import FeatureLayout
 from robocritic.bresa.hierarchy import EpisodeTrace, HierarchyConfig, TaskPolicy, run_episode
 from robocritic.bresa.labels import violation_labels
+from robocritic.bresa.peg_policies import PEG_GEOMETRY, peg_policy_for_env
 from robocritic.bresa.policies import policy_for_env
 from robocritic.utils.atomic import atomic_write
 
@@ -47,6 +48,20 @@ DEFAULT_ENV_KWARGS: dict[str, Any] = {
     "randomization": {"push_probability": 0.001, "push_force": (20.0, 50.0)},
 }
 """Perturbations of collection runs on top of the env's defaults (surface offset 0-3 cm)."""
+ENV_KWARGS_BY_ENV: dict[str, dict[str, Any]] = {
+    "robocritic/ArmPegInHole-v0": {
+        "contact_stiffness_range": (0.5, 2.0),
+        "randomization": {"friction_scale": (0.7, 1.5), "push_probability": 0.001, "push_force": (3.0, 8.0)},
+    },
+}
+"""Per-env perturbations that replace :data:`DEFAULT_ENV_KWARGS` (peg-in-hole: its own hole and
+table offsets, friction, and pushes below the 10 N lateral limit: the wrist sensor measures a push
+along x as lateral force, so press-and-wipe's 20-50 N pushes would be violations by themselves)."""
+
+
+def default_env_kwargs(env_id: str = ENV_ID) -> dict[str, Any]:
+    """The collection/evaluation perturbations of ``env_id`` (a fresh dict)."""
+    return dict(ENV_KWARGS_BY_ENV.get(env_id, DEFAULT_ENV_KWARGS))
 
 _JITTER_STREAM = 0x1177  # separates the jitter's random stream from the env's and the policy's
 _PER_TICK = ("state", "action", "cost", "episode", "force_filtered")
@@ -190,6 +205,8 @@ def _make_policy(policy: str | TaskPolicy, env_id: str = ENV_ID) -> TaskPolicy:
     if isinstance(policy, str):
         if policy not in ("exploration", "scripted"):
             raise ValueError(f"policy: expected 'exploration', 'scripted' or a TaskPolicy; got {policy!r}")
+        if env_id in PEG_GEOMETRY:
+            return peg_policy_for_env(policy, env_id)
         return policy_for_env(policy, env_id)  # the env's contact height and stroke
     return policy
 
@@ -225,7 +242,7 @@ def collect(
     probability per tick; 0 = the task policy's commands as they are).
 
     Args:
-        env_kwargs: ``gym.make`` arguments (``None``: :data:`DEFAULT_ENV_KWARGS`; give ``{}`` for
+        env_kwargs: ``gym.make`` arguments (``None``: :func:`default_env_kwargs`; give ``{}`` for
             the env's own defaults). ``max_episode_steps`` shortens episodes.
         policy: "exploration", "scripted" (built for ``env_id``:
             :func:`robocritic.bresa.policies.policy_for_env`) or a :class:`TaskPolicy` instance
@@ -241,7 +258,7 @@ def collect(
         raise ValueError(f"workers must be an integer >= 1; got {workers!r}")
     if env_id not in gym.registry:
         raise ValueError(f"env_id: {env_id!r} is not a registered env")
-    kwargs = dict(DEFAULT_ENV_KWARGS if env_kwargs is None else env_kwargs)
+    kwargs = default_env_kwargs(env_id) if env_kwargs is None else dict(env_kwargs)
     cfg = config or HierarchyConfig()
     seeds = [int(seed) + i for i in range(int(n_episodes))]
     from tqdm import tqdm  # only when collecting

@@ -12,9 +12,17 @@ NOMINAL command at this tick, NaN when no model was evaluated). Every filter has
 by ``reset``). The returned command is a fresh array, or the caller's ``action`` itself when
 nothing changed.
 
-The surface normal is the LAST task-space axis (z, up; the table lies below the tool), so
-"retreat" always means moving the setpoint along +z, and the "normal stiffness" is the last
-log-stiffness entry.
+By default the limited force is the normal one along the LAST task-space axis (z, up; the table
+lies below the tool), so "retreat" means moving the setpoint along +z, and the stiffness softened
+is the last log-stiffness entry (press-and-wipe). A task whose limited force lies along another
+axis configures the axes: :class:`RecoveryPolicy` (``retreat_axis``, ``soften_axes``),
+:class:`MinimalModificationFilter` (``shift_axis``, ``soften_axis``), :class:`ForceClampFilter`
+(``axis``, ``two_sided``). For peg-in-hole (limited force along x, a wall on either side) the safe
+reaction to a lateral force is to COMPLY laterally -- soften x and put the x setpoint at the
+current x, so the spring stops pressing the peg into the wall -- and to back off slightly upward
+(less engagement, less wedging): ``RecoveryPolicy(retreat=0.003, soften_axes=(0,))``,
+``MinimalModificationFilter(shift_axis=-1, soften_axis=0)``, ``ForceClampFilter(axis=0,
+two_sided=True)``. Axes are indices into the task axes; negative ones count from the end.
 
 Filters:
 
@@ -77,6 +85,13 @@ def _check_command(layout: FeatureLayout, action: np.ndarray) -> np.ndarray:
     return a
 
 
+def _axis(name: str, axis: int, m: int) -> int:
+    """Task-axis index ``axis`` (negative: from the end) as ``0 .. m-1``."""
+    if isinstance(axis, bool) or int(axis) != axis or not -m <= axis < m:
+        raise ValueError(f"{name}: expected a task-axis index in [{-m}, {m}), got {axis!r}")
+    return int(axis) % m
+
+
 def _check_state(layout: FeatureLayout, obs: np.ndarray) -> np.ndarray:
     s = np.asarray(obs, dtype=np.float64)
     if s.shape != (layout.n_state,):
@@ -88,31 +103,42 @@ def _check_state(layout: FeatureLayout, obs: np.ndarray) -> np.ndarray:
 class RecoveryPolicy:
     """Retreat and soften, as a pure function of the state features.
 
-    The recovery command at state ``s``:
+    The recovery command at state ``s`` (defaults: press-and-wipe, retreat along +z, soften z):
 
-    * setpoint = TCP position ``s[position]`` + ``retreat`` along +z (normal axis); the tangential
-      setpoint is the TCP position itself (stop the stroke where it is);
-    * normal log stiffness = ``log(stiffness_min)``: the spring then pulls the tool up with at
-      most ``stiffness_min * retreat`` N once the tool is ``retreat`` below the setpoint;
-    * tangential log stiffness: with ``soften_tangential=False`` (default) the stiffness applied
-      at the previous tick (``s[log_stiffness]``, keeps the stroke axis as stiff as it was, so a
-      sideways push is still resisted); with ``True`` also ``log(stiffness_min)``.
+    * setpoint = TCP position ``s[position]`` + ``retreat`` along + ``retreat_axis``; the other
+      setpoints are the TCP position itself (stop the stroke, or stop pressing sideways, where
+      the tool is);
+    * log stiffness of the ``soften_axes`` = ``log(stiffness_min)``: along the retreat axis the
+      spring then pulls the tool back with at most ``stiffness_min * retreat`` N once the tool is
+      ``retreat`` behind the setpoint; along another axis the soft spring, centred on the TCP,
+      stops pressing;
+    * the other axes: with ``soften_tangential=False`` (default) the stiffness applied at the
+      previous tick (``s[log_stiffness]``, keeps e.g. the stroke axis as stiff as it was, so a
+      sideways push is still resisted); with ``True`` every axis gets ``log(stiffness_min)``.
 
     Attributes:
-        retreat: distance of the setpoint above the TCP [m], >= 0.
+        retreat: distance of the setpoint from the TCP along ``retreat_axis`` [m], >= 0.
         stiffness_min: stiffness of the softened axes [N/m], > 0.
-        soften_tangential: also soften the tangential axes (above).
+        soften_tangential: soften every axis (above).
+        retreat_axis: task-axis index of the retreat (default -1: the last, z).
+        soften_axes: task-axis indices softened (default ``(-1,)``: the last, z); peg-in-hole:
+            ``(0,)`` (x, the lateral axis).
     """
 
     retreat: float = 0.01
     stiffness_min: float = 150.0
     soften_tangential: bool = False
+    retreat_axis: int = -1
+    soften_axes: tuple[int, ...] = (-1,)
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.retreat) and self.retreat >= 0.0):
             raise ValueError(f"retreat: expected a distance >= 0 m, got {self.retreat!r}")
         if not (math.isfinite(self.stiffness_min) and self.stiffness_min > 0.0):
             raise ValueError(f"stiffness_min: expected a stiffness > 0 N/m, got {self.stiffness_min!r}")
+        for name, axis in (("retreat_axis", self.retreat_axis),) + tuple(("soften_axes", a) for a in self.soften_axes):
+            if isinstance(axis, bool) or int(axis) != axis:
+                raise ValueError(f"{name}: expected integer task-axis indices, got {axis!r}")
 
     def command(self, layout: FeatureLayout, state: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """The recovery command ``(2 m,)`` at state features ``state (n_s,)`` (written into ``out``
@@ -121,13 +147,14 @@ class RecoveryPolicy:
         if out is None:
             out = np.empty(2 * m)
         out[:m] = state[layout.position]
-        out[m - 1] += self.retreat
+        out[_axis("retreat_axis", self.retreat_axis, m)] += self.retreat
         log_min = math.log(self.stiffness_min)
         if self.soften_tangential:
             out[m:] = log_min
         else:
             out[m:] = state[layout.log_stiffness]
-            out[2 * m - 1] = log_min
+            for axis in self.soften_axes:
+                out[m + _axis("soften_axes", axis, m)] = log_min
         return out
 
 
@@ -235,10 +262,12 @@ class MinimalModificationFilter:
 
     Candidates (fixed order; ``B = len(retreats) * len(stiffness_scales)``, plus one if the grid
     lacks the pair (0, 1)): candidate 0 is the nominal command; then, retreat-major, for each
-    retreat ``r`` [m] and scale ``s`` (except ``(0, 1)``): the nominal setpoint raised by ``r``
-    along +z, and the normal stiffness multiplied by ``s`` but not below ``stiffness_min``
+    retreat ``r`` [m] and scale ``s`` (except ``(0, 1)``): the nominal setpoint moved by ``r``
+    along + ``shift_axis`` (default the last, +z: raised), and the stiffness of ``soften_axis``
+    (default the last, z: "k_z" below) multiplied by ``s`` but not below ``stiffness_min``
     (``log k_z' = max(log k_z + log s, min(log k_z, log stiffness_min))``: the clip never
-    stiffens a command already softer than the minimum). Tangential components are unchanged.
+    stiffens a command already softer than the minimum). Other components are unchanged.
+    Peg-in-hole: ``shift_axis=-1`` (back off upward), ``soften_axis=0`` (comply laterally).
 
     Each tick scores ALL candidates in ONE ``model.risk`` call on a preallocated ``(B, n_in)``
     batch (``B <= max_batch``, 64, or the model's ``max_batch`` if smaller). A candidate is safe
@@ -263,6 +292,8 @@ class MinimalModificationFilter:
         stiffness_min: floor of the scaled normal stiffness [N/m], > 0.
         retreat_weight: [1/m], >= 0. stiffness_weight: [1/ln(N/m)], >= 0.
         max_batch: largest candidate batch allowed.
+        shift_axis: task-axis index the retreat moves the setpoint along (+), default -1 (z).
+        soften_axis: task-axis index whose stiffness is scaled, default -1 (z).
     """
 
     def __init__(
@@ -270,6 +301,8 @@ class MinimalModificationFilter:
         model: RiskModel,
         layout: FeatureLayout,
         *,
+        shift_axis: int = -1,
+        soften_axis: int = -1,
         threshold: float = 0.5,
         retreats: Sequence[float] = (0.0, 0.002, 0.005, 0.01, 0.02),
         stiffness_scales: Sequence[float] = (1.0, 0.7, 0.5, 0.3, 0.15),
@@ -280,6 +313,8 @@ class MinimalModificationFilter:
     ) -> None:
         self.model = model
         self.layout = layout
+        self.shift_axis = _axis("shift_axis", shift_axis, layout.m)
+        self.soften_axis = _axis("soften_axis", soften_axis, layout.m)
         self.threshold = _check_threshold("threshold", threshold)
         r = np.asarray(retreats, dtype=np.float64).ravel()
         s = np.asarray(stiffness_scales, dtype=np.float64).ravel()
@@ -306,14 +341,14 @@ class MinimalModificationFilter:
         self._w_k2 = float(stiffness_weight) ** 2
         self._dist_retreat = (float(retreat_weight) * self.candidate_retreats) ** 2
         m, n_s = layout.m, layout.n_state
-        # setpoint offsets (B, m): only the normal (last) axis moves
+        # setpoint offsets (B, m): only the shift axis moves
         self._offsets = np.zeros((B, m))
-        self._offsets[:, m - 1] = self.candidate_retreats
+        self._offsets[:, self.shift_axis] = self.candidate_retreats
         self._x = np.zeros((B, layout.n_in))
         self._states = self._x[:, :n_s]
         self._disp = self._x[:, n_s : n_s + m]
         self._log_k = self._x[:, n_s + m :]
-        self._log_kz = self._x[:, n_s + 2 * m - 1]  # a view: the candidates' normal log stiffness
+        self._log_kz = self._x[:, n_s + m + self.soften_axis]  # a view: the candidates' softened log stiffness
         self._nominal_disp = np.empty(m)
         self._dist = np.empty(B)
         self._masked = np.empty(B)
@@ -332,7 +367,7 @@ class MinimalModificationFilter:
         np.subtract(nominal[:m], state[lay.position], out=self._nominal_disp)
         np.add(self._nominal_disp, self._offsets, out=self._disp)
         self._log_k[:] = nominal[m:]
-        log_kz = float(nominal[2 * m - 1])
+        log_kz = float(nominal[m + self.soften_axis])
         np.add(self._log_scales, log_kz, out=self._log_kz)
         np.maximum(self._log_kz, min(log_kz, self._log_min), out=self._log_kz)
         risk = self.model.risk(self._x)
@@ -358,8 +393,8 @@ class MinimalModificationFilter:
             return action, {"intervened": False, "risk": r0, "risk_applied": r0, "candidate": 0,
                             "safe": False, "retreat": 0.0, "stiffness_scale": 1.0}
         out = nominal.copy()
-        out[m - 1] += self.candidate_retreats[i]
-        out[2 * m - 1] = self._log_kz[i]
+        out[self.shift_axis] += self.candidate_retreats[i]
+        out[m + self.soften_axis] = self._log_kz[i]
         self.interventions += 1
         return out, {"intervened": True, "risk": r0, "risk_applied": r_applied, "candidate": i, "safe": safe,
                      "retreat": float(self.candidate_retreats[i]),
@@ -428,7 +463,12 @@ class DecisionRateCheck:
 
 
 class ForceClampFilter:
-    """Analytic baseline with no critic: cap the commanded normal spring force.
+    """Analytic baseline with no critic: cap the commanded spring force along one axis.
+
+    Default (``axis=-1``, one-sided, press-and-wipe): the normal axis z, as below. With
+    ``two_sided=True`` (peg-in-hole, ``axis=0``: a wall on either side) the cap is on the spring
+    force's magnitude ``|K (x_sp - x)|`` along ``axis``, and the setpoint is moved towards the TCP
+    until it holds (to the TCP itself when the cap is <= 0).
 
     With the command's own normal stiffness ``K_z = exp(log_stiffness[z])`` [N/m] and the
     current TCP height ``z`` [m] from the state, the spring pushes the tool down with
@@ -457,13 +497,17 @@ class ForceClampFilter:
     """
 
     def __init__(self, layout: FeatureLayout, *, force_limit: float = 30.0, margin: float = 5.0,
-                 excess_gain: float = 1.0) -> None:
+                 excess_gain: float = 1.0, axis: int = -1, two_sided: bool = False) -> None:
         if not (math.isfinite(force_limit) and force_limit > 0):
             raise ValueError(f"force_limit: expected a force > 0 N, got {force_limit!r}")
         if not (math.isfinite(margin) and 0 <= margin < force_limit):
             raise ValueError(f"margin: expected a force in [0, force_limit={force_limit}) N, got {margin!r}")
         if not (math.isfinite(excess_gain) and excess_gain >= 0):
             raise ValueError(f"excess_gain: expected a gain >= 0, got {excess_gain!r}")
+        if not isinstance(two_sided, bool):
+            raise ValueError(f"two_sided: expected a bool, got {two_sided!r}")
+        self.axis = _axis("axis", axis, layout.m)
+        self.two_sided = two_sided
         self.layout = layout
         self.force_limit = float(force_limit)
         self.margin = float(margin)
@@ -478,16 +522,25 @@ class ForceClampFilter:
         m = lay.m
         state = _check_state(lay, obs)
         nominal = _check_command(lay, action)
-        z = float(state[lay.position.start + m - 1])  # the normal axis is the last one
+        a = self.axis
+        z = float(state[lay.position.start + a])  # the limited axis (default the normal, last one)
         force = float(state[lay.force])
-        k_z = math.exp(float(nominal[2 * m - 1]))
-        z_sp = float(nominal[m - 1])
+        k_z = math.exp(float(nominal[m + a]))
+        z_sp = float(nominal[a])
         base = self.force_limit - self.margin
         cap = base - self.excess_gain * max(0.0, force - base)
+        if self.two_sided:
+            spring = k_z * (z_sp - z)  # signed; its magnitude is capped
+            if abs(spring) <= max(cap, 0.0):
+                return action, {"intervened": False, "risk": _NAN, "spring_force": spring, "cap": cap}
+            out = nominal.copy()
+            out[a] = z + math.copysign(max(cap, 0.0), spring) / k_z
+            self.interventions += 1
+            return out, {"intervened": True, "risk": _NAN, "spring_force": spring, "cap": cap}
         spring = k_z * (z - z_sp)
         if spring <= cap:
             return action, {"intervened": False, "risk": _NAN, "spring_force": spring, "cap": cap}
         out = nominal.copy()
-        out[m - 1] = z - cap / k_z
+        out[a] = z - cap / k_z
         self.interventions += 1
         return out, {"intervened": True, "risk": _NAN, "spring_force": spring, "cap": cap}

@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 DEFAULT_ENV = "robocritic/ArmPressWipe-v0"
-ENVS = ("robocritic/ArmPressWipe-v0", "robocritic/ArmPressWipeBullet-v0", "robocritic/Arm7PressWipe-v0")
+ENVS = ("robocritic/ArmPressWipe-v0", "robocritic/ArmPressWipeBullet-v0", "robocritic/Arm7PressWipe-v0",
+        "robocritic/ArmPegInHole-v0")
 """The press-and-wipe envs ``--env`` accepts (those with a task geometry for the policies)."""
 
 
@@ -117,7 +118,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     col.add_argument("--workers", type=int, default=1, help="processes (the data do not depend on it)")
     col.add_argument("--jitter", type=float, default=0.01,
                      help="per-tick chance that a 5-40 ms command perturbation starts (0: none)")
-    col.add_argument("--env", choices=ENVS, default=DEFAULT_ENV, help="press-and-wipe env")
+    col.add_argument("--env", choices=ENVS, default=DEFAULT_ENV, help="the task env")
     col.add_argument("--out", required=True, help="output .npz")
     col.set_defaults(func=_collect)
 
@@ -139,7 +140,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--critic", help="critic .pt or its .npz export (needed by the reflex_* and minmod_* methods)")
     ev.add_argument("--approach-speed", type=float,
                     help="approach speed of the scripted task policy [m/s] (the impact-spike axis)")
-    ev.add_argument("--env", choices=ENVS, default=DEFAULT_ENV, help="press-and-wipe env (the critic's)")
+    ev.add_argument("--env", choices=ENVS, default=DEFAULT_ENV, help="the task env (the critic's)")
     ev.add_argument("--workers", type=int, default=1)
     ev.add_argument("--out", required=True, help="output folder")
     ev.set_defaults(func=_eval)

@@ -1,7 +1,7 @@
 """``robocritic bresa eval``: safety methods on a list of perturbation seeds, with metrics and plots.
 
 Every method runs the same seeds (each seed fixes the surface offset, contact stiffness and pushes
-of one episode; by default the perturbations of :data:`robocritic.bresa.collect.DEFAULT_ENV_KWARGS`),
+of one episode; by default the perturbations of :func:`robocritic.bresa.collect.default_env_kwargs`),
 on the env ``env_id`` (the planar arm by default; ``robocritic/Arm7PressWipe-v0`` for the 7-DoF
 arm, whose critic features have ``m = 3``). Written to ``OUT``:
 
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from robocritic.bresa.collect import DEFAULT_ENV_KWARGS
+from robocritic.bresa.collect import default_env_kwargs
 from robocritic.utils.atomic import atomic_write, atomic_write_json
 
 __all__ = ["ENV_ID", "SUSTAINED_MS", "evaluate", "layout_for_env", "load_risk_model", "parse_seeds", "summarise",
@@ -84,11 +84,16 @@ def load_risk_model(path: str | Path, max_batch: int = 64) -> Any:
 def layout_for_env(env_id: str) -> Any:
     """The critic's :class:`~robocritic.bresa.features.FeatureLayout` on the env ``env_id``."""
     from robocritic.bresa.features import FeatureLayout
+    from robocritic.bresa.peg_policies import PEG_GEOMETRY
     from robocritic.bresa.policies import TASK_GEOMETRY
 
-    if env_id not in TASK_GEOMETRY:
-        raise ValueError(f"env_id: no press-and-wipe env {env_id!r}; known: {sorted(TASK_GEOMETRY)}")
-    m = int(TASK_GEOMETRY[env_id]["n_task"])
+    if env_id in PEG_GEOMETRY:
+        m = int(PEG_GEOMETRY[env_id]["n_task"])
+    elif env_id in TASK_GEOMETRY:
+        m = int(TASK_GEOMETRY[env_id]["n_task"])
+    else:
+        raise ValueError(f"env_id: no press-and-wipe env {env_id!r}; known: {sorted(TASK_GEOMETRY)} "
+                         f"(peg-in-hole: {sorted(PEG_GEOMETRY)})")
     return FeatureLayout(m=m, axes=("x", "z") if m == 2 else tuple("xyz"[:m]))
 
 
@@ -189,7 +194,7 @@ def evaluate(
     layout_for_env(env_id)  # an unknown env fails here, before any worker starts
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    kwargs = dict(DEFAULT_ENV_KWARGS if env_kwargs is None else env_kwargs)
+    kwargs = default_env_kwargs(env_id) if env_kwargs is None else dict(env_kwargs)
     critic = None if critic_path is None else str(critic_path)
     # chunks of seeds so that a progress bar moves and both cores stay busy
     chunk = max(1, min(10, len(seeds) // max(1, workers)))
@@ -220,7 +225,7 @@ def evaluate(
     atomic_write_json(out / "episodes.json", rows)
     atomic_write_json(out / "summary.json", summary)
     _plot_rates(summary, out / "violations.png")
-    _plot_forces(traces, int(seeds[0]), float(rows[0]["surface_offset"]), out / "force.png")
+    _plot_forces(traces, int(seeds[0]), float(rows[0]["surface_offset"]), out / "force.png", env_id)
     return summary
 
 
@@ -248,10 +253,18 @@ def _plot_rates(summary: dict[str, Any], path: Path) -> None:
     _save(fig, path)
 
 
-def _plot_forces(traces: dict[str, dict[str, list]], seed: int, offset: float, path: Path) -> None:
+def _plot_forces(traces: dict[str, dict[str, list]], seed: int, offset: float, path: Path,
+                 env_id: str = ENV_ID) -> None:
     from matplotlib.figure import Figure
 
+    from robocritic.bresa.peg_policies import PEG_GEOMETRY
     from robocritic.envs.arm.press_wipe_v0 import FORCE_BAND, FORCE_LIMIT
+
+    ylabel = "filtered normal force (N)"
+    if env_id in PEG_GEOMETRY:  # the limited force is the lateral one; no task band
+        from robocritic.envs.arm.peg_in_hole_v0 import FORCE_LIMIT
+
+        FORCE_BAND, ylabel = None, "filtered lateral force (N)"
 
     fig = Figure(figsize=(9, 4), constrained_layout=True)
     ax = fig.add_subplot()
@@ -263,9 +276,10 @@ def _plot_forces(traces: dict[str, dict[str, list]], seed: int, offset: float, p
         if hits.size:
             ax.plot(t[hits], np.full(hits.size, -1.0), "|", color=line.get_color(), ms=4)
     ax.axhline(FORCE_LIMIT, color="red", ls="--", lw=1, label="limit")
-    ax.axhspan(*FORCE_BAND, color="green", alpha=0.08, label="task band")
+    if FORCE_BAND is not None:
+        ax.axhspan(*FORCE_BAND, color="green", alpha=0.08, label="task band")
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("filtered normal force (N)")
+    ax.set_ylabel(ylabel)
     ax.set_title(f"seed {seed} (surface +{offset * 100:.1f} cm); ticks below 0: interventions")
     ax.legend(fontsize=7, ncol=2)
     _save(fig, path)
