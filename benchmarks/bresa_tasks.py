@@ -1,0 +1,82 @@
+"""Bresa beyond the planar press-and-wipe: the 7-DoF arm and peg-in-hole, one critic each.
+
+For each task: collect exploration and scripted episodes (command jitter, the task's default
+perturbations), train one BCE critic (seed 0, 10 epochs), then run the task's scripted policy with
+no filter, the critic at 20 Hz, the reflex and the minimal-modification filter at 1 kHz on
+held-out perturbation seeds 200000.. (used by nothing else). Peg-in-hole runs its scripted policy
+with a STIFF lateral axis during insertion (3000 N/m; its compliant default never reaches the
+lateral limit), so that there is something to prevent.
+
+Writes ``results/bresa/tasks/<task>/`` (JSON, plots) and ``results/bresa/tasks/tasks.json``.
+
+    .venv/bin/python benchmarks/bresa_tasks.py [--episodes 50] [--train 80] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from robocritic.bresa.collect import collect, concat_datasets, save_dataset
+from robocritic.bresa.critic import save_critic
+from robocritic.bresa.train import train_critic
+from robocritic.jobs.bresa_eval import evaluate
+from robocritic.utils.atomic import atomic_write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "results" / "bresa" / "tasks"
+TASKS = {
+    "arm7_press_wipe": ("robocritic/Arm7PressWipe-v0", {}),
+    "peg_in_hole_stiff": ("robocritic/ArmPegInHole-v0", {"insert_stiffness_x": 3000.0}),
+}
+METHODS = ["none", "reflex_20hz", "reflex_1khz", "minmod_1khz"]
+SEED0 = 200_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=50, help="closed-loop episodes per method")
+    parser.add_argument("--train", type=int, default=80, help="exploration episodes (and half as many scripted)")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    record: dict = {"command": f"benchmarks/bresa_tasks.py --episodes {args.episodes} --train {args.train} "
+                               f"--workers {args.workers}", "tasks": {}}
+    for name, (env_id, policy_kwargs) in TASKS.items():
+        out = OUT / name
+        out.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        data = concat_datasets([
+            collect(args.train, seed=0, policy="exploration", env_id=env_id, workers=args.workers),
+            collect(args.train // 2, seed=1000, policy="scripted", env_id=env_id, workers=args.workers),
+        ])
+        save_dataset(data, out / "train.npz")
+        critic, history = train_critic(data, epochs=10, seed=0, batch_size=512)
+        save_critic(critic, out / "critic.pt")
+        trained_s = time.perf_counter() - t0
+        summary = evaluate(METHODS, list(range(SEED0, SEED0 + args.episodes)), out, critic_path=out / "critic.pt",
+                           env_id=env_id, policy_kwargs=policy_kwargs, workers=args.workers)
+        record["tasks"][name] = {
+            "env_id": env_id, "policy_kwargs": policy_kwargs, "train_ticks": int(data.cost.size),
+            "train_violation_tick_rate": float(data.cost.mean()), "val_loss": history.val_loss[-1],
+            "base_rate_val": history.base_rate_val, "data_and_training_s": trained_s, "methods": summary["methods"]}
+        atomic_write_json(OUT / "tasks.json", record)
+    for name, task in record["tasks"].items():
+        print(f"\n{name} ({task['env_id']}): {task['train_ticks']} training ticks, held-out BCE "
+              f"{task['val_loss']:.3f} vs base rate {task['base_rate_val']:.3f}")
+        print("| method | over the limit | sustained | time over ms | peak filtered N (median / max) | success | "
+              "force in band | interventions/s |")
+        print("|---|---|---|---|---|---|---|---|")
+        for m, r in task["methods"].items():
+            print(f"| {m} | {r['violations']}/{r['episodes']} | {r['sustained']}/{r['episodes']} | "
+                  f"{r['time_over_limit_ms_mean']:.1f} | {r['peak_force_filtered_median']:.1f} / "
+                  f"{r['peak_force_filtered_max']:.1f} | {r['success']}/{r['episodes']} | "
+                  f"{r['band_fraction_mean']:.2f} | {r['interventions_per_second_mean']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
