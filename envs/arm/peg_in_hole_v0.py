@@ -144,12 +144,17 @@ import mujoco
 import numpy as np
 from robocritic.envs.arm.model import ArmGeometry, PlanarArmModel
 from robocritic.envs.arm.mujoco_arm import MujocoArm
-from robocritic.envs.arm.press_wipe_v0 import STIFFNESS_SCALE_LIMITS, _check_option, _check_range
-from robocritic.envs.arm.task import FORCE_FILTER_TAU, PUSH_DURATION, ArmTask, FirstOrderLowPass
+from robocritic.envs.arm.press_wipe_v0 import STIFFNESS_SCALE_LIMITS
+from robocritic.envs.arm.task import (
+    FORCE_FILTER_TAU,
+    PUSH_DURATION,
+    ArmTask,
+    FirstOrderLowPass,
+    check_range,
+)
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
 
-from robocritic.utils.validation import as_vector, check_finite
 
 PEG_MJCF = "arm3_peg.xml"
 #: Default safety limit on the filtered lateral force, N (module docstring).
@@ -288,10 +293,10 @@ class PegInHoleTask(ArmTask):
             raise ValueError(f"randomization.obs_noise_std must be a scalar or {N_OBS} values (one per "
                              f"observation); got {self.randomization.obs_noise_std!r}")
         self.force_limit = float(force_limit)
-        self.hole_offset_range = _check_range("hole_offset_range", hole_offset_range, -HOLE_OFFSET_MAX,
+        self.hole_offset_range = check_range("hole_offset_range", hole_offset_range, -HOLE_OFFSET_MAX,
                                               HOLE_OFFSET_MAX)
-        self.table_offset_range = _check_range("table_offset_range", table_offset_range, 0.0, TABLE_OFFSET_MAX)
-        self.contact_stiffness_range = _check_range("contact_stiffness_range", contact_stiffness_range,
+        self.table_offset_range = check_range("table_offset_range", table_offset_range, 0.0, TABLE_OFFSET_MAX)
+        self.contact_stiffness_range = check_range("contact_stiffness_range", contact_stiffness_range,
                                                     *STIFFNESS_SCALE_LIMITS)
         self.terminate_on_violation = terminate_on_violation
         self.violation_penalty = float(violation_penalty)
@@ -324,29 +329,11 @@ class PegInHoleTask(ArmTask):
         if unknown:
             raise ValueError(f"reset options: unknown key(s) {unknown}; known: {list(OPTION_KEYS)}")
         # Fixed draw order (hole, table, stiffness, start) so that a seed means one episode.
-        if "hole_offset" in options:
-            hole = _check_option("hole_offset", options["hole_offset"], -HOLE_OFFSET_MAX, HOLE_OFFSET_MAX)
-        else:
-            hole = float(self.np_random.uniform(*self.hole_offset_range))
-        if "table_offset" in options:
-            table = _check_option("table_offset", options["table_offset"], 0.0, TABLE_OFFSET_MAX)
-        else:
-            table = float(self.np_random.uniform(*self.table_offset_range))
-        if "contact_stiffness_scale" in options:
-            scale = _check_option("contact_stiffness_scale", options["contact_stiffness_scale"],
-                                  *STIFFNESS_SCALE_LIMITS)
-        else:
-            scale = float(self.np_random.uniform(*self.contact_stiffness_range))
-        if "state" in options:
-            try:
-                raw = np.asarray(options["state"], dtype=np.float64)
-            except (TypeError, ValueError):
-                raw = None
-            if raw is not None:
-                check_finite("options['state']", raw)
-            x0 = as_vector("options['state']", options["state"], self.dynamics.n_x)
-        else:
-            x0 = self.sample_start_state()
+        hole = self._option_or_draw(options, "hole_offset", self.hole_offset_range, (-HOLE_OFFSET_MAX, HOLE_OFFSET_MAX))
+        table = self._option_or_draw(options, "table_offset", self.table_offset_range, (0.0, TABLE_OFFSET_MAX))
+        scale = self._option_or_draw(options, "contact_stiffness_scale", self.contact_stiffness_range,
+                                     STIFFNESS_SCALE_LIMITS)
+        x0 = self._start_state(options)
         self.hole_offset, self.table_offset, self.contact_stiffness_scale = hole, table, scale
         self._set_hole_x(HOLE_X + hole)  # type: ignore[attr-defined]
         self._set_surface_height(self._top0 + table)

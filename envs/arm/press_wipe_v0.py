@@ -131,11 +131,10 @@ import numpy as np
 from robocritic.envs.arm.constants import ARM_MJCF
 from robocritic.envs.arm.model import PlanarArmModel, asset_geometry
 from robocritic.envs.arm.mujoco_arm import MujocoArm
-from robocritic.envs.arm.task import FORCE_FILTER_TAU, PUSH_DURATION, ArmTask
+from robocritic.envs.arm.task import FORCE_FILTER_TAU, PUSH_DURATION, ArmTask, check_range
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
 
-from robocritic.utils.validation import as_vector, check_finite
 
 #: Normal-force band of the task, N.
 FORCE_BAND = (5.0, 20.0)
@@ -193,23 +192,6 @@ def success_from_infos(infos: Iterable[dict[str, Any]]) -> bool:
     return bool(np.mean(in_band) >= SUCCESS_BAND_FRACTION and np.mean(path) <= SUCCESS_PATH_ERROR)
 
 
-def _check_range(name: str, value: Any, low: float, high: float) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a (low, high) pair; got {value!r}") from exc
-    if not (math.isfinite(lo) and math.isfinite(hi) and low <= lo <= hi <= high):
-        raise ValueError(f"{name} must satisfy {low:g} <= low <= high <= {high:g}; got {value!r}")
-    return lo, hi
-
-
-def _check_option(name: str, value: Any, low: float, high: float) -> float:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not (ok and math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"options[{name!r}] must be a finite number in [{low:g}, {high:g}]; got {value!r}")
-    return float(value)
-
-
 class PressWipeTask(ArmTask):
     """The press-and-wipe task on any engine (see the module docstring).
 
@@ -249,9 +231,9 @@ class PressWipeTask(ArmTask):
                 f"got {self.randomization.obs_noise_std!r}"
             )
         self.force_limit = float(force_limit)
-        self.surface_offset_range = _check_range("surface_offset_range", surface_offset_range, 0.0,
+        self.surface_offset_range = check_range("surface_offset_range", surface_offset_range, 0.0,
                                                  SURFACE_OFFSET_MAX)
-        self.contact_stiffness_range = _check_range("contact_stiffness_range", contact_stiffness_range,
+        self.contact_stiffness_range = check_range("contact_stiffness_range", contact_stiffness_range,
                                                     *STIFFNESS_SCALE_LIMITS)
         self.terminate_on_violation = terminate_on_violation
         self.violation_penalty = float(violation_penalty)
@@ -285,25 +267,11 @@ class PressWipeTask(ArmTask):
         unknown = sorted(set(options) - set(OPTION_KEYS))
         if unknown:
             raise ValueError(f"reset options: unknown key(s) {unknown}; known: {list(OPTION_KEYS)}")
-        if "surface_offset" in options:
-            offset = _check_option("surface_offset", options["surface_offset"], 0.0, SURFACE_OFFSET_MAX)
-        else:
-            offset = float(self.np_random.uniform(*self.surface_offset_range))
-        if "contact_stiffness_scale" in options:
-            scale = _check_option("contact_stiffness_scale", options["contact_stiffness_scale"],
-                                  *STIFFNESS_SCALE_LIMITS)
-        else:
-            scale = float(self.np_random.uniform(*self.contact_stiffness_range))
-        if "state" in options:
-            try:
-                raw = np.asarray(options["state"], dtype=np.float64)
-            except (TypeError, ValueError):
-                raw = None
-            if raw is not None:
-                check_finite("options['state']", raw)
-            x0 = as_vector("options['state']", options["state"], self.dynamics.n_x)
-        else:
-            x0 = self.sample_start_state()
+        offset = self._option_or_draw(options, "surface_offset", self.surface_offset_range,
+                                      (0.0, SURFACE_OFFSET_MAX))
+        scale = self._option_or_draw(options, "contact_stiffness_scale", self.contact_stiffness_range,
+                                     STIFFNESS_SCALE_LIMITS)
+        x0 = self._start_state(options)
         self.surface_offset = offset
         self.contact_stiffness_scale = scale
         self._set_surface_height(self._surface0 + offset)

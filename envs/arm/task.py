@@ -53,11 +53,13 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
+from typing import Any
 
 import numpy as np
 from robocritic.envs.base.task import EngineHooks
 
 from robocritic.interfaces import ArmState
+from robocritic.utils.validation import as_vector, check_finite
 
 #: Base-frame axes of the arm plane: a planar arm's task coordinates are (x, z).
 PLANE_AXES = (0, 2)
@@ -123,6 +125,25 @@ class FirstOrderLowPass:
         return self.y
 
 
+def check_range(name: str, value: Any, low: float, high: float) -> tuple[float, float]:
+    """A constructor's ``(low, high)`` draw range, inside ``[low, high]`` (ValueError naming ``name``)."""
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a (low, high) pair; got {value!r}") from exc
+    if not (math.isfinite(lo) and math.isfinite(hi) and low <= lo <= hi <= high):
+        raise ValueError(f"{name} must satisfy {low:g} <= low <= high <= {high:g}; got {value!r}")
+    return lo, hi
+
+
+def check_option(name: str, value: Any, low: float, high: float) -> float:
+    """A ``reset(options=...)`` number inside ``[low, high]`` (ValueError naming ``options[name]``)."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not (ok and math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"options[{name!r}] must be a finite number in [{low:g}, {high:g}]; got {value!r}")
+    return float(value)
+
+
 class ArmTask(EngineHooks):
     """Mixin for arm envs (see the module docstring). Call :meth:`_init_arm` after the engine
     base's ``__init__``; use :meth:`_advance` to step, :meth:`_hold_start` and
@@ -134,6 +155,26 @@ class ArmTask(EngineHooks):
     """
 
     push_force: np.ndarray  # (3,) N, the push acting during the current step
+
+    def _option_or_draw(self, options: dict[str, Any], key: str, draw: tuple[float, float],
+                        limits: tuple[float, float]) -> float:
+        """``options[key]`` checked against ``limits``, else one uniform draw from ``draw`` (the
+        env's RNG: call in a fixed order so that a seed means one episode)."""
+        if key in options:
+            return check_option(key, options[key], *limits)
+        return float(self.np_random.uniform(*draw))
+
+    def _start_state(self, options: dict[str, Any]) -> np.ndarray:
+        """``options["state"]`` (``[q, qd]``, finite, checked) or a sampled start state."""
+        if "state" not in options:
+            return self.sample_start_state()
+        try:
+            raw = np.asarray(options["state"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raw = None
+        if raw is not None:
+            check_finite("options['state']", raw)
+        return as_vector("options['state']", options["state"], self.dynamics.n_x)
     #: Base-frame axes of the task coordinates (``x``, Jacobian rows, ``wrench``), as a basic
     #: slice: the arm plane (x, z) by default; a spatial arm sets :data:`SPATIAL_SLICE`.
     task_slice: slice = PLANE_SLICE
