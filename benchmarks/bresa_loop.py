@@ -7,14 +7,19 @@ critic (``robocritic/bresa/assets/press_wipe_critic.npz``) as ``NumpyCritic`` fl
 tick (median and min-max over the episodes) and the real-time factor ``1 ms / tick time``. One
 torch thread and one BLAS thread (a 1 kHz loop runs on one pinned core).
 
-    .venv/bin/python benchmarks/bresa_loop.py [--episodes 5]
+    .venv/bin/python benchmarks/bresa_loop.py [--episodes 5] [--profile reflex_1khz]
+
+``--profile METHOD`` instead runs that method alone (numpy critic) under :mod:`cProfile` and prints
+the functions with the most own time (the profiler's overhead inflates every Python call).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import platform
+import pstats
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -39,6 +44,8 @@ SEED0 = 950_000
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--profile", choices=METHODS, default=None,
+                        help="profile this method's loop with cProfile instead of timing every method")
     args = parser.parse_args()
     torch.set_num_threads(1)
     config, layout = HierarchyConfig(), FeatureLayout(m=2)
@@ -50,6 +57,9 @@ def main() -> None:
     except ImportError:
         print("onnxruntime missing: numpy only")
     env = gym.make(ENV_ID, **DEFAULT_ENV_KWARGS)
+    if args.profile is not None:
+        profile(env, args.profile, critics["numpy f64"], layout, config, args.episodes)
+        return
     cases = [("none", "numpy f64")] + [(m, r) for m in METHODS[1:] for r in critics]
     per_tick: dict[tuple[str, str], list[float]] = {c: [] for c in cases}
     filter_us: dict[tuple[str, str], list[np.ndarray]] = {c: [] for c in cases}
@@ -70,6 +80,21 @@ def main() -> None:
         f = np.concatenate(filter_us[name, runtime])
         print(f"| {name} | {runtime if name != 'none' else '-'} | {np.median(t):.1f} ({t.min():.1f}-{t.max():.1f}) | "
               f"{1000 / np.median(t):.1f}x | {np.percentile(f, 50):.1f} / {np.percentile(f, 99):.1f} |")
+
+
+def profile(env: gym.Env, name: str, critic: object, layout: FeatureLayout, config: HierarchyConfig,
+            episodes: int) -> None:
+    """``episodes`` episodes of method ``name`` under cProfile (after one warm-up), top 25 by own time."""
+    profiler = cProfile.Profile()
+    for i in range(episodes + 1):
+        policy, safety = build_method(name, critic, layout, config)
+        if i > 0:
+            profiler.enable()
+        run_episode(env, policy, config=config, safety_filter=safety, seed=SEED0 + i)
+        profiler.disable()
+    env.close()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
 
 if __name__ == "__main__":
     main()

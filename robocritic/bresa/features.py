@@ -154,13 +154,19 @@ class FeatureTracker:
         command = np.asarray(applied, dtype=np.float64)
         if command.shape != (2 * m,):
             raise ValueError(f"applied: expected {2 * m} values [setpoint, log_stiffness], got shape {command.shape}")
+        return self._update(state, force_filtered, force_raw, command.tolist())
+
+    def _update(self, state: ArmState, force_filtered: float, force_raw: float, values: list[float]) -> np.ndarray:
+        """:meth:`update` with the applied command already a list of ``2 m`` floats (the caller
+        checked it: :meth:`update`, or :class:`~robocritic.bresa.hierarchy.TwoRateLoop`, which
+        builds that list itself every tick)."""
+        m = self.layout.m
         f = float(force_filtered)
         rate = 0.0 if self._previous_force is None else (f - self._previous_force) / self.dt
         self._previous_force = f
         self._contact_time = min(self._contact_time + self.dt, CONTACT_TIME_CAP) if f > CONTACT_THRESHOLD else 0.0
         # One list and one copy: at this size numpy's per-slice overhead would dominate the tick.
         x = np.asarray(state.x, dtype=np.float64).tolist()
-        values = command.tolist()
         error = [s - xi for s, xi in zip(values[:m], x, strict=True)]
         return np.array(x + (state.jacobian @ state.qd).tolist() + [f, rate, float(force_raw)]
                         + values[m:] + error + [self._contact_time])

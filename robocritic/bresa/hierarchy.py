@@ -390,6 +390,8 @@ class TwoRateLoop:
         self.applied = np.zeros(2 * m)
         self.nominal = np.zeros(2 * m)
         self.features = np.zeros(self.layout.n_state)
+        self._log_k_range = config.log_stiffness_range
+        self._applied_values: list[float] = self.applied.tolist()
         self.ticks = 0
 
     def reset(self, state: ArmState, rng: np.random.Generator) -> None:
@@ -399,6 +401,7 @@ class TwoRateLoop:
         self.applied = np.concatenate([np.asarray(state.x, dtype=np.float64), np.full(m, math.log(k0))])
         self._gains = ImpedanceGains(np.full(m, k0), self._ratio)
         self._gains_log_k = self.applied[m:].tolist()
+        self._applied_values = self.applied.tolist()
         self.tracker.reset()
         self.law.reset()
         self.policy.reset(rng)
@@ -436,28 +439,60 @@ class TwoRateLoop:
         if j == 0:
             self._decide(obs, info)
         self.ticks += 1
-        self.features = self.tracker.update(state, force_filtered, force_raw, self.applied)
+        # The tracker reads last tick's applied command as the list already made from it below
+        # (its own shape check is for outside callers; this list always has 2 m values).
+        self.features = self.tracker._update(state, force_filtered, force_raw, self._applied_values)
         cmd = self._ramp[j]
         self.nominal = cmd.copy()
-        if self.safety_filter is not None:
+        if self.safety_filter is None:
+            # applied as it is (the clip below is on a filter's command only)
+            values = self.nominal.tolist()
+            self.applied = cmd.copy()
+        else:
             t0 = time.perf_counter()
             out, finfo = self.safety_filter.certify(self.features, cmd.copy())
             self.filter_us = (time.perf_counter() - t0) * 1e6
-            cmd = np.array(out, dtype=np.float64)
-            if cmd.shape != (2 * m,) or not np.all(np.isfinite(cmd)):
-                raise ValueError(f"safety filter command: expected {2 * m} finite values; got {out!r}")
-            np.clip(cmd[m:], *cfg.log_stiffness_range, out=cmd[m:])
+            values = self._certified_values(out)
+            self.applied = np.array(values)
             self.intervened = bool(finfo.get("intervened", False))
             rv = finfo.get("risk")
             self.risk = math.nan if rv is None else float(rv)
-        self.applied = cmd.copy()
+        self._applied_values = values
         # A new gains object (validated) only when the stiffness changed (lists: cheaper to compare).
-        log_k = self.applied[m:].tolist()
+        log_k = values[m:]
         if log_k != self._gains_log_k:
             self._gains_log_k = log_k
             # exp(log(k)) can round just outside the range the controller enforces
-            self._gains = ImpedanceGains(np.clip(np.exp(log_k), *cfg.stiffness_range), self._ratio)
+            lo, hi = cfg.stiffness_range
+            k = np.exp(log_k)
+            np.maximum(k, lo, out=k)
+            np.minimum(k, hi, out=k)
+            self._gains = ImpedanceGains(k, self._ratio)
         return self.law.torques(state, self.applied[:m], self._gains)
+
+    def _certified_values(self, out: Any) -> list[float]:
+        """The filter's command as a list of ``2 m`` finite floats, its log stiffness clipped to the
+        range (the filter is any :class:`~robocritic.interfaces.SafetyFilter`: checked every tick).
+        Python floats: at 2 m values numpy's per-call overhead would dominate the check and clip."""
+        m = self.law.n_task
+        if type(out) is np.ndarray and out.dtype == np.float64 and out.shape == (2 * m,):
+            values = out.tolist()
+        else:
+            arr = np.array(out, dtype=np.float64)
+            if arr.shape != (2 * m,):
+                raise ValueError(f"safety filter command: expected {2 * m} finite values; got {out!r}")
+            values = arr.tolist()
+        for v in values:
+            if not -math.inf < v < math.inf:  # False for NaN too
+                raise ValueError(f"safety filter command: expected {2 * m} finite values; got {out!r}")
+        lo, hi = self._log_k_range
+        for i in range(m, 2 * m):
+            v = values[i]
+            if v < lo:
+                values[i] = lo
+            elif v > hi:
+                values[i] = hi
+        return values
 
 
 def run_episode(

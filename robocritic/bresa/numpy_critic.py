@@ -26,6 +26,13 @@ class NumpyCritic:
     output layer maps to the 2 twins. All intermediate arrays are preallocated for batches up to
     ``max_batch``; a call allocates nothing. The sigmoid is ``0.5 tanh(0.5 z) + 0.5`` (no overflow).
 
+    :meth:`risk` skips the block-diagonal zeros when the fused weights have the twin structure
+    (every hidden layer after the first block-diagonal, the output layer block-diagonal, exact
+    zeros off the blocks): the hidden layers after the first run as one stacked ``(2, B, h)``
+    product, and the sigmoid runs on the ``B`` row maxima (it is monotone, so ``max`` commutes
+    with it) with its ``1/2`` folded into the output layer (exact: a power of 2). Its values equal
+    :meth:`evaluate`'s row maxima to rounding (a different summation order, not a different model).
+
     The returned arrays are views of internal buffers, valid until the next call; copy to keep.
     """
 
@@ -56,6 +63,38 @@ class NumpyCritic:
         self._z = np.empty((self.max_batch, self.n_in), dtype=self.dtype)
         self._h = [np.empty((self.max_batch, w.shape[1]), dtype=self.dtype) for w in self.W]
         self._risk = np.empty(self.max_batch, dtype=self.dtype)
+        self._twin = self._twin_form()
+        self._views: dict[int, tuple[Any, ...]] = {}
+
+    def _twin_form(self) -> tuple[list[np.ndarray], np.ndarray, np.ndarray] | None:
+        """The hidden layers after the first as ``(2, h, h')`` stacks of the diagonal blocks, and the
+        output layer's weights and bias times 1/2; ``None`` if the weights are not twin-structured."""
+        W, L = self.W, len(self.W)
+        if L < 2 or W[-1].shape[1] != 2 or any(w.shape[0] % 2 or w.shape[1] % 2 for w in W[:-1]):
+            return None
+        stacks = []
+        for w in W[1:-1]:
+            hi, ho = w.shape[0] // 2, w.shape[1] // 2
+            if w[:hi, ho:].any() or w[hi:, :ho].any():
+                return None
+            stacks.append(np.ascontiguousarray(np.stack([w[:hi, :ho], w[hi:, ho:]])))
+        w = W[-1]
+        hi = w.shape[0] // 2
+        if w[:hi, 1].any() or w[hi:, 0].any():
+            return None
+        return stacks, np.ascontiguousarray(0.5 * w), np.ascontiguousarray(0.5 * self.b[-1])
+
+    def _twin_views(self, B: int) -> tuple[Any, ...]:
+        """Per batch size: the buffers of :meth:`risk` as views (made once, reused every call)."""
+        views = self._views.get(B)
+        if views is None:
+            # each hidden buffer (B, 2 h) seen as the stack (2, B, h) of the twins' halves
+            flat = [h[:B] for h in self._h[:-1]]
+            stacked = [f.reshape(B, 2, -1).transpose(1, 0, 2) for f in flat]
+            out = self._h[-1][:B]
+            views = (self._z[:B], flat, stacked, out, out[:, 0], out[:, 1], self._risk[:B])
+            self._views[B] = views
+        return views
 
     @classmethod
     def from_module(cls, critic: Any, *, dtype: type = np.float64, max_batch: int = 64) -> NumpyCritic:
@@ -111,7 +150,41 @@ class NumpyCritic:
 
     def risk(self, x: np.ndarray) -> np.ndarray:
         """``x (B, n_in)`` or ``(n_in,)`` -> ``(B,)`` max of the twins (a buffer view)."""
-        q = self.evaluate(x)
-        out = self._risk[: q.shape[0]]
-        np.max(q, axis=1, out=out)
-        return out
+        if self._twin is None:
+            q = self.evaluate(x)
+            out = self._risk[: q.shape[0]]
+            np.max(q, axis=1, out=out)
+            return out
+        if x.ndim == 1:
+            x = x.reshape(1, -1)
+        B = x.shape[0]
+        if x.shape[1] != self.n_in or not 1 <= B <= self.max_batch:
+            raise ValueError(f"x: expected shape (1..{self.max_batch}, {self.n_in}), got {x.shape}")
+        z, flat, stacked, out, q1, q2, r = self._twin_views(B)
+        stacks, w_out, b_out = self._twin
+        relu = self.activation == "relu"
+        np.subtract(x, self.in_mean, out=z)
+        np.divide(z, self.in_std, out=z)
+        h = flat[0]
+        # np.dot: the same BLAS product as matmul on 2-D arrays, with less dispatch per call
+        np.dot(z, self.W[0], out=h)  # layer 1: both twins read the whole input
+        np.add(h, self.b[0], out=h)
+        if relu:
+            np.maximum(h, 0.0, out=h)
+        else:
+            np.tanh(h, out=h)
+        for i, w in enumerate(stacks, start=1):  # (2, B, h) @ (2, h, h'): the diagonal blocks only
+            h = flat[i]
+            np.matmul(stacked[i - 1], w, out=stacked[i])
+            np.add(h, self.b[i], out=h)
+            if relu:
+                np.maximum(h, 0.0, out=h)
+            else:
+                np.tanh(h, out=h)
+        np.dot(h, w_out, out=out)
+        np.add(out, b_out, out=out)
+        np.maximum(q1, q2, out=r)  # sigmoid(z) = 0.5 tanh(z / 2) + 0.5, the 1/2 is in w_out, b_out
+        np.tanh(r, out=r)
+        np.multiply(r, 0.5, out=r)
+        np.add(r, 0.5, out=r)
+        return r
