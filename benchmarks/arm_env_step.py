@@ -42,9 +42,10 @@ import mujoco
 import numpy as np
 import robocritic.envs  # noqa: F401 -- registers the ids
 from common import ROOT, command, machine
+from robocritic.envs.arm.press_wipe_v0 import stroke_reference
+
 from robocritic.bresa import hierarchy
 from robocritic.bresa.policies import ExplorationPolicy, ScriptedPressWipe
-from robocritic.envs.arm.press_wipe_v0 import stroke_reference
 
 ENV_ID = "robocritic/ArmPressWipe-v0"
 BASELINE_ID = "robocritic-baseline/ArmPressWipe-v0"

@@ -26,9 +26,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import gymnasium as gym
 import numpy as np
+import robocritic.envs  # noqa: F401 - registers the env ids
 import torch
 
-import robocritic.envs  # noqa: F401 - registers the env ids
 from robocritic.bresa.collect import DEFAULT_ENV_KWARGS
 from robocritic.bresa.features import FeatureLayout
 from robocritic.bresa.hierarchy import HierarchyConfig, run_episode

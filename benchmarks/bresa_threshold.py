@@ -35,9 +35,9 @@ def _run(job: tuple[str, float | None, str, list[int]]) -> list[dict[str, Any]]:
     """Worker: one (filter, threshold, critic) on ``seeds``; ``filter = "none"`` runs no filter."""
     import gymnasium as gym
     import numpy as np
+    import robocritic.envs  # noqa: F401 - registers the env ids
     import torch
 
-    import robocritic.envs  # noqa: F401 - registers the env ids
     from robocritic.bresa.collect import DEFAULT_ENV_KWARGS
     from robocritic.bresa.features import FeatureLayout
     from robocritic.bresa.filters import MinimalModificationFilter, ReflexFilter

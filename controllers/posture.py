@@ -31,8 +31,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-
 from robocritic.controllers.impedance import CartesianImpedance, ImpedanceGains
+
 from robocritic.interfaces import ArmState
 
 __all__ = ["NullSpacePosture", "PostureImpedance"]

@@ -155,7 +155,6 @@ from robocritic.envs.arm.task import (
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
 
-
 PEG_MJCF = "arm3_peg.xml"
 #: Default safety limit on the filtered lateral force, N (module docstring).
 FORCE_LIMIT = 10.0

@@ -135,7 +135,6 @@ from robocritic.envs.arm.task import FORCE_FILTER_TAU, PUSH_DURATION, ArmTask, c
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
 
-
 #: Normal-force band of the task, N.
 FORCE_BAND = (5.0, 20.0)
 #: Default safety limit on the filtered normal force, N.

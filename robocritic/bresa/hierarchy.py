@@ -58,8 +58,8 @@ __all__ = [
     "TwoRateLoop",
     "default_law",
     "make_controller",
-    "posture_law",
     "policy_rng",
+    "posture_law",
     "run_episode",
 ]
 

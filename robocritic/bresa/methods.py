@@ -30,16 +30,16 @@ from robocritic.bresa.filters import (
     DecisionRateCheck,
     ForceClampFilter,
     MinimalModificationFilter,
+    RecoveryPolicy,
     ReflexFilter,
     RiskModel,
 )
-from robocritic.bresa.filters import RecoveryPolicy
 from robocritic.bresa.hierarchy import HierarchyConfig, TaskPolicy
 from robocritic.bresa.peg_policies import PEG_ENV_ID, PEG_GEOMETRY, ScriptedPegInHole
 from robocritic.bresa.policies import TASK_GEOMETRY, ScriptedPressWipe, policy_for_env
 from robocritic.interfaces import SafetyFilter
 
-__all__ = ["METHODS", "LOW_STIFFNESS", "TASK_SETUPS", "build_method", "needs_critic", "task_axes"]
+__all__ = ["LOW_STIFFNESS", "METHODS", "TASK_SETUPS", "build_method", "needs_critic", "task_axes"]
 
 LOW_STIFFNESS = 150.0
 """Stiffness of the ``low_stiffness`` baseline [N/m] (the bottom of the stiffness range)."""

@@ -14,9 +14,8 @@ ENVS = ("robocritic/ArmPressWipe-v0", "robocritic/ArmPressWipeBullet-v0", "roboc
 
 
 def _collect(args: argparse.Namespace) -> int:
-    from robocritic.bresa.collect import collect, save_dataset
-
     import robocritic.envs  # noqa: F401 - registers the env ids
+    from robocritic.bresa.collect import collect, save_dataset
 
     ds = collect(args.episodes, seed=args.seed, policy=args.policy, workers=args.workers, jitter=args.jitter,
                  env_id=args.env)

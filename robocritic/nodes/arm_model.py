@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import mujoco
 import numpy as np
+
 from robocritic.envs.arm.constants import ARM_JOINTS, ARM_MJCF, TCP_SITE
 from robocritic.envs.arm.constants7 import ARM7_JOINTS, ARM7_MJCF, ARM7_TCP_SITE
 from robocritic.envs.arm.task import PLANE_AXES
 from robocritic.envs.base.assets import asset_path
-
 from robocritic.interfaces import ArmState
 
 

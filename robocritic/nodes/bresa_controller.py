@@ -76,13 +76,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from robocritic.envs.arm.press_wipe_v0 import STROKE_X, stroke_reference
-from robocritic.envs.arm.task import FORCE_FILTER_TAU, FirstOrderLowPass
 
 from robocritic.bresa.features import FeatureLayout
 from robocritic.bresa.hierarchy import HierarchyConfig, TwoRateLoop, impedance_law, policy_rng, posture_law
 from robocritic.bresa.methods import METHODS, build_method, needs_critic
 from robocritic.bresa.policies import TASK_GEOMETRY
+from robocritic.envs.arm.press_wipe_v0 import STROKE_X, stroke_reference
+from robocritic.envs.arm.task import FORCE_FILTER_TAU, FirstOrderLowPass
 from robocritic.interfaces import SafetyFilter
 from robocritic.nodes.arm_model import ARM_MODELS, ArmModel, env_for_joints
 from robocritic.nodes.controller_logic import ControllerLogic

@@ -9,12 +9,12 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
-
 import robocritic.envs  # noqa: F401 - registers the env ids
-from robocritic.bresa.hierarchy import HierarchyConfig, default_law, make_controller, run_episode
-from robocritic.bresa.policies import ScriptedPressWipe, policy_for_env
 from robocritic.controllers.impedance import CartesianImpedance
 from robocritic.controllers.posture import PostureImpedance
+
+from robocritic.bresa.hierarchy import HierarchyConfig, default_law, make_controller, run_episode
+from robocritic.bresa.policies import ScriptedPressWipe, policy_for_env
 
 ENV_ID = "robocritic/Arm7PressWipe-v0"
 

@@ -7,8 +7,8 @@ import math
 import gymnasium as gym
 import numpy as np
 import pytest
-
 import robocritic.envs  # noqa: F401 - registers the ids
+
 from robocritic.bresa.features import FeatureLayout
 from robocritic.bresa.hierarchy import EpisodeTrace, HierarchyConfig, run_episode
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-
 import robocritic.envs  # noqa: F401 - registers the ids
+
 from robocritic.bresa.hierarchy import HierarchyConfig, policy_rng, run_episode
 from robocritic.bresa.policies import NOMINAL_CONTACT_HEIGHT, ExplorationPolicy, ScriptedPressWipe
 

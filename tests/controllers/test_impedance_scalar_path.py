@@ -11,8 +11,8 @@ import pytest
 from robocritic.controllers import CartesianImpedance, EnergyTank, ImpedanceGains
 from robocritic.controllers.impedance import (
     _SCALAR_MAX_JOINTS,
-    _modal_root,
     _mobility_rows,
+    _modal_root,
     _root_2x2,
 )
 

@@ -14,6 +14,8 @@ import mujoco
 import numpy as np
 import pytest
 import robocritic.envs  # noqa: F401 - registers the ids
+from robocritic.controllers.impedance import CartesianImpedance, ImpedanceGains
+from robocritic.controllers.posture import NullSpacePosture, PostureImpedance
 from robocritic.envs.arm.model7 import (
     TOOL_LENGTH,
     Arm7Kinematics,
@@ -26,9 +28,12 @@ from robocritic.envs.arm.press_wipe7_v0 import N_OBS, STROKE_Y
 from robocritic.envs.arm.press_wipe_v0 import SURFACE_OFFSET_MAX
 
 from robocritic.bresa.hierarchy import HierarchyConfig, TwoRateLoop, make_controller, policy_rng, run_episode
-from robocritic.bresa.policies import NOMINAL_CONTACT_HEIGHT_7, ExplorationPolicy, ScriptedPressWipe, policy_for_env
-from robocritic.controllers.impedance import CartesianImpedance, ImpedanceGains
-from robocritic.controllers.posture import NullSpacePosture, PostureImpedance
+from robocritic.bresa.policies import (
+    NOMINAL_CONTACT_HEIGHT_7,
+    ExplorationPolicy,
+    ScriptedPressWipe,
+    policy_for_env,
+)
 
 ENV_ID = "robocritic/Arm7PressWipe-v0"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env
-
 import robocritic.envs  # noqa: F401 - registers the ids
-from robocritic.bresa.hierarchy import run_episode
-from robocritic.bresa.peg_policies import peg_policy_for_env
+from gymnasium.utils.env_checker import check_env
 from robocritic.envs.arm.model import ArmGeometry
 from robocritic.envs.arm.peg_in_hole_v0 import FORCE_LIMIT, HOLE_DEPTH, HOLE_X
+
+from robocritic.bresa.hierarchy import run_episode
+from robocritic.bresa.peg_policies import peg_policy_for_env
 
 ENV_ID = "robocritic/ArmPegInHole-v0"
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-
 import robocritic.envs  # noqa: F401 - registers the env ids
+
 from robocritic.nodes.arm_model import ArmModel
 from robocritic.nodes.bresa_controller import BresaControllerNode
 from robocritic.nodes.io.arm import ArmIO

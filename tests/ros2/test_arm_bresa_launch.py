@@ -68,9 +68,10 @@ def _subscribe(p: nodes.Probe) -> Seen:
     """The probe's four subscriptions, at the QoS the profile gives each topic."""
     from geometry_msgs.msg import WrenchStamped
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from robocritic_msgs.msg import SafetyVerdict
     from sensor_msgs.msg import JointState
     from std_msgs.msg import Float64MultiArray
+
+    from robocritic_msgs.msg import SafetyVerdict
 
     seen = Seen()
     best_effort = QoSProfile(depth=PROBE_DEPTH, reliability=ReliabilityPolicy.BEST_EFFORT)
