@@ -45,6 +45,7 @@ from robocritic.controllers.posture import NullSpacePosture, PostureImpedance
 from robocritic.envs.arm.model7 import dh_tool_rotation_jacobian
 from robocritic.envs.arm.press_wipe7_v0 import Arm7PressWipeTask
 from robocritic.interfaces import ArmState, SafetyFilter
+from robocritic.utils.fields import check_int, check_real, check_vector
 
 __all__ = [
     "DEFAULT_JOINT_DAMPING",
@@ -150,9 +151,7 @@ class HierarchyConfig:
 
     def __post_init__(self) -> None:
         name = "HierarchyConfig"
-        dt_ = self.decision_ticks
-        if isinstance(dt_, bool) or not isinstance(dt_, (int, np.integer)) or dt_ < 1:
-            raise ValueError(f"{name}.decision_ticks must be an integer >= 1; got {self.decision_ticks!r}")
+        check_int(name, "decision_ticks", self.decision_ticks, low=1)
         try:
             lo, hi = (float(v) for v in self.stiffness_range)
         except (TypeError, ValueError) as exc:
@@ -162,25 +161,18 @@ class HierarchyConfig:
             raise ValueError(
                 f"{name}.stiffness_range must satisfy 0 < low <= high < inf; got {self.stiffness_range!r}")
         object.__setattr__(self, "stiffness_range", (lo, hi))
-        for field_name, low_ok in (("max_increment", False), ("damping_ratio", True),
-                                   ("initial_stiffness", False)):
-            v = getattr(self, field_name)
-            ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
-                and math.isfinite(v) and (v >= 0 if low_ok else v > 0)
-            if not ok:
-                bound = ">= 0" if low_ok else "> 0"
-                raise ValueError(f"{name}.{field_name} must be a finite number {bound}; got {v!r}")
-        jd = self.joint_damping
-        if jd is not None and not (math.isfinite(jd) and jd >= 0):
-            raise ValueError(f"{name}.joint_damping must be None or a finite number >= 0; got {jd!r}")
+        check_real(name, "max_increment", self.max_increment, low=0.0, low_open=True)
+        check_real(name, "damping_ratio", self.damping_ratio, low=0.0)
+        check_real(name, "initial_stiffness", self.initial_stiffness, low=0.0, low_open=True)
+        if self.joint_damping is not None:
+            check_real(name, "joint_damping", self.joint_damping, low=0.0)
         if self.torque_limit is not None:
-            tl = np.asarray(self.torque_limit, dtype=np.float64)
-            if tl.ndim != 1 or tl.size == 0 or not np.all(np.isfinite(tl)) or np.any(tl <= 0):
-                raise ValueError(
-                    f"{name}.torque_limit must be None or positive finite values; got {self.torque_limit!r}")
-            object.__setattr__(self, "torque_limit", tuple(float(v) for v in tl))
-        if self.max_ticks is not None and (isinstance(self.max_ticks, bool) or self.max_ticks < 1):
-            raise ValueError(f"{name}.max_ticks must be None or an integer >= 1; got {self.max_ticks!r}")
+            limit = self.torque_limit
+            limit = tuple(limit) if isinstance(limit, (list, tuple, np.ndarray)) else limit  # [N m], per joint
+            check_vector(name, "torque_limit", limit, positive=True)
+            object.__setattr__(self, "torque_limit", tuple(float(v) for v in limit))
+        if self.max_ticks is not None:
+            check_int(name, "max_ticks", self.max_ticks, low=1)
 
     @property
     def log_stiffness_range(self) -> tuple[float, float]:
