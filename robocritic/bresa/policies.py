@@ -7,12 +7,16 @@ applied command -- never the surface offset or the true contact force. Their kno
 task (nominal contact height, stroke) is a constructor argument; :func:`policy_for_env` builds
 them for a registered env id.
 
-* :class:`ScriptedPressWipe` -- the nominal task policy: it plans against the NOMINAL table
-  height. It moves its setpoint down at ``approach_speed`` to ``slow_height`` above the nominal
-  contact height, then at ``contact_speed`` to ``target_force / K_z`` below it, while the x
-  setpoint follows the stroke reference one decision ahead. A raised table (offset > 0) is hit
-  earlier (at approach speed) and pressed deeper by the offset, which is what makes it unsafe
-  without a safety layer.
+* :class:`ScriptedPressWipe` -- the nominal task policy. It moves its setpoint down at
+  ``approach_speed`` to ``slow_height`` above the NOMINAL contact height, then at
+  ``contact_speed`` towards ``target_force / K_z`` below it, while the x setpoint follows the
+  stroke reference one decision ahead. Once the wrist sensor's filtered force shows contact it
+  tracks ``target_force`` by moving the z setpoint a fraction of the force error per decision,
+  so it finds a raised table by force, not by plan. What it cannot do at 10-20 Hz is react
+  within a decision: a raised table (offset > 0) is hit earlier, at approach speed, and a push
+  or a stiff spot changes the force within milliseconds. That is what makes it unsafe without a
+  safety layer. ``force_gain=0`` gives the open-loop variant (depth planned against the nominal
+  table only).
 * :class:`ExplorationPolicy` -- randomised behaviour for collecting critic data: per episode it
   draws stiffnesses over the whole range, approach speeds, press depths (too deep ones too),
   setpoint noise and occasional abrupt stiffness jumps.
@@ -49,18 +53,15 @@ TASK_GEOMETRY: dict[str, dict[str, Any]] = {
 contact height [m], stroke start/end along x [m] and the stroke's y [m] (spatial arms)."""
 
 SCRIPTED_DEFAULTS: dict[str, dict[str, Any]] = {
-    "robocritic/Arm7PressWipe-v0": {"stiffness": (1500.0, 1500.0, 3000.0), "target_force": 18.0,
-                                    "approach_speed": 0.4, "contact_speed": 0.2},
+    "robocritic/Arm7PressWipe-v0": {"stiffness": (1500.0, 1500.0, 1000.0), "approach_speed": 0.4,
+                                    "contact_speed": 0.2},
 }
 """Per-env settings of :class:`ScriptedPressWipe` over its constructor's defaults (which are the
 planar arm's). The 7-DoF arm's normal task inertia is several times the planar arm's, so its TCP
 trails a moving setpoint by centimetres (the lag of a critically damped axis is
 ``2 v / omega``, ``omega = sqrt(K_z / Lambda_zz)``): the setpoint descends at the fastest speed the
-loop's ``max_increment`` allows, slows down only to ``contact_speed`` near the table, and the
-normal axis is stiff, so that contact comes near the start of the contact phase. It presses
-deeper than the planar arm because while the tip slides the task damping, in the arm's coupled
-x-z inertia metric (``D = 2 Lambda # K``), turns the stroke speed into an upward force, which
-lowers the sliding force by several newtons below the static ``target_force``."""
+loop's ``max_increment`` allows and slows down only to ``contact_speed`` near the table, so that
+contact comes near the start of the contact phase; the force feedback then sets the depth."""
 
 _T = -1  # observation index of the time since reset [s]: the last entry, for every arm
 
@@ -108,6 +109,12 @@ class ScriptedPressWipe:
         contact_height: nominal TCP contact height [m].
         stroke_x: stroke start and end along x [m] (the env's). stroke_y: the stroke's y [m],
             where a spatial arm's y setpoint is held.
+        force_gain: fraction of the normal-force error the z setpoint corrects per decision once
+            the filtered force (``info["force_filtered"]``, the wrist sensor's) has reached
+            ``contact_force``: ``z += force_gain * (F - target_force) / K_z``, at most one
+            ``contact_speed`` step per decision. 0: open loop, the press depth is planned
+            against the nominal table only.
+        contact_force: filtered normal force that counts as touching the table [N].
     """
 
     def __init__(
@@ -122,6 +129,8 @@ class ScriptedPressWipe:
         contact_height: float = NOMINAL_CONTACT_HEIGHT,
         stroke_x: tuple[float, float] = STROKE_X,
         stroke_y: float = 0.0,
+        force_gain: float = 0.3,
+        contact_force: float = 2.0,
     ) -> None:
         owner = "ScriptedPressWipe"
         k = np.asarray(stiffness, dtype=np.float64)
@@ -145,6 +154,11 @@ class ScriptedPressWipe:
         if isinstance(stroke_y, bool) or not math.isfinite(stroke_y):
             raise ValueError(f"{owner}.stroke_y must be finite [m]; got {stroke_y!r}")
         self.stroke_y = float(stroke_y)
+        if isinstance(force_gain, bool) or not (math.isfinite(force_gain) and 0 <= force_gain <= 1):
+            raise ValueError(f"{owner}.force_gain must be a finite number in [0, 1]; got {force_gain!r}")
+        self.force_gain = float(force_gain)
+        self.contact_force = _check_positive(owner, "contact_force", contact_force)
+        self._touched = False
         self._log_k = np.log(k)
         # A spatial arm's stiffness: (K_x, K_y, K_z), K_y = K_x when two values were given.
         self._log_k3 = self._log_k if k.size == 3 else np.log(np.array([k[0], k[0], k[1]]))
@@ -155,7 +169,8 @@ class ScriptedPressWipe:
         return self.contact_height - self.target_force / self.stiffness[-1]
 
     def reset(self, rng: np.random.Generator) -> None:
-        """Deterministic: nothing to draw."""
+        """Deterministic: nothing to draw; forgets the last episode's contact."""
+        self._touched = False
 
     def decide(self, obs: np.ndarray, info: dict[str, Any], applied: np.ndarray) -> np.ndarray:
         m = _task_size("ScriptedPressWipe", applied)
@@ -168,9 +183,17 @@ class ScriptedPressWipe:
         z_goal = self.press_height
         slow_from = self.contact_height + self.slow_height
         step = (self.approach_speed if z_sp > slow_from else self.contact_speed) * self.decision_period
-        z_target = max(z_sp - step, z_goal)
-        if z_sp > slow_from:
-            z_target = max(z_target, slow_from)  # the slow phase starts exactly at slow_from
+        force = float(info.get("force_filtered", 0.0)) if self.force_gain > 0 else 0.0
+        self._touched = self._touched or force >= self.contact_force
+        if self._touched:
+            # Force feedback: the setpoint moves by a fraction of the force error, at most one
+            # contact-speed step, so a raised table is found without a planned depth.
+            correction = self.force_gain * (force - self.target_force) / self.stiffness[-1]
+            z_target = z_sp + min(max(correction, -step), step)
+        else:
+            z_target = max(z_sp - step, z_goal)
+            if z_sp > slow_from:
+                z_target = max(z_target, slow_from)  # the slow phase starts exactly at slow_from
         if m == 2:
             return np.array([x_target - x_sp, z_target - z_sp, *self._log_k])
         return np.array([x_target - x_sp, self.stroke_y - float(applied[1]), z_target - z_sp, *self._log_k3])

@@ -1,5 +1,6 @@
-"""Task policies: the scripted one succeeds on the nominal table and over-presses a raised one;
-exploration is a function of its RNG."""
+"""Task policies: the scripted one succeeds on the nominal table; on a raised one it overshoots on
+impact (faster than a decision) and then finds the table by force, where the open-loop variant
+over-presses for the rest of the episode; exploration is a function of its RNG."""
 
 from __future__ import annotations
 
@@ -29,8 +30,14 @@ def test_scripted_succeeds_on_the_nominal_table(env):
     assert tr.success and not tr.violated, (tr.band_fraction, tr.mean_path_error, tr.peak_force_filtered)
 
 
-def test_scripted_violates_on_a_table_raised_3cm(env):
+def test_scripted_overshoots_a_table_raised_3cm_on_impact_then_tracks_the_force(env):
     tr = run_episode(env, ScriptedPressWipe(), seed=0, options={"surface_offset": 0.03})
+    assert tr.violated and tr.longest_violation_ms > 10  # the impact: longer than a force-filter spike
+    assert tr.time_over_limit_ms < 100 and tr.success  # the force feedback recovers within decisions
+
+
+def test_open_loop_scripted_over_presses_a_table_raised_3cm(env):
+    tr = run_episode(env, ScriptedPressWipe(force_gain=0.0), seed=0, options={"surface_offset": 0.03})
     assert tr.violated and not tr.success
     assert tr.time_over_limit_ms > 500  # a sustained over-press, not a single spike
 
@@ -49,7 +56,9 @@ def test_scripted_uses_no_privileged_info():
 
 @pytest.mark.parametrize(("kwargs", "field"), [({"stiffness": (1.0, -1.0)}, "stiffness"),
                                                ({"approach_speed": 0.0}, "approach_speed"),
-                                               ({"stroke_lead": -1.0}, "stroke_lead")])
+                                               ({"stroke_lead": -1.0}, "stroke_lead"),
+                                               ({"force_gain": 1.5}, "force_gain"),
+                                               ({"contact_force": float("nan")}, "contact_force")])
 def test_scripted_validation(kwargs, field):
     with pytest.raises(ValueError, match=f"ScriptedPressWipe.{field}"):
         ScriptedPressWipe(**kwargs)

@@ -105,10 +105,12 @@ def test_same_as_run_episode_with_the_same_policy():
     trace = run_episode(gym.make(ENV_ID, **KW), pol, config=h, seed=3)
     env = TaskLevelEnv(TaskEnvConfig(hierarchy=h, env_kwargs=KW))
     obs, info = env.reset(seed=3)
+    pol.reset(np.random.default_rng(0))  # forget run_episode's contact
     unsafe, done = 0, False
     while not done:
         inner_obs, applied = obs[:13].astype(np.float64), env.loop.applied.copy()
-        a = normalised_action(pol.decide(inner_obs, {}, applied), h)
+        # the policy's force feedback reads the filtered force; the task-level obs carries it (index 10)
+        a = normalised_action(pol.decide(inner_obs, {"force_filtered": inner_obs[10]}, applied), h)
         # the scripted policy's stiffness lies inside the range: the mapping round-trips exactly enough
         obs, _, term, trunc, info = env.step(a)
         unsafe += info["unsafe_ticks"]

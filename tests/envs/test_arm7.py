@@ -272,7 +272,7 @@ def test_policies_know_the_asset_and_hold_y_on_the_stroke(env):
     obs = np.zeros(N_OBS)
     a = pol.decide(obs, {}, np.array([0.5, 0.01, 0.2, 7.0, 7.0, 7.0]))
     assert a.shape == (6,) and a[1] == pytest.approx(STROKE_Y - 0.01)
-    np.testing.assert_allclose(a[3:], np.log([1500.0, 1500.0, 3000.0]))
+    np.testing.assert_allclose(a[3:], np.log([1500.0, 1500.0, 1000.0]))
     with pytest.raises(ValueError, match="ScriptedPressWipe.stiffness"):
         ScriptedPressWipe(stiffness=(1.0, 2.0, 3.0)).decide(np.zeros(13), {}, np.zeros(4))
     with pytest.raises(ValueError, match="ExplorationPolicy.n_task"):
