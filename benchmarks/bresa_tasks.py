@@ -1,13 +1,17 @@
-"""Bresa beyond the planar press-and-wipe: the 7-DoF arm and peg-in-hole, one critic each.
+"""Bresa beyond the planar press-and-wipe: the 7-DoF arm, peg-in-hole and groove following, one critic each.
 
 For each task: collect exploration and scripted episodes (command jitter, the task's default
 perturbations), train one BCE critic (seed 0, 10 epochs), then run the task's scripted policy with
 no filter, the critic at 20 Hz, the reflex and the minimal-modification filter at 1 kHz on
 held-out perturbation seeds 200000.. (used by nothing else). Peg-in-hole runs its scripted policy
 with a STIFF lateral axis during insertion (3000 N/m; its compliant default never reaches the
-lateral limit), so that there is something to prevent.
+lateral limit), so that there is something to prevent. Groove following likewise runs its scripted
+policy with a stiff lateral axis during the traverse (3000 N/m; its compliant default, 500 N/m,
+rides over the moving obstacle and meets the end wall below the 12 N wall-force limit in most
+episodes).
 
-Writes ``results/bresa/tasks/<task>/`` (JSON, plots) and ``results/bresa/tasks/tasks.json``.
+Writes ``results/bresa/tasks/<task>/`` (JSON, plots) and ``results/bresa/tasks/tasks.json``
+(``--out`` elsewhere; ``--tasks`` a comma-separated subset of the task names below).
 
     .venv/bin/python benchmarks/bresa_tasks.py [--episodes 50] [--train 80] [--workers 2]
 """
@@ -33,6 +37,7 @@ OUT = ROOT / "results" / "bresa" / "tasks"
 TASKS = {
     "arm7_press_wipe": ("robocritic/Arm7PressWipe-v0", {}),
     "peg_in_hole_stiff": ("robocritic/ArmPegInHole-v0", {"insert_stiffness_x": 3000.0}),
+    "groove_stiff": ("robocritic/ArmGroove-v0", {"traverse_stiffness": (3000.0, 500.0)}),
 }
 METHODS = ["none", "reflex_20hz", "reflex_1khz", "minmod_1khz"]
 SEED0 = 200_000
@@ -43,11 +48,20 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=50, help="closed-loop episodes per method")
     parser.add_argument("--train", type=int, default=80, help="exploration episodes (and half as many scripted)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names (default: all)")
+    parser.add_argument("--out", type=Path, default=OUT, help="output folder")
     args = parser.parse_args()
+    names = [n.strip() for n in args.tasks.split(",") if n.strip()]
+    unknown = [n for n in names if n not in TASKS]
+    if unknown or not names:
+        parser.error(f"--tasks: unknown {unknown}; known: {', '.join(TASKS)}")
     record: dict = {"command": f"benchmarks/bresa_tasks.py --episodes {args.episodes} --train {args.train} "
                                f"--workers {args.workers}", "tasks": {}}
-    for name, (env_id, policy_kwargs) in TASKS.items():
-        out = OUT / name
+    if names != list(TASKS):
+        record["command"] += f" --tasks {','.join(names)}"
+    for name in names:
+        env_id, policy_kwargs = TASKS[name]
+        out = args.out / name
         out.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         data = concat_datasets([
@@ -64,7 +78,7 @@ def main() -> None:
             "env_id": env_id, "policy_kwargs": policy_kwargs, "train_ticks": int(data.cost.size),
             "train_violation_tick_rate": float(data.cost.mean()), "val_loss": history.val_loss[-1],
             "base_rate_val": history.base_rate_val, "data_and_training_s": trained_s, "methods": summary["methods"]}
-        atomic_write_json(OUT / "tasks.json", record)
+        atomic_write_json(args.out / "tasks.json", record)
     for name, task in record["tasks"].items():
         print(f"\n{name} ({task['env_id']}): {task['train_ticks']} training ticks, held-out BCE "
               f"{task['val_loss']:.3f} vs base rate {task['base_rate_val']:.3f}")

@@ -9,6 +9,9 @@
 | ``robocritic/ArmPressWipeBullet-v0`` | PyBullet (extra ``pybullet``), 1 kHz | the same task |
 | ``robocritic/Arm7PressWipe-v0`` | MuJoCo, 1 kHz | 7-DoF torque arm (Panda kinematics and limits): the same task in 3-D |
 | ``robocritic/ArmPegInHole-v0`` | MuJoCo, 1 kHz | the planar arm inserts a peg (1 mm clearance), filtered lateral force < 10 N |
+| ``robocritic/ArmGroove-v0`` | MuJoCo, 1 kHz | the planar arm follows a groove past a moving obstacle, filtered wall (lateral) force < 12 N |
+| ``robocritic/NavPointGoal-v0`` | MuJoCo ray casting, 10 Hz | differential-drive robot reaches a point goal in a generated cluttered world from depth + odometry; collision unsafe |
+| ``robocritic/NavExplore-v0`` | MuJoCo ray casting, 10 Hz | the same robot and worlds without a goal: travel and cover area; collision unsafe |
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ _SPECS = {
     ),
     "robocritic/Arm7PressWipe-v0": ("robocritic.envs.arm.press_wipe7_v0:Arm7PressWipeEnv", 2000),
     "robocritic/ArmPegInHole-v0": ("robocritic.envs.arm.peg_in_hole_v0:ArmPegInHoleEnv", 2000),
+    "robocritic/ArmGroove-v0": ("robocritic.envs.arm.groove_v0:ArmGrooveEnv", 2000),
+    "robocritic/NavPointGoal-v0": ("robocritic.envs.nav.point_goal_v0:NavPointGoalEnv", 600),
+    "robocritic/NavExplore-v0": ("robocritic.envs.nav.explore_v0:NavExploreEnv", 600),
 }
 ENV_IDS: tuple[str, ...] = tuple(_SPECS)
 

@@ -21,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from robocritic.bresa.features import FeatureLayout
+from robocritic.bresa.groove_policies import GROOVE_GEOMETRY, groove_policy_for_env
 from robocritic.bresa.hierarchy import EpisodeTrace, HierarchyConfig, TaskPolicy, run_episode
 from robocritic.bresa.labels import violation_labels
 from robocritic.bresa.peg_policies import PEG_GEOMETRY, peg_policy_for_env
@@ -53,10 +54,17 @@ ENV_KWARGS_BY_ENV: dict[str, dict[str, Any]] = {
         "contact_stiffness_range": (0.5, 2.0),
         "randomization": {"friction_scale": (0.7, 1.5), "push_probability": 0.001, "push_force": (3.0, 8.0)},
     },
+    "robocritic/ArmGroove-v0": {
+        "contact_stiffness_range": (0.5, 2.0),
+        "randomization": {"friction_scale": (0.7, 1.5), "push_probability": 0.001,
+                          "push_force": (20.0, 50.0)},
+    },
 }
 """Per-env perturbations that replace :data:`DEFAULT_ENV_KWARGS` (peg-in-hole: its own hole and
 table offsets, friction, and pushes below the 10 N lateral limit: the wrist sensor measures a push
-along x as lateral force, so press-and-wipe's 20-50 N pushes would be violations by themselves)."""
+along x as lateral force, so press-and-wipe's 20-50 N pushes would be violations by themselves;
+groove: its own groove and table offsets and moving obstacle, friction, and 20-50 N pushes, which
+act on the upper arm there, so the sensor sees only what they drive the stylus into)."""
 
 
 def default_env_kwargs(env_id: str = ENV_ID) -> dict[str, Any]:
@@ -207,6 +215,8 @@ def _make_policy(policy: str | TaskPolicy, env_id: str = ENV_ID) -> TaskPolicy:
             raise ValueError(f"policy: expected 'exploration', 'scripted' or a TaskPolicy; got {policy!r}")
         if env_id in PEG_GEOMETRY:
             return peg_policy_for_env(policy, env_id)
+        if env_id in GROOVE_GEOMETRY:
+            return groove_policy_for_env(policy, env_id)
         return policy_for_env(policy, env_id)  # the env's contact height and stroke
     return policy
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 DEFAULT_ENV = "robocritic/ArmPressWipe-v0"
 ENVS = ("robocritic/ArmPressWipe-v0", "robocritic/ArmPressWipeBullet-v0", "robocritic/Arm7PressWipe-v0",
-        "robocritic/ArmPegInHole-v0")
+        "robocritic/ArmPegInHole-v0", "robocritic/ArmGroove-v0")
 """The press-and-wipe envs ``--env`` accepts (those with a task geometry for the policies)."""
 
 

@@ -84,16 +84,19 @@ def load_risk_model(path: str | Path, max_batch: int = 64) -> Any:
 def layout_for_env(env_id: str) -> Any:
     """The critic's :class:`~robocritic.bresa.features.FeatureLayout` on the env ``env_id``."""
     from robocritic.bresa.features import FeatureLayout
+    from robocritic.bresa.groove_policies import GROOVE_GEOMETRY
     from robocritic.bresa.peg_policies import PEG_GEOMETRY
     from robocritic.bresa.policies import TASK_GEOMETRY
 
     if env_id in PEG_GEOMETRY:
         m = int(PEG_GEOMETRY[env_id]["n_task"])
+    elif env_id in GROOVE_GEOMETRY:
+        m = int(GROOVE_GEOMETRY[env_id]["n_task"])
     elif env_id in TASK_GEOMETRY:
         m = int(TASK_GEOMETRY[env_id]["n_task"])
     else:
         raise ValueError(f"env_id: no press-and-wipe env {env_id!r}; known: {sorted(TASK_GEOMETRY)} "
-                         f"(peg-in-hole: {sorted(PEG_GEOMETRY)})")
+                         f"(peg-in-hole: {sorted(PEG_GEOMETRY)}; groove: {sorted(GROOVE_GEOMETRY)})")
     return FeatureLayout(m=m, axes=("x", "z") if m == 2 else tuple("xyz"[:m]))
 
 
@@ -257,6 +260,7 @@ def _plot_forces(traces: dict[str, dict[str, list]], seed: int, offset: float, p
                  env_id: str = ENV_ID) -> None:
     from matplotlib.figure import Figure
 
+    from robocritic.bresa.groove_policies import GROOVE_GEOMETRY
     from robocritic.bresa.peg_policies import PEG_GEOMETRY
     from robocritic.envs.arm.press_wipe_v0 import FORCE_BAND, FORCE_LIMIT
 
@@ -265,6 +269,10 @@ def _plot_forces(traces: dict[str, dict[str, list]], seed: int, offset: float, p
         from robocritic.envs.arm.peg_in_hole_v0 import FORCE_LIMIT
 
         FORCE_BAND, ylabel = None, "filtered lateral force (N)"
+    elif env_id in GROOVE_GEOMETRY:  # lateral too; its band is on the normal force, not plotted here
+        from robocritic.envs.arm.groove_v0 import FORCE_LIMIT
+
+        FORCE_BAND, ylabel = None, "filtered lateral (wall) force (N)"
 
     fig = Figure(figsize=(9, 4), constrained_layout=True)
     ax = fig.add_subplot()

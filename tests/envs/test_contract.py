@@ -23,13 +23,18 @@ def _ids() -> list:
     return params
 
 
+def _flat(env: gym.Env, obs) -> np.ndarray:
+    """An observation as one array (a Dict observation flattened in its key order)."""
+    return gym.spaces.flatten(env.observation_space, obs)
+
+
 def _rollout(env: gym.Env, seed: int, steps: int = 30) -> list:
     obs, _ = env.reset(seed=seed)
     env.action_space.seed(seed)
-    out = [obs]
+    out = [_flat(env, obs)]
     for _ in range(steps):
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
-        out += [obs, info["state"], np.array([reward, terminated, truncated, info["cost"]])]
+        out += [_flat(env, obs), info["state"], np.array([reward, terminated, truncated, info["cost"]])]
         if terminated or truncated:
             obs, _ = env.reset()
     return out
@@ -100,7 +105,7 @@ def test_bad_actions_raise_naming_the_action(env_id, bad_action, match):
 def test_bad_reset_options_and_configs_name_the_field(env_id):
     env = gym.make(env_id)
     try:
-        n_x = env.observation_space.shape[0]
+        n_x = env.unwrapped.dynamics.n_x  # the state options["state"] sets
         with pytest.raises(ValueError, match=r"options\['state'\] must be finite"):
             env.reset(seed=0, options={"state": np.full(n_x, np.nan)})
         with pytest.raises(ValueError, match=r"options\['state'\] must have shape"):
