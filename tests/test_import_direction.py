@@ -26,7 +26,7 @@ SOURCE_ROOTS = {"robocritic": ROOT / "robocritic", "robocritic.envs": ROOT / "en
 
 GROUND = ("robocritic.interfaces", "robocritic.dynamics", "robocritic.utils", "robocritic.profiles",
           "robocritic.hardware")
-METHODS = ("robocritic.yann", "robocritic.bresa")
+METHODS = ("robocritic.yann", "robocritic.bresa", "robocritic.navdp")
 #: Modules of a method package that train; a node never imports them (weights load through
 #: the method's policy I/O instead).
 TRAINING_MODULES = ("runner", "trainer", "factory", "baselines", "comparison", "ddpg", "buffer")

@@ -1,0 +1,1 @@
+"""NavDP: diffusion trajectories ranked by a critic."""

@@ -1,0 +1,146 @@
+"""Env-free NavDP planning: sample ``K`` trajectories for one depth observation, score them with the
+critic, pick the best, or stop and rotate in place when none is safe.
+
+Coordinates: the robot frame at the time of the depth frame, ``x`` forward, ``y`` left [m],
+``theta`` counter-clockwise [rad]. A candidate is the cumulative sum of its ``N`` increments, so
+waypoint ``i`` is where the robot should be after ``i + 1`` steps.
+
+Selection modes:
+
+* ``"critic"`` (NavDP): the candidate with the highest score. In no-goal mode (``goal=None``) a
+  candidate whose end point lies closer than ``no_goal_min_length`` to the robot scores
+  ``no_goal_short_score``. If the best score is below ``stop_threshold`` there is no path: the
+  plan says stop and rotate in place toward ``sign(mean y)`` of all candidates' waypoints (left
+  when that mean is exactly 0).
+* ``"first_sample"`` / ``"random_sample"`` (ablations without the critic): candidate 0, or one
+  drawn from the plan's generator; the critic is not run (scores are NaN) and the plan never stops.
+
+Threads are the caller's business (``torch.set_num_threads(1)`` for one control core).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from robocritic.navdp.model import NavDPNet
+
+__all__ = ["SELECTIONS", "NavDPPlanner", "Plan"]
+
+SELECTIONS = ("critic", "first_sample", "random_sample")
+"""Ways to pick a candidate (module docstring)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The outcome of one :meth:`NavDPPlanner.plan`.
+
+    Attributes:
+        candidates: ``(K, N, 3)`` float32 cumulative waypoints ``(x, y, theta)`` [m, m, rad] in
+            the robot frame.
+        scores: ``(K,)`` float32 critic scores after the no-goal rule (NaN without a critic).
+        best: index of the highest-scoring (or the picked) candidate.
+        stop: no candidate is safe enough: do not follow ``path``; rotate in place.
+        rotate: with ``stop``, the turn direction: +1 counter-clockwise (toward +y, left), -1
+            clockwise; 0 when not stopping.
+    """
+
+    candidates: np.ndarray
+    scores: np.ndarray
+    best: int
+    stop: bool
+    rotate: int
+
+    @property
+    def path(self) -> np.ndarray:
+        """``(N, 3)`` waypoints of the chosen candidate."""
+        return self.candidates[self.best]
+
+
+class NavDPPlanner:
+    """Plans with a trained :class:`NavDPNet` (module docstring).
+
+    Args:
+        model: the network (used in eval mode, on its own device).
+        selection: one of :data:`SELECTIONS`.
+        n_candidates: ``K`` (default: ``model.config.n_candidates``).
+        stop_threshold: default ``model.config.stop_threshold``.
+        seed: seeds the planner's own generator, used when :meth:`plan` gets neither a seed nor
+            a generator (so a fresh planner replays the same plans).
+    """
+
+    def __init__(self, model: NavDPNet, *, selection: str = "critic", n_candidates: int | None = None,
+                 stop_threshold: float | None = None, seed: int = 0) -> None:
+        if selection not in SELECTIONS:
+            raise ValueError(f"selection must be one of {list(SELECTIONS)}; got {selection!r}")
+        cfg = model.config
+        self.model = model.eval()
+        self.selection = selection
+        self.n_candidates = int(cfg.n_candidates if n_candidates is None else n_candidates)
+        if self.n_candidates < 1:
+            raise ValueError(f"n_candidates must be >= 1; got {n_candidates!r}")
+        self.stop_threshold = float(cfg.stop_threshold if stop_threshold is None else stop_threshold)
+        self._device = model.depth_scale.device
+        self._generator = torch.Generator(device=self._device).manual_seed(int(seed))
+
+    def _depth(self, depth: np.ndarray | torch.Tensor) -> torch.Tensor:
+        cfg = self.model.config
+        d = torch.as_tensor(depth, dtype=torch.float32)
+        if d.ndim == 2:
+            d = d[None]
+        shape = (cfg.history, cfg.depth_height, cfg.depth_width)
+        if tuple(d.shape) != shape:
+            raise ValueError(f"depth: expected shape {shape} (or {shape[1:]} when history is 1) [m]; "
+                             f"got {tuple(np.shape(depth))}")
+        return d[None].to(self._device)
+
+    @torch.inference_mode()
+    def plan(self, depth: np.ndarray | torch.Tensor, goal: np.ndarray | tuple[float, float] | None = None, *,
+             seed: int | None = None, generator: torch.Generator | None = None) -> Plan:
+        """Sample, score and pick.
+
+        Args:
+            depth: ``(T, H, W)`` or ``(H, W)`` depth [m] (0 = no return), older frames first.
+            goal: ``(2,)`` point goal ``(x, y)`` [m] in the robot frame, or ``None`` (no goal).
+            seed: if given, a fresh generator seeded with it (takes precedence over ``generator``).
+            generator: source of the diffusion noise (and of the random pick); default: the
+                planner's own.
+
+        Returns:
+            A :class:`Plan`. Every candidate step is within ``config.max_step`` per axis.
+        """
+        cfg = self.model.config
+        if seed is not None:
+            generator = torch.Generator(device=self._device).manual_seed(int(seed))
+        elif generator is None:
+            generator = self._generator
+        device = self._device
+        g = torch.zeros(1, 3, device=device)  # (x, y, flag); all zero = no goal
+        if goal is not None:
+            xy = torch.as_tensor(np.asarray(goal, dtype=np.float32).reshape(-1))
+            if xy.shape != (2,) or not torch.isfinite(xy).all():
+                raise ValueError(f"goal: expected finite (x, y) [m] in the robot frame; got {goal!r}")
+            g[0, :2], g[0, 2] = xy.to(device), 1.0
+        obs = self.model.encode(self._depth(depth))
+        k = self.n_candidates
+        increments = self.model.sample_actions(obs, g, generator, n_samples=k)  # one memory for all K
+        candidates = torch.cumsum(increments, dim=1)
+        if self.selection == "critic":
+            scores = self.model.score(increments, obs)
+            if goal is None:
+                short = candidates[:, -1, :2].norm(dim=-1) < cfg.no_goal_min_length
+                scores = torch.where(short, torch.full_like(scores, cfg.no_goal_short_score), scores)
+            best = int(torch.argmax(scores))
+            stop = bool(scores[best] < self.stop_threshold)
+        else:
+            scores = torch.full((k,), float("nan"), device=device)
+            if self.selection == "first_sample":
+                best = 0
+            else:
+                best = int(torch.randint(k, (1,), generator=generator, device=device))
+            stop = False
+        rotate = (1 if float(candidates[..., 1].mean()) >= 0 else -1) if stop else 0
+        return Plan(candidates=candidates.cpu().numpy(), scores=scores.float().cpu().numpy(), best=best,
+                    stop=stop, rotate=rotate)
