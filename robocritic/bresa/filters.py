@@ -280,9 +280,11 @@ class MinimalModificationFilter:
     stiffens a command already softer than the minimum). Other components are unchanged.
     Peg-in-hole: ``shift_axis=-1`` (back off upward), ``soften_axis=0`` (comply laterally).
 
-    Each tick scores ALL candidates in ONE ``model.risk`` call on a preallocated ``(B, n_in)``
-    batch (``B <= max_batch``, 64, or the model's ``max_batch`` if smaller). A candidate is safe
-    iff its risk is ``<= threshold`` (the reflex's trigger is ``> threshold``). Choice:
+    Each tick first scores the nominal command alone (a batch of one: on most ticks it is safe
+    and nothing else is needed); when it is not, ALL candidates are scored in ONE ``model.risk``
+    call on a preallocated ``(B, n_in)`` batch (``B <= max_batch``, 64, or the model's
+    ``max_batch`` if smaller). A candidate is safe iff its risk is ``<= threshold`` (the reflex's
+    trigger is ``> threshold``). Choice:
 
     * nominal safe -> the nominal command, no intervention;
     * else the safe candidate of least distance ``d^2 = (retreat_weight * r)^2 +
@@ -380,15 +382,18 @@ class MinimalModificationFilter:
         log_kz = float(nominal[m + self.soften_axis])
         np.add(self._log_scales, log_kz, out=self._log_kz)
         np.maximum(self._log_kz, min(log_kz, self._log_min), out=self._log_kz)
-        risk = self.model.risk(self._x)
-        r0 = float(risk[0])
+        r0 = float(self.model.risk(self._x[:1])[0])
         threshold = self.threshold
         if r0 <= threshold:
             return action, {"intervened": False, "risk": r0, "risk_applied": r0, "candidate": 0, "safe": True,
                             "retreat": 0.0, "stiffness_scale": 1.0}
+        risk = self.model.risk(self._x)
         # The choice in Python floats: for a few dozen candidates that is cheaper than numpy's
         # per-call overhead, and the arithmetic is the same IEEE operations in the same order.
+        # Candidate 0 is the nominal, known unsafe from the call above (a batched matmul may round
+        # its risk differently: the decision uses the first value throughout).
         risks = risk.tolist()
+        risks[0] = r0
         log_kzs = self._log_kz.tolist()
         w_k2 = self._w_k2
         i, best = -1, math.inf
@@ -400,7 +405,7 @@ class MinimalModificationFilter:
                     i, best = j, d
         safe = i >= 0
         if not safe:
-            i = int(np.argmin(risk))  # the least risky (NaN-aware as before)
+            i = int(np.argmin(risks))  # the least risky (NaN-aware as before)
         r_applied = risks[i]
         if i == 0:
             return action, {"intervened": False, "risk": r0, "risk_applied": r0, "candidate": 0,

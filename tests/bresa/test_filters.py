@@ -136,11 +136,11 @@ def test_min_mod_passes_a_safe_nominal_with_one_call():
     nominal = command([0.45, -0.27], [7.0, math.log(1000.0)])  # 1000 N/m x 2 cm = 20 N
     cmd, info = f.certify(_state(z=-0.25), nominal)
     assert cmd is nominal and not info["intervened"] and info["risk"] == 0.0 and f.interventions == 0
-    assert len(model.calls) == 1 and model.calls[0].shape == (25, LAY.n_in)
+    assert len(model.calls) == 1 and model.calls[0].shape == (1, LAY.n_in)  # the nominal alone
 
 
 def test_min_mod_candidate_batch_matches_the_feature_layout():
-    model = SpringForceRisk()
+    model = SpringForceRisk(limit=1.0)  # both nominals below press > 1 N: unsafe, so the batch is scored
     f = MinimalModificationFilter(model, LAY, retreats=(0.0, 0.01), stiffness_scales=(1.0, 0.5, 0.3))
     s = _state(z=-0.25)
     nominal = command([0.45, -0.27], [7.0, math.log(400.0)])
@@ -148,10 +148,10 @@ def test_min_mod_candidate_batch_matches_the_feature_layout():
     # 400 * 0.3 = 120 < 150 N/m: clipped at the minimum
     expected = [command([0.45, -0.27 + r], [7.0, math.log(max(400.0 * k, 150.0))])
                 for r in (0.0, 0.01) for k in (1.0, 0.5, 0.3)]
-    np.testing.assert_allclose(model.calls[0], LAY.critic_input(s, np.array(expected)), atol=1e-12)
+    np.testing.assert_allclose(model.calls[-1], LAY.critic_input(s, np.array(expected)), atol=1e-12)
     # a nominal already softer than the minimum is never stiffened
     f.certify(s, command([0.45, -0.27], [7.0, math.log(100.0)]))
-    np.testing.assert_allclose(model.calls[1][:, LOG_KZ], math.log(100.0))
+    np.testing.assert_allclose(model.calls[-1][:, LOG_KZ], math.log(100.0))
 
 
 def test_min_mod_applies_the_closest_safe_candidate():
@@ -165,7 +165,8 @@ def test_min_mod_applies_the_closest_safe_candidate():
     np.testing.assert_allclose(cmd, [0.45, -0.265, 7.0, math.log(1400.0)])
     assert info["intervened"] and info["safe"] and info["risk"] == 1.0 and info["risk_applied"] == 0.0
     assert info["retreat"] == pytest.approx(0.005) and info["stiffness_scale"] == pytest.approx(0.7)
-    assert len(model.calls) == 1 and f.interventions == 1
+    # the nominal alone, then every candidate in one batch
+    assert [c.shape[0] for c in model.calls] == [1, 25] and f.interventions == 1
     # only retreat costs: the least retreat, ties to the first (largest) safe scale -> (0, 0.5)
     cmd, _ = MinimalModificationFilter(model, LAY, stiffness_weight=0.0).certify(_state(z=-0.25), nominal)
     np.testing.assert_allclose(cmd, [0.45, -0.27, 7.0, math.log(1000.0)])
@@ -193,7 +194,7 @@ def test_min_mod_takes_the_least_risky_when_none_is_safe():
     assert info["risk_applied"] == pytest.approx(0.75 + 0.15 * math.tanh(-10.0 / 50.0))
 
 
-def test_min_mod_with_a_real_critic_is_one_batched_call():
+def test_min_mod_with_a_real_critic_scores_the_candidates_in_one_batched_call():
     critic = NumpyCritic.from_module(SafetyCritic(LAY.n_in, (64, 64), "tanh", seed=3), max_batch=64)
 
     class Counting:
@@ -212,8 +213,8 @@ def test_min_mod_with_a_real_critic_is_one_batched_call():
     for t in range(10):
         s = _state(z=-0.25 + 0.01 * rng.normal())
         cmd, info = f.certify(s, command([0.45, -0.27], [7.0, 7.5]))
-        assert cmd.shape == (4,) and 0.0 <= info["risk"] <= 1.0 and len(model.shapes) == t + 1
-    assert set(model.shapes) == {(25, LAY.n_in)}
+        assert cmd.shape == (4,) and 0.0 <= info["risk"] <= 1.0
+        assert model.shapes[2 * t:] == [(1, LAY.n_in), (25, LAY.n_in)]  # the nominal, then all candidates
     with pytest.raises(ValueError, match="max_batch"):
         MinimalModificationFilter(model, LAY, retreats=np.linspace(0, 0.02, 9),
                                   stiffness_scales=np.linspace(1, 0.2, 8))
