@@ -8,8 +8,10 @@ scripted one?
    ``benchmarks/bresa_study.py``); if missing, a quick one is collected and trained here.
 2. Training: SAC (:mod:`robocritic.bresa.task_rl`) on the task-level env (20 Hz decisions,
    the collection perturbations: surface 0-3 cm, contact stiffness x0.5-2, 20-50 N pushes), for
-   each seed in ``--seeds`` and each condition -- ``sac`` (no filter) and ``sac+reflex_1khz``
-   (the reflex filter every 1 ms tick, during training) -- with the same episode budget.
+   each seed in ``--seeds`` and each condition -- ``sac`` (no filter; a fixed reward penalty of
+   10 per unsafe tick), ``sac-lagrangian`` (no filter; the penalty is a Lagrange multiplier
+   raised by 0.5 per unsafe tick of each episode) and ``sac+reflex_1khz`` (the reflex filter every
+   1 ms tick, during training) -- with the same episode budget.
    Counted: unsafe 1 ms ticks and episodes with a violation, over all of training.
 3. Evaluation on held-out perturbation seeds 300000.. (never used in training): each trained
    policy deployed without a filter and with the reflex filter, and the scripted policy (the
@@ -38,7 +40,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bresa" / "task_rl"
 EVAL_SEED0 = 300_000
-CONDITIONS = {"sac": "none", "sac+reflex_1khz": "reflex_1khz"}
+CONDITIONS: dict[str, dict] = {"sac": {"filter": "none"},
+                               "sac-lagrangian": {"filter": "none", "lagrangian_lr": 0.5},
+                               "sac+reflex_1khz": {"filter": "reflex_1khz"}}
 
 
 def _train(job: tuple[str, int, int, str]) -> dict:
@@ -48,7 +52,7 @@ def _train(job: tuple[str, int, int, str]) -> dict:
 
     torch.set_num_threads(1)
     cond, seed, episodes, critic = job
-    cfg = TaskRLConfig(filter=CONDITIONS[cond], critic_path=critic, episodes=episodes)
+    cfg = TaskRLConfig(**CONDITIONS[cond], critic_path=critic, episodes=episodes)
     t0 = time.perf_counter()
     res = train_task_policy(cfg, seed, OUT / "runs" / f"{cond}_s{seed}", progress=False, tensorboard=False)
     m = res.metrics

@@ -153,6 +153,9 @@ class TaskLevelEnv(gym.Env):
         self._obs: np.ndarray | None = None
         self._info: dict[str, Any] = {}
         self._done = True
+        #: Cost per unsafe tick in the reward; starts at the config's, a Lagrangian trainer moves it
+        #: between episodes.
+        self.violation_penalty = float(self.config.violation_penalty)
 
     def _observe(self) -> np.ndarray:
         return np.concatenate([np.asarray(self._obs, dtype=np.float64), self.loop.applied]).astype(np.float32)
@@ -196,7 +199,7 @@ class TaskLevelEnv(gym.Env):
         self._episode_unsafe += unsafe
         self._episode_interventions += interventions
         self._done = bool(terminated or truncated)
-        reward = -self.config.reward_scale * (cost + self.config.violation_penalty * unsafe)
+        reward = -self.config.reward_scale * (cost + self.violation_penalty * unsafe)
         out_info = {
             "ticks": ticks, "cost": cost, "unsafe_ticks": unsafe, "interventions": interventions,
             "episode_ticks": self._episode_ticks, "episode_unsafe_ticks": self._episode_unsafe,

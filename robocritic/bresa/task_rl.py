@@ -48,6 +48,7 @@ from robocritic.learning.rollout import EpisodeResult, episode_seed
 from robocritic.learning.runs import CurveLogger, PolicySidecar, RunFolder, RunMetrics, versions
 from robocritic.learning.sb3 import build_sb3_policy, require_sb3
 from robocritic.learning.spec import ObsNormalization
+from robocritic.utils.fields import check_real
 
 __all__ = [
     "TASK_ENV_ID",
@@ -93,6 +94,11 @@ class TaskRLConfig:
         keep_checkpoints: newest checkpoints kept.
         learning_rate, buffer_size, learning_starts (decision steps of random actions first),
         batch_size, tau, gamma, train_freq, gradient_steps, net_arch, ent_coef: SAC's.
+        lagrangian_lr: 0 (default): the penalty per unsafe tick stays ``env.violation_penalty``
+            (reward penalty). > 0: a Lagrangian method: after every training episode the penalty
+            ``lambda`` (starting at ``env.violation_penalty``) becomes
+            ``max(0, lambda + lagrangian_lr * (unsafe ticks - cost_budget))``.
+        cost_budget: unsafe 1 ms ticks per episode the Lagrangian method tolerates (>= 0).
     """
 
     env: TaskEnvConfig = field(default_factory=lambda: TaskEnvConfig(reward_scale=1e-3, violation_penalty=10.0))
@@ -111,6 +117,8 @@ class TaskRLConfig:
     gradient_steps: int = 1
     net_arch: tuple[int, ...] = (128, 128)
     ent_coef: str | float = "auto"
+    lagrangian_lr: float = 0.0
+    cost_budget: float = 0.0
 
     def __post_init__(self) -> None:
         name = "TaskRLConfig"
@@ -137,6 +145,8 @@ class TaskRLConfig:
             raise ValueError(f"{name}.net_arch must be widths >= 1; got {self.net_arch!r}")
         if not (self.ent_coef == "auto" or (isinstance(self.ent_coef, (int, float)) and self.ent_coef > 0)):
             raise ValueError(f"{name}.ent_coef must be 'auto' or a number > 0; got {self.ent_coef!r}")
+        for f in ("lagrangian_lr", "cost_budget"):
+            check_real(name, f, getattr(self, f), low=0.0)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON form (what checkpoints compare and the sidecar records)."""
@@ -373,10 +383,13 @@ def train_task_policy(
     seeds_env = _EpisodeSeeds(TaskLevelEnv(config.env, safety), seed)
     env = _NormalizedObs(seeds_env, normalization)
     model = _make_model(config, env, seed)
-    algo = "sac" if config.filter == "none" else f"sac+{config.filter}"
+    task_env = seeds_env.unwrapped  # the TaskLevelEnv: its violation_penalty is the Lagrangian's lambda
+    algo = ("sac" if config.filter == "none" else f"sac+{config.filter}") + (
+        "-lagrangian" if config.lagrangian_lr > 0 else "")
     metrics = RunMetrics(TASK_ENV_ID, algo, int(seed))
     interventions: list[int] = []
     successes: list[bool] = []
+    penalties: list[float] = []  # lambda after each training episode
     resumed = False
     if latest is not None:
         ckpt = store.load(latest)
@@ -398,6 +411,9 @@ def train_task_policy(
         model.action_space.np_random.bit_generator.state = meta["action_space_rng"]
         metrics = RunMetrics.from_json(meta["metrics"])
         interventions, successes = list(meta["interventions"]), [bool(s) for s in meta["successes"]]
+        penalties = [float(p) for p in meta.get("penalties", [])]
+        if penalties:
+            task_env.violation_penalty = penalties[-1]
         seeds_env.episode = metrics.episodes_done
         resumed = True
 
@@ -427,6 +443,10 @@ def train_task_policy(
                 log.episode(EpisodeResult(self.cost, self.steps, self.unsafe, not truncated))
                 interventions.append(self.interventions)
                 successes.append(bool(info["success"]))
+                if config.lagrangian_lr > 0:  # dual ascent on the episode's unsafe ticks
+                    step = config.lagrangian_lr * (self.unsafe - config.cost_budget)
+                    task_env.violation_penalty = max(0.0, task_env.violation_penalty + step)
+                penalties.append(task_env.violation_penalty)
                 log.advance(self.cost)
                 self.reset_counts()
             return True
@@ -438,7 +458,7 @@ def train_task_policy(
                 "numpy_global_rng": _np_global_state(),
                 "action_space_rng": model.action_space.np_random.bit_generator.state,
                 "metrics": metrics.to_json(), "interventions": interventions,
-                "successes": successes}
+                "successes": successes, "penalties": penalties}
         store.save(metrics.episodes_done, _model_state(model), _jsonable(meta),
                    replay=_save_buffer(model.replay_buffer))
 
@@ -475,7 +495,7 @@ def train_task_policy(
         from robocritic.utils.atomic import atomic_write_json
 
         atomic_write_json(run.path / "task_rl.json", {"interventions": interventions, "successes": successes,
-                                                      "config": config.to_json()})
+                                                      "penalties": penalties, "config": config.to_json()})
         metrics.versions = versions(stable_baselines3=require_sb3().__version__)
         run.write_metrics(metrics)
     return TaskRLResult(run.path, metrics, finished, interventions, successes, policy if finished else None)

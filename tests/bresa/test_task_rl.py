@@ -84,3 +84,27 @@ def test_config_validation_names_the_field():
     with pytest.raises(ValueError, match="episodes"):
         TaskRLConfig(episodes=0)
     assert make_filter("none", None, HierarchyConfig()) is None
+
+
+def test_lagrangian_penalty_follows_the_unsafe_ticks_and_resumes(tmp_path):
+    import json
+
+    # no filter: the exploring policy has unsafe ticks for the dual ascent to see
+    cfg = _config(episodes=4, lagrangian_lr=0.5, cost_budget=2.0)
+    full = train_task_policy(cfg, 0, tmp_path / "a", progress=False, tensorboard=False)
+    penalties = json.loads((tmp_path / "a" / "task_rl.json").read_text())["penalties"]
+    unsafe = full.metrics.curve.train_violation_steps
+    expected, lam = [], 10.0
+    for u in unsafe:
+        lam = max(0.0, lam + 0.5 * (u - 2.0))
+        expected.append(lam)
+    assert penalties == pytest.approx(expected) and len(penalties) == 4
+    assert len(set(penalties)) > 1  # lambda moved
+    assert full.metrics.algorithm == "sac-lagrangian"
+    part = train_task_policy(cfg, 0, tmp_path / "b", stop_after=2, progress=False, tensorboard=False)
+    assert not part.finished
+    rest = train_task_policy(cfg, 0, tmp_path / "b", progress=False, tensorboard=False)
+    assert json.loads((tmp_path / "b" / "task_rl.json").read_text())["penalties"] == penalties
+    assert rest.metrics.curve.train_cost == full.metrics.curve.train_cost
+    with pytest.raises(ValueError, match="lagrangian_lr"):
+        TaskRLConfig(lagrangian_lr=-1.0)
