@@ -434,8 +434,30 @@ def _act_kernel(
         for k in range(n_x):
             s += L[row0 + k] * dx[k]
         v = u_eq[a] + (s + L[row0 + n_x])
+        if not np.isfinite(v):  # K x overflowed (inf - inf = NaN): see _scaled_law
+            scale = 0.0
+            for k in range(n_x):
+                scale = max(scale, abs(dx[k]))
+            s = 0.0
+            for k in range(n_x):
+                s += L[row0 + k] * (dx[k] / scale)
+            v = u_eq[a] + (s * scale + L[row0 + n_x])
         u[a] = min(max(v, u_low[a]), u_high[a])
     return best_i, best
+
+
+def _scaled_law(K: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """``K @ dx`` without NaN: ``(K @ (dx / s)) * s``, ``s = max |dx|`` along the last axis.
+
+    For a finite state near the float range ``K dx`` overflows, and opposite-signed terms give
+    inf - inf = NaN, which the clip would pass to the actuator. Scaled, the product is finite or
+    +-inf in the right direction, and the clip saturates it. ``K``: ``(..., n_u, n_x)``,
+    ``dx``: ``(..., n_x)``.
+    """
+    s = np.max(np.abs(dx), axis=-1, keepdims=True)
+    s = np.where(s > 0.0, s, 1.0)
+    with np.errstate(over="ignore"):
+        return np.einsum("...un,...n->...u", K, dx / s) * s
 
 
 _KERNEL_STATE: dict[str, Any] = {}
@@ -614,8 +636,13 @@ class ExplicitMPC:
         chunk = max(1, self._CHUNK_ELEMS // (self._p * self._q_max))
         for s in range(0, B, chunk):
             region[s : s + chunk], margin[s : s + chunk] = self.locate(dX[s : s + chunk])
-        u = np.einsum("bun,bn->bu", self._K[region], dX) + self._r[region]
-        u = np.clip(self._u_eq + u, self._u_low, self._u_high)
+        K = self._K[region]
+        with np.errstate(over="ignore", invalid="ignore"):
+            u = np.einsum("bun,bn->bu", K, dX)
+        bad = ~np.all(np.isfinite(u), axis=1)
+        if bad.any():
+            u[bad] = _scaled_law(K[bad], dX[bad])
+        u = np.clip(self._u_eq + u + self._r[region], self._u_low, self._u_high)
         return ExplicitEvaluation(u=u, feasible=margin <= self.feasibility_tol, region=region, margin=margin)
 
     def feasible(self, x: np.ndarray) -> bool:
@@ -657,7 +684,11 @@ class ExplicitMPC:
             dx = x - self._x_eq
             region, margin = self.locate(dx)
             i, margin = int(region), float(margin)
-            u = self._u_eq + (self._K[i] @ dx + self._r[i])
+            with np.errstate(over="ignore", invalid="ignore"):
+                Kx = self._K[i] @ dx
+            if not np.all(np.isfinite(Kx)):
+                Kx = _scaled_law(self._K[i], dx)
+            u = self._u_eq + (Kx + self._r[i])
             u = np.minimum(np.maximum(u, self._u_low), self._u_high)
         self.n_calls += 1
         infeasible = margin > self.feasibility_tol

@@ -21,9 +21,12 @@ built once as :class:`CondensedQP`; its first ``N n_u`` rows of ``C`` are the id
 bounds), which DAQP takes as simple bounds. Backends: DAQP (dense, exact active set), OSQP (sparse
 ADMM, set up once, then ``update(q, l, u)`` per step with warm start), and cvxpy (a sparse x/u
 formulation with ``x_0`` a DPP parameter, solved by OSQP or Clarabel). Every step checks the
-solver status; anything but "optimal" (or "inaccurate", if accepted) applies the saturated LQR law
-``clip(-K x_0)`` (``K`` the gain of the terminal cost) and records why in
-:attr:`LinearMPC.last_solution`; the controller never returns a silent zero.
+result of every solver call -- the data of this step (finite, loadable), the data update's exit
+flag, the solve's status, and that the plan belongs to this step's state -- so a solver that kept
+the previous step's data is never mistaken for a solved QP. Anything but "optimal" (or
+"inaccurate", if accepted) applies the saturated LQR law ``clip(-K x_0)`` (``K`` the gain of the
+terminal cost) and records why in :attr:`LinearMPC.last_solution`; the controller never returns a
+silent zero.
 """
 
 from __future__ import annotations
@@ -213,6 +216,23 @@ class CondensedQP:
         shift = self.D @ x0
         return self.lb + shift, self.ub + shift
 
+    def data(self, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
+        """Linear cost ``q = F x0`` and bounds ``(lower, upper)`` at ``x0``, and why they are unusable.
+
+        The last item is ``None`` when the data is a well-posed QP; otherwise it names the problem
+        (for ``|x0|`` near the float range, ``F x0`` and ``D x0`` overflow to inf or NaN, and a solver
+        given NaN bounds may silently drop the row).
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            q = self.F @ x0
+            lo, hi = self.bounds(x0)
+        if not np.all(np.isfinite(q)) or np.isnan(lo).any() or np.isnan(hi).any():
+            return q, lo, hi, "the QP data overflows float64 at this state (non-finite cost or bounds)"
+        crossed = (lo > hi) | (lo == np.inf) | (hi == -np.inf)
+        if crossed.any():
+            return q, lo, hi, f"{int(crossed.sum())} constraint rows have no solution at this state"
+        return q, lo, hi, None
+
     def objective(self, U: np.ndarray, x0: np.ndarray) -> float:
         """MPC cost of plan ``U`` ``(n_U,)`` from ``x0`` (the full sum, constant term included)."""
         return float(0.5 * U @ self.H @ U + (self.F @ x0) @ U + x0 @ self.Y @ x0)
@@ -334,22 +354,30 @@ class _DaqpBackend:
         self._model.settings = settings
 
     def solve(self, x0: np.ndarray) -> _Raw:
-        lo, hi = self._qp.bounds(x0)
-        self._model.update(f=self._qp.F @ x0, bupper=hi, blower=lo)
+        q, lo, hi, problem = self._qp.data(x0)
+        if problem is not None:
+            return _Raw("failed", f"daqp not called: {problem}", None)
+        # A rejected update leaves the previous step's data in the workspace; solving it would
+        # return the previous state's plan as optimal.
+        flag = int(self._model.update(f=q, bupper=hi, blower=lo))
+        if flag < 0:
+            detail = f"daqp update rejected this state's data (exit flag {flag}); not solved"
+            return _Raw("failed", detail, None)
         U, _fval, flag, _info = self._model.solve()
         return self._result(U, flag)
 
     def solve_stateless(self, x0: np.ndarray) -> _Raw:
         """Same QP through ``daqp.solve`` so the persistent workspace is left untouched."""
-        lo, hi = self._qp.bounds(x0)
-        U, _fval, flag, _info = daqp.solve(
-            self._H, self._qp.F @ x0, self._A, hi, lo, iter_limit=self._iter_limit
-        )
+        q, lo, hi, problem = self._qp.data(x0)
+        if problem is not None:
+            return _Raw("failed", f"daqp not called: {problem}", None)
+        U, _fval, flag, _info = daqp.solve(self._H, q, self._A, hi, lo, iter_limit=self._iter_limit)
         return self._result(U, flag)
 
     def _result(self, U: np.ndarray, flag: int) -> _Raw:
         status, text = self._FLAGS.get(int(flag), ("failed", "unknown exit flag"))
-        return _Raw(status, f"daqp exit flag {int(flag)} ({text})", np.array(U, copy=True))
+        U = None if U is None else np.array(U, dtype=np.float64, copy=True)
+        return _Raw(status, f"daqp exit flag {int(flag)} ({text})", U)
 
     def reset(self) -> None:
         """Nothing to clear: an exact active-set solve does not depend on where it starts."""
@@ -369,7 +397,7 @@ class _OsqpBackend:
 
     def __init__(self, qp: CondensedQP, config: MPCConfig) -> None:
         self._qp = qp
-        self._inf = float(osqp.constant("OSQP_INFTY"))
+        self._inf = float(osqp.constant("OSQP_INFTY"))  # 1e30: bounds beyond it are "infinite"
         self._solver = osqp.OSQP()
         lo, hi = qp.bounds(np.zeros(qp.D.shape[1]))
         self._solver.setup(
@@ -385,22 +413,55 @@ class _OsqpBackend:
             polishing=config.polish,
             warm_starting=config.warm_start,
         )
+        # osqp.OSQP.update (osqp-python 1.0, 1.1) drops the exit flag of osqp_update_data_vec:
+        # rejected data (e.g. a bound past OSQP_INFTY after clipping, l > u) was silent, and the
+        # next solve re-solved the previous step's QP and reported it optimal (issue 12). Call
+        # the binding, whose return value is that flag; refuse to run without it.
+        binding = getattr(self._solver, "_solver", None)
+        self._update_data_vec = getattr(binding, "update_data_vec", None)
+        if self._update_data_vec is None:
+            raise RuntimeError(
+                f"osqp {getattr(osqp, '__version__', '?')}: no OSQP.update_data_vec binding; "
+                "LinearMPC cannot check OSQP's data updates with this version (use osqp 1.0 to 1.1, "
+                "or solver='daqp')"
+            )
 
     def solve(self, x0: np.ndarray) -> _Raw:
-        lo, hi = self._qp.bounds(x0)
-        self._solver.update(
-            q=self._qp.F @ x0, l=np.maximum(lo, -self._inf), u=np.minimum(hi, self._inf)
-        )
+        q, lo, hi, problem = self._qp.data(x0)
+        if problem is not None:
+            self.reset()
+            return _Raw("failed", f"osqp not called: {problem}", None)
+        l, u = np.maximum(lo, -self._inf), np.minimum(hi, self._inf)
+        # Rows whose bounds both lie beyond OSQP_INFTY clip to l > u: OSQP rejects them.
+        beyond = l > u
+        if beyond.any():
+            self.reset()
+            return _Raw(
+                "failed",
+                f"osqp not called: {int(beyond.sum())} constraint bounds at this state lie beyond "
+                f"OSQP_INFTY = {self._inf:g}",
+                None,
+            )
+        flag = int(self._update_data_vec(q=q, l=l, u=u))
+        if flag != 0:
+            self.reset()
+            detail = f"osqp update rejected this state's data (exit flag {flag}); not solved"
+            return _Raw("failed", detail, None)
         res = self._solver.solve(raise_error=False)
         status = self._STATUS.get(res.info.status_val, "failed")
         if status != "optimal":
             # Iterates after an infeasible or stalled solve are a poor start for the next state.
             self.reset()
         detail = f"osqp status '{res.info.status}' after {res.info.iter} iterations"
-        return _Raw(status, detail, np.array(res.x, copy=True))
+        U = None if res.x is None else np.array(res.x, dtype=np.float64, copy=True)
+        return _Raw(status, detail, U)
 
     def reset(self) -> None:
-        self._solver.warm_start(x=np.zeros(self._qp.n_U), y=np.zeros(self._qp.C.shape[0]))
+        flag = self._solver.warm_start(x=np.zeros(self._qp.n_U), y=np.zeros(self._qp.C.shape[0]))
+        if flag:
+            # Only the starting point is affected: the next solve's status still says how it went.
+            logger.warning("osqp warm_start reset returned exit flag %s; the next solve starts from "
+                           "the previous iterate", flag)
 
 
 class _CvxpyBackend:
@@ -453,6 +514,11 @@ class _CvxpyBackend:
         if not self._problem.is_dpp():
             raise RuntimeError("internal error: MPC problem is not DPP; it would re-canonicalise")
         self._solver = config.cvxpy_solver
+        self._osqp_inf = float(osqp.constant("OSQP_INFTY"))
+        # How far the returned x_0 may sit from the measured one (the equality's own tolerance,
+        # with room for "inaccurate" plans); a stale plan is off by the change of state.
+        self._x0_atol = 1e3 * config.eps_abs + 1e-9
+        self._x0_rtol = 1e3 * config.eps_rel
         self._warm = config.warm_start
         self._cold_next = True
         if self._solver == "OSQP":
@@ -471,19 +537,35 @@ class _CvxpyBackend:
         return f"cvxpy/{self._solver}"
 
     def solve(self, x0: np.ndarray) -> _Raw:
+        if self._solver == "OSQP" and np.any(np.abs(x0) >= self._osqp_inf):
+            # x0 enters OSQP as the bounds l = u = x0 of the initial-state rows; past OSQP_INFTY
+            # they clip to l > u and a warm-started cvxpy ignores OSQP's rejection of the update.
+            self._cold_next = True
+            return _Raw(
+                "failed", f"{self.name} not called: state entries reach OSQP_INFTY = {self._osqp_inf:g}",
+                None,
+            )
         self._x0.value = x0
         try:
             self._problem.solve(
                 solver=self._solver, warm_start=self._warm and not self._cold_next, **self._opts
             )
-        except cp.error.SolverError as exc:
+        except (cp.error.SolverError, ValueError, ArithmeticError) as exc:
             self._cold_next = True
-            return _Raw("failed", f"{self.name} raised SolverError: {exc}", None)
+            return _Raw("failed", f"{self.name} raised {type(exc).__name__}: {exc}", None)
         raw_status = self._problem.status
         status = self._STATUS.get(raw_status, "failed")
+        detail = f"{self.name} status '{raw_status}'"
+        U = None if self._U.value is None else np.array(self._U.value, dtype=np.float64).reshape(-1)
+        if status in ("optimal", "inaccurate"):
+            X0 = self._X.value[0] if self._X.value is not None else None
+            if X0 is None or not np.allclose(X0, x0, rtol=self._x0_rtol, atol=self._x0_atol):
+                # A solver that kept an earlier step's data (a rejected warm update) returns that
+                # step's plan with an "optimal" status; its x_0 gives it away.
+                status, U = "failed", None
+                detail += ", but the plan's x_0 is not the measured state (stale solver data)"
         self._cold_next = status != "optimal"
-        U = None if self._U.value is None else np.array(self._U.value, copy=True).reshape(-1)
-        return _Raw(status, f"{self.name} status '{raw_status}'", U)
+        return _Raw(status, detail, U)
 
     def reset(self) -> None:
         self._cold_next = True
@@ -615,4 +697,11 @@ class LinearMPC:
         return self._daqp.solve_stateless(x - self.model.x_eq).status == "optimal"
 
     def _fallback(self, x0: np.ndarray) -> np.ndarray:
-        return np.clip(self.model.u_eq - self.K @ x0, self._u_low, self._u_high)
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = self.K @ x0
+            if not np.all(np.isfinite(v)):
+                # K x0 overflows (inf - inf = NaN) for |x0| near the float range; the clip keeps
+                # only its direction, which the scaled product gives without overflow.
+                s = np.max(np.abs(x0))
+                v = (self.K @ (x0 / s)) * s
+        return np.clip(self.model.u_eq - v, self._u_low, self._u_high)

@@ -6,6 +6,7 @@
 - :mod:`.substitutions`: ``$(var)``, ``$(env)``, ``$(find-pkg-share)``, ``$(dirname)``.
 - :mod:`.packages`: share directories and executables (ament index, source checkout, wheel data).
 - :mod:`.runner`: start the nodes as processes, prefix their output, supervise, shut down cleanly.
+- :mod:`.spawn`: start a node so that it dies with the launcher, also on ``kill -9`` (Linux).
 - :mod:`.command`: the command line.
 
 The package is named ``launcher`` on purpose: a package named ``launch`` would shadow ROS 2's.

@@ -10,15 +10,36 @@ robocritic launch FILE --print                               # the command of ev
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .description import LaunchPlan, load_launch_file, parse_launch_arguments
 from .errors import LaunchError
 from .packages import find_package_share
 from .runner import PROCESS_TRANSPORTS, LaunchRunner
+
+
+def _seconds(*, positive: bool) -> Callable[[str], float]:
+    """argparse ``type``: a finite number of seconds, > 0 (``positive``) or >= 0.
+
+    ``float()`` alone accepts "nan" and "inf": a duration that never elapses, a timeout that never
+    expires. argparse names the option in the error.
+    """
+    bound = "> 0" if positive else ">= 0"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number of seconds {bound}; got {text!r}") from None
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            raise argparse.ArgumentTypeError(f"must be a finite number of seconds {bound}; got {text!r}")
+        return value
+
+    return parse
 
 
 def build_parser(prog: str = "robocritic launch") -> argparse.ArgumentParser:
@@ -37,7 +58,9 @@ def build_parser(prog: str = "robocritic launch") -> argparse.ArgumentParser:
         "targets", nargs="+", metavar="FILE | PKG FILE | name:=value",
         help="a launch file path, or a package and a launch file in its share/launch, then launch arguments",
     )  # fmt: skip
-    parser.add_argument("--duration", type=float, metavar="S", help="shut down after S seconds")
+    parser.add_argument(
+        "--duration", type=_seconds(positive=True), metavar="S", help="shut down after S seconds (> 0)"
+    )
     parser.add_argument(
         "--show-args", action="store_true", help="list the declared launch arguments and exit"
     )
@@ -57,14 +80,14 @@ def build_parser(prog: str = "robocritic launch") -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--sigterm-timeout",
-        type=float,
+        type=_seconds(positive=False),
         default=5.0,
         metavar="S",
         help="seconds from SIGINT to SIGTERM at shutdown (default 5)",
     )
     parser.add_argument(
         "--sigkill-timeout",
-        type=float,
+        type=_seconds(positive=False),
         default=5.0,
         metavar="S",
         help="seconds from SIGTERM to SIGKILL at shutdown (default 5)",

@@ -20,10 +20,16 @@ Like ``ros2 launch``:
 
 Each node runs in its own process group, so a terminal's Ctrl-C reaches only the launcher, which
 then signals every node exactly once (a Python node that gets SIGINT twice may die mid-cleanup).
+Nodes die with the launcher on every exit path: the runner stops them itself on the ones it sees
+(nodes ending, a failure, the duration, SIGINT/SIGTERM, an exception), and on Linux every node
+also gets SIGTERM from the kernel when the launcher process ends without it (``kill -9``, a crash;
+see :mod:`.spawn`).
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import shlex
 import signal
@@ -41,6 +47,7 @@ from typing import IO, Any, Self, TextIO
 from ..transport.dds import LOOPBACK_CONFIG, check_domain_id
 from .description import LaunchPlan, NodeSpec
 from .errors import LaunchError
+from .spawn import spawn_node
 
 PROCESS_TRANSPORTS = ("dds", "rclpy", "auto")
 """``ROBOCRITIC_TRANSPORT`` values that connect separate processes: robocritic.ros.transport's
@@ -149,8 +156,11 @@ class LaunchRunner:
                 f"use one of {list(PROCESS_TRANSPORTS)}"
             )
         self.transport = transport
-        if sigterm_timeout_s < 0 or sigkill_timeout_s < 0:
-            raise LaunchError("shutdown timeouts must be >= 0 s")
+        timeouts = (("sigterm_timeout_s", sigterm_timeout_s), ("sigkill_timeout_s", sigkill_timeout_s))
+        for name, value in timeouts:
+            # NaN would compare false against every deadline: a shutdown that never escalates.
+            if not _is_real(value) or not math.isfinite(value) or value < 0:
+                raise LaunchError(f"{name} must be a finite number of seconds >= 0; got {value!r}")
         self.sigterm_timeout_s = sigterm_timeout_s
         self.sigkill_timeout_s = sigkill_timeout_s
         self._log_dir = Path(log_dir) if log_dir is not None else None
@@ -220,7 +230,8 @@ class LaunchRunner:
         """Start every node in launch order (``OSError`` if one cannot be started)."""
         for spec, label in zip(self.nodes, self._labels()):
             argv = spec.argv()
-            popen = subprocess.Popen(
+            # spawn_node: the node also gets SIGTERM if this process dies without stopping it.
+            popen = spawn_node(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=self.environment(spec), process_group=0,
             )  # fmt: skip
@@ -410,8 +421,11 @@ class LaunchRunner:
         Returns:
             0 if no node failed, 1 if one exited non-zero (or could not be started).
         """
-        if duration_s is not None and duration_s <= 0:
-            raise LaunchError(f"duration must be > 0 s; got {duration_s}")
+        if duration_s is not None and (
+            not _is_real(duration_s) or not math.isfinite(duration_s) or duration_s <= 0
+        ):
+            # NaN passed "<= 0" and never elapsed: a launch that could not end by itself.
+            raise LaunchError(f"duration must be a finite number of seconds > 0; got {duration_s!r}")
         previous: dict[int, Any] = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -438,6 +452,13 @@ class LaunchRunner:
             if self._stop_reason is not None:
                 self.say(f"shutting down: {self._stop_reason}")
             self.shutdown()
+        except BaseException as exc:
+            # KeyboardInterrupt without our handlers (handle_signals=False), an error in a sink:
+            # the nodes must not outlive the launch.
+            self.request_shutdown(f"{type(exc).__name__} in the launcher")
+            self.say(f"shutting down: {self._stop_reason}")
+            self.shutdown()
+            raise
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -447,6 +468,10 @@ class LaunchRunner:
             )
             return 1
         return 0
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def run_launch(plan: LaunchPlan, duration_s: float | None = None, **options: Any) -> int:
