@@ -2,8 +2,9 @@
 ``arm3_planar.urdf``.
 
 A concrete env lists it first: ``class Env(BulletArm, SomeArmTask, PyBulletEnv)``, so its hooks
-override the abstract ones of the task, and calls :meth:`BulletArm._init_bullet_arm` right after
-``PyBulletEnv.__init__``. One ``stepSimulation`` of 1 ms per control step.
+override the abstract ones of the task; its :meth:`BulletArm._load_engine` runs
+``PyBulletEnv.__init__`` on :attr:`BulletArm.asset_file` and then :meth:`BulletArm._init_bullet_arm`.
+One ``stepSimulation`` of 1 ms per control step.
 
 ## The wrist F/T sensor on PyBullet
 
@@ -47,6 +48,9 @@ from typing import Any
 
 import numpy as np
 from robocritic.envs.arm.constants import ARM_JOINTS, ARM_LINKS, TOOL_BODY
+from robocritic.envs.arm.model import PlanarArmModel
+from robocritic.envs.arm.task import check_model
+from robocritic.envs.base.pybullet_env import PyBulletEnv
 
 from robocritic.utils.optional import require
 
@@ -71,10 +75,26 @@ class BulletArm:
 
     push_body = ""  # pushes are the task's (ArmTask.push_force), not PyBulletEnv's random ones
     joint_names = ARM_JOINTS
+    #: The URDF asset, the physics step [s] and the type of the env's dynamics model (its
+    #: defaults when ``model=None``).
+    asset_file: str
+    physics_timestep: float
+    model_type: type = PlanarArmModel
     _p: Any
     body: int
     _links: dict[str, int]
     _joints: list[int]
+
+    def _load_engine(self, model: Any, randomization: Any, render_mode: str | None) -> None:
+        """``PyBulletEnv.__init__`` on :attr:`asset_file`, then :meth:`_init_bullet_arm` (the env
+        is closed again on a ValueError)."""
+        PyBulletEnv.__init__(self, self.asset_file, 1, self.physics_timestep, check_model(model, self.model_type),
+                             randomization, render_mode)
+        try:
+            self._init_bullet_arm()
+        except ValueError:
+            self.close()
+            raise
 
     def _init_bullet_arm(self) -> None:
         """Resolve the links, check the asset's structure, write the dynamics model's joint

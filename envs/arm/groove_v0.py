@@ -167,22 +167,19 @@ v0: first release.
 
 from __future__ import annotations
 
-import math
-from operator import mul
 from typing import Any
 
-import gymnasium as gym
-import mujoco
 import numpy as np
-from robocritic.envs.arm.model import ArmGeometry, PlanarArmModel
-from robocritic.envs.arm.mujoco_arm import MujocoArm
-from robocritic.envs.arm.press_wipe_v0 import STIFFNESS_SCALE_LIMITS
+from robocritic.envs.arm.lateral_task import N_OBS, LateralForceTask
+from robocritic.envs.arm.model import PlanarArmModel
+from robocritic.envs.arm.mujoco_arm import MujocoTableArm
 from robocritic.envs.arm.task import (
     FORCE_FILTER_TAU,
     PUSH_DURATION,
-    ArmTask,
-    FirstOrderLowPass,
+    STIFFNESS_SCALE_LIMITS,
+    check_options,
     check_range,
+    planar_start_state,
 )
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
@@ -220,7 +217,6 @@ GAP_SCALE = GROOVE_DEPTH
 START_X = (ENTRY_X - 0.01, ENTRY_X + 0.01)
 START_HEIGHT = (0.03, 0.05)
 START_TOOL_ANGLE_HALF_WIDTH = 0.02
-N_OBS = 13
 OPTION_KEYS = ("state", "groove_offset", "table_offset", "contact_stiffness_scale", "obstacle_height",
                "obstacle_position", "obstacle_speed")
 #: Geoms and bodies of the asset: the blocks whose inner faces are the end walls, the floor slab,
@@ -232,82 +228,28 @@ OBSTACLE_BODY = "obstacle_body"
 PUSH_BODY = "link2"
 
 
-class MujocoGrooveArm(MujocoArm):
-    """:class:`MujocoArm` for ``arm3_groove.xml``: the work surface is the groove's floor, the
+class MujocoGrooveArm(MujocoTableArm):
+    """:class:`MujocoTableArm` for ``arm3_groove.xml``: the work surface is the groove's floor, the
     table is three boxes moved together, the obstacle a mocap body, pushes act on ``link2``, and the
     engine's contact force is the one between the stylus and the table or the obstacle (x and z)."""
 
+    asset_file = GROOVE_MJCF
     asset_surface_geom = FLOOR_GEOM  # MujocoArm checks it (an axis-aligned world box)
+    asset_wall_geoms = WALL_GEOMS
 
     def _init_mujoco_arm(self) -> None:
         super()._init_mujoco_arm()
         m = self.model
-        self._walls = [m.geom(name).id for name in WALL_GEOMS]
-        self._table = self._walls + [self._surface]
         self._obstacle = m.geom(OBSTACLE_GEOM).id
         self._obstacle_mocap = int(m.body(OBSTACLE_BODY).mocapid[0])
         if self._obstacle_mocap < 0:
             raise ValueError(f"arm asset: body {OBSTACLE_BODY!r} must be a mocap body")
         self._obstacle_radius = float(m.geom_size[self._obstacle, 0])
-        self._contact_geoms = frozenset(self._table + [self._obstacle])
-        self._table_pos0 = m.geom_pos[self._table].copy()
-        self._solref_geoms = self._table + [self._obstacle]
-        self._solref0 = m.geom_solref[self._solref_geoms].copy()
-        left, right = self._walls
-        self._start0 = float(m.geom_pos[left, 0] + m.geom_size[left, 0])
-        self._end0 = float(m.geom_pos[right, 0] - m.geom_size[right, 0])
-        self._depth = float(2.0 * m.geom_size[left, 2])
-        self._contact_xz = (0.0, 0.0)
-        self._obstacle_touch = False
+        self._set_contact_geoms(self._table + [self._obstacle])
+        self._touch_geom = self._obstacle
+        self._depth = float(2.0 * m.geom_size[self._walls[0], 2])
         # Pushes act on the upper arm, not on the tool (module docstring).
         self._push_view = self.data.xfrc_applied[m.body(PUSH_BODY).id, :3]
-
-    def _read_step_outputs(self) -> None:
-        """The wrist readings (as :class:`MujocoArm`) and the net contact force of the table and
-        the obstacle on the stylus, base frame x and z [N]."""
-        d = self.data
-        self._ft_force[:] = self._sensor_force_view
-        self._ft_torque[:] = self._sensor_torque_view
-        self._ft_rot[:] = self._ft_xmat_view
-        fx = fz = 0.0
-        touch = False
-        tip, others = self._tip_geom, getattr(self, "_contact_geoms", frozenset())
-        obstacle = getattr(self, "_obstacle", -1)
-        for i in range(d.ncon):
-            contact = d.contact[i]
-            g1, g2 = contact.geom1, contact.geom2
-            if contact.efc_address < 0:
-                continue
-            if g1 == tip and g2 in others:
-                sign, other = -1.0, g2  # MuJoCo's force acts on geom2 (along the normal from geom1 to geom2)
-            elif g2 == tip and g1 in others:
-                sign, other = 1.0, g1
-            else:
-                continue
-            mujoco.mj_contactForce(self.model, d, i, self._wrench6)
-            frame = contact.frame  # rows: normal, tangent 1, tangent 2 (world)
-            w = frame[0:3] * self._wrench6[0] + frame[3:6] * self._wrench6[1] + frame[6:9] * self._wrench6[2]
-            fx += sign * float(w[0])
-            fz += sign * float(w[2])
-            touch = touch or other == obstacle
-        self._contact_xz = (fx, fz)
-        self._contact_force = abs(fx)
-        self._obstacle_touch = touch
-
-    def _contact_normal_force(self) -> float:
-        """The engine's LATERAL contact force on the stylus, ``|f_x|`` [N] (the limited force's true
-        value; the name is the hook's)."""
-        return abs(self._contact_xz[0])
-
-    def contact_force_xz(self) -> tuple[float, float]:
-        """The engine's net contact force of the table and the obstacle on the stylus, base (x, z)
-        [N] (privileged)."""
-        return self._contact_xz
-
-    def _set_surface_height(self, z: float) -> None:
-        """Move the whole table so that the groove floor is at ``z`` m (the groove keeps its depth)."""
-        floor0 = self._table_pos0[-1, 2] + self.model.geom_size[self._surface, 2]
-        self.model.geom_pos[self._table, 2] = self._table_pos0[:, 2] + (z - floor0)
 
     def table_top(self) -> float:
         """The table top (the blocks' top face), m."""
@@ -324,10 +266,6 @@ class MujocoGrooveArm(MujocoArm):
         """Move the table (walls and floor) along x by ``dx`` m from the asset's position."""
         self.model.geom_pos[self._table, 0] = self._table_pos0[:, 0] + dx
 
-    def _set_contact_stiffness_scale(self, scale: float) -> None:
-        """Every table box and the obstacle: time constant ``/ sqrt(scale)``, damping ratio kept."""
-        self.model.geom_solref[self._solref_geoms, 0] = self._solref0[:, 0] / np.sqrt(scale)
-
     def _place_obstacle(self, x: float, height: float) -> None:
         """Put the obstacle's axis at ``x`` m, sticking out ``height`` m above the floor (sunk 5 cm
         below it when ``height <= 0``). Takes effect at the next kinematics pass."""
@@ -337,56 +275,44 @@ class MujocoGrooveArm(MujocoArm):
 
     def obstacle_contact(self) -> bool:
         """Whether the stylus touched the obstacle in the last step (privileged)."""
-        return self._obstacle_touch
+        return self._touched
 
 
-class GrooveTask(ArmTask):
+class GrooveTask(LateralForceTask):
     """The groove-following task (see the module docstring) on the planar arm's engine hooks, plus
     the groove and obstacle hooks of :class:`MujocoGrooveArm`."""
 
     def __init__(
         self,
-        force_limit: float,
-        groove_offset_range: tuple[float, float],
-        table_offset_range: tuple[float, float],
-        contact_stiffness_range: tuple[float, float],
-        obstacle_height_range: tuple[float, float],
-        obstacle_speed_range: tuple[float, float],
-        force_filter_tau: float,
-        push_duration: float,
-        terminate_on_violation: bool,
-        violation_penalty: float,
+        model: PlanarArmModel | None = None,
+        randomization: DomainRandomization | dict[str, Any] | None = None,
+        force_limit: float = FORCE_LIMIT,
+        groove_offset_range: tuple[float, float] = (-0.003, 0.003),
+        table_offset_range: tuple[float, float] = (0.0, 0.003),
+        contact_stiffness_range: tuple[float, float] = (1.0, 1.0),
+        obstacle_height_range: tuple[float, float] = (0.002, 0.004),
+        obstacle_speed_range: tuple[float, float] = (-0.05, 0.05),
+        force_filter_tau: float = FORCE_FILTER_TAU,
+        push_duration: float = PUSH_DURATION,
+        terminate_on_violation: bool = False,
+        violation_penalty: float = 0.0,
+        render_mode: str | None = None,
     ) -> None:
-        if isinstance(force_limit, bool) or not (isinstance(force_limit, (int, float))
-                                                 and math.isfinite(force_limit) and force_limit > 0):
-            raise ValueError(f"force_limit must be a positive finite number of newtons; got {force_limit!r}")
-        if not isinstance(terminate_on_violation, bool):
-            raise ValueError(f"terminate_on_violation must be a bool; got {terminate_on_violation!r}")
-        if isinstance(violation_penalty, bool) or not (isinstance(violation_penalty, (int, float))
-                                                       and math.isfinite(violation_penalty)
-                                                       and violation_penalty >= 0):
-            raise ValueError(f"violation_penalty must be finite and >= 0; got {violation_penalty!r}")
-        noise = np.atleast_1d(np.asarray(self.randomization.obs_noise_std))
-        if noise.size not in (1, N_OBS):
-            raise ValueError(f"randomization.obs_noise_std must be a scalar or {N_OBS} values (one per "
-                             f"observation); got {self.randomization.obs_noise_std!r}")
-        self.force_limit = float(force_limit)
-        self.groove_offset_range = check_range("groove_offset_range", groove_offset_range, -GROOVE_OFFSET_MAX,
-                                                GROOVE_OFFSET_MAX)
-        self.table_offset_range = check_range("table_offset_range", table_offset_range, 0.0, TABLE_OFFSET_MAX)
-        self.contact_stiffness_range = check_range("contact_stiffness_range", contact_stiffness_range,
-                                                    *STIFFNESS_SCALE_LIMITS)
-        self.obstacle_height_range = check_range("obstacle_height_range", obstacle_height_range, 0.0,
-                                                  OBSTACLE_HEIGHT_MAX)
-        self.obstacle_speed_range = check_range("obstacle_speed_range", obstacle_speed_range,
-                                                 -OBSTACLE_SPEED_MAX, OBSTACLE_SPEED_MAX)
-        self.terminate_on_violation = terminate_on_violation
-        self.violation_penalty = float(violation_penalty)
-        self._init_arm(force_filter_tau, push_duration)
-        # ArmTask's filter runs on the lateral magnitude (force_filter); a second one on the normal.
-        self.normal_filter = FirstOrderLowPass(force_filter_tau, self.step_dt)
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(N_OBS,), dtype=np.float32)
-        self._geometry = ArmGeometry.from_mujoco(self.model)  # type: ignore[attr-defined]
+        self._load_engine(model, randomization, render_mode)
+        try:
+            self._init_task(force_limit, contact_stiffness_range, force_filter_tau, push_duration,
+                            terminate_on_violation, violation_penalty, N_OBS)
+            self.groove_offset_range = check_range("groove_offset_range", groove_offset_range,
+                                                    -GROOVE_OFFSET_MAX, GROOVE_OFFSET_MAX)
+            self.table_offset_range = check_range("table_offset_range", table_offset_range, 0.0,
+                                                   TABLE_OFFSET_MAX)
+            self.obstacle_height_range = check_range("obstacle_height_range", obstacle_height_range, 0.0,
+                                                      OBSTACLE_HEIGHT_MAX)
+            self.obstacle_speed_range = check_range("obstacle_speed_range", obstacle_speed_range,
+                                                     -OBSTACLE_SPEED_MAX, OBSTACLE_SPEED_MAX)
+        except ValueError:
+            self.close()
+            raise
         self._floor0 = self.nominal_surface_height()
         self._top0 = self._floor0 + self._depth  # type: ignore[attr-defined]
         self.groove_offset = 0.0
@@ -396,25 +322,16 @@ class GrooveTask(ArmTask):
         self.obstacle_position = 0.0
         self.obstacle_speed = 0.0
         self._obstacle_x = 0.0
-        self._lateral_signed = 0.0
-        self._normal_raw = 0.0
-        self._steps = 0
         self._reset_progress()
 
     # ---- reset -------------------------------------------------------------------------------
     def sample_start_state(self) -> np.ndarray:
         """A start state ``[q, qd]`` from the start box (module docstring)."""
-        rng = self.np_random
-        x = rng.uniform(*START_X)
-        z = self._top0 + self.tip_radius() + rng.uniform(*START_HEIGHT)
-        phi = -np.pi / 2 + rng.uniform(-START_TOOL_ANGLE_HALF_WIDTH, START_TOOL_ANGLE_HALF_WIDTH)
-        return np.concatenate([self._geometry.inverse(x, z, phi), np.zeros(3)])
+        return planar_start_state(self.np_random, self._geometry, START_X, self._top0 + self.tip_radius(),
+                                  START_HEIGHT, START_TOOL_ANGLE_HALF_WIDTH)
 
     def reset_model(self, options: dict[str, Any] | None) -> np.ndarray:
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(OPTION_KEYS))
-        if unknown:
-            raise ValueError(f"reset options: unknown key(s) {unknown}; known: {list(OPTION_KEYS)}")
+        options = check_options(options, OPTION_KEYS)
         # Fixed draw order (module docstring) so that a seed means one episode.
         draw = self._option_or_draw
         groove = draw(options, "groove_offset", self.groove_offset_range,
@@ -431,20 +348,13 @@ class GrooveTask(ArmTask):
         self._set_groove_offset(groove)  # type: ignore[attr-defined]
         self._set_surface_height(self._floor0 + table)
         self._set_contact_stiffness_scale(scale)
-        self._steps = 0
         self._move_obstacle(0.0)
-        self._set_true_state(x0)
-        self._hold_start()
-        lateral, normal = self._read_forces()
-        self.force_filter.reset(lateral)
-        self.normal_filter.reset(normal)
-        self._reset_push()
+        self._start_episode(x0)
         self._reset_progress()
         return self._get_obs()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = super().reset(seed=seed, options=options)
-        info.update(self._force_info())
         info.update(self._progress_info())
         return obs, info
 
@@ -465,20 +375,7 @@ class GrooveTask(ArmTask):
         self._obstacle_x = lo + s
         self._place_obstacle(self._obstacle_x, self.obstacle_height)  # type: ignore[attr-defined]
 
-    # ---- forces, geometry --------------------------------------------------------------------
-    def _read_forces(self) -> tuple[float, float]:
-        """Raw lateral magnitude and normal force from the wrist sensor now, N (module docstring)."""
-        wrench = self.arm_state().wrench  # (x, z): external force on the tool, weight removed
-        self._lateral_signed = float(wrench[0])
-        self._normal_raw = float(wrench[1])
-        self._force_raw = abs(self._lateral_signed)
-        return self._force_raw, self._normal_raw
-
-    @property
-    def time(self) -> float:
-        """Seconds since reset."""
-        return self._steps * self.step_dt
-
+    # ---- geometry, info ----------------------------------------------------------------------
     def end_contact_x(self) -> float:
         """The TCP's x with the stylus touching the far end wall, m."""
         return self.groove_ends()[1] - self.tip_radius()  # type: ignore[attr-defined]
@@ -492,31 +389,11 @@ class GrooveTask(ArmTask):
         tip_z = float(self.arm_state().x[1]) - self.tip_radius()
         return tip_z < self.table_top()  # type: ignore[attr-defined]
 
-    def _get_obs(self) -> np.ndarray:
-        st = self.arm_state()
-        qd = st.qd.tolist()
-        tcp_velocity = [sum(map(mul, row, qd)) for row in st.jacobian.tolist()]
-        return np.array(st.q.tolist() + qd + st.x.tolist() + tcp_velocity
-                        + [self.force_filter.y, self.normal_filter.y, self.time])
-
     def _force_info(self) -> dict[str, Any]:
-        force, torque, _ = self._ft_reading()
-        st = self.arm_state()
-        fx, fz = self.contact_force_xz()  # type: ignore[attr-defined]
         start, end = self.groove_ends()  # type: ignore[attr-defined]
         return {
-            "arm_state": st,
-            "force_raw": self._force_raw,
-            "force_filtered": self.force_filter.y,
-            "lateral_force_signed": self._lateral_signed,
-            "normal_force": self.normal_filter.y,
-            "normal_force_raw": self._normal_raw,
-            "contact_force_true": abs(fx),
-            "normal_force_true": fz,
+            **self._lateral_info(),
             "obstacle_contact": self.obstacle_contact(),  # type: ignore[attr-defined]
-            "wrench": st.wrench.copy(),
-            "ft_force": force,
-            "ft_torque": torque,
             "groove_start_x": start,
             "groove_end_x": end,
             "groove_offset": self.groove_offset,
@@ -572,20 +449,12 @@ class GrooveTask(ArmTask):
         self._update_push()
         self._move_obstacle((self._steps + 1) * self.step_dt)  # where it is after this step
         self._advance(u)
-        self._steps += 1
-        lateral, normal = self._read_forces()
-        force = self.force_filter.update(lateral)
-        self.normal_filter.update(normal)
+        _, force = self._update_force_filter()
         gap = self.floor_gap()
         self._update_progress(gap)
         remaining = max(self.end_contact_x() - float(self.arm_state().x[0]), 0.0)
         cost = (remaining / PROGRESS_SCALE) ** 2 + (min(gap, GAP_SCALE) / GAP_SCALE) ** 2
-        unsafe = force > self.force_limit
-        info = self._cost_info(self._true_state(), u, cost, unsafe=unsafe)
-        terminated = bool(self.terminate_on_violation and unsafe)
-        if terminated:
-            cost += self.violation_penalty
-            info["cost"] = cost
+        cost, info, terminated = self._finish_step(u, cost, force)
         info.update(self._force_info())
         info.update(self._progress_info())
         return self._observe(self._get_obs()), -cost, terminated, False, info
@@ -596,33 +465,3 @@ class ArmGrooveEnv(MujocoGrooveArm, GrooveTask, MujocoEnv):
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 1000}
     render_camera = "side"
-
-    def __init__(
-        self,
-        model: PlanarArmModel | None = None,
-        randomization: DomainRandomization | dict[str, Any] | None = None,
-        force_limit: float = FORCE_LIMIT,
-        groove_offset_range: tuple[float, float] = (-0.003, 0.003),
-        table_offset_range: tuple[float, float] = (0.0, 0.003),
-        contact_stiffness_range: tuple[float, float] = (1.0, 1.0),
-        obstacle_height_range: tuple[float, float] = (0.002, 0.004),
-        obstacle_speed_range: tuple[float, float] = (-0.05, 0.05),
-        force_filter_tau: float = FORCE_FILTER_TAU,
-        push_duration: float = PUSH_DURATION,
-        terminate_on_violation: bool = False,
-        violation_penalty: float = 0.0,
-        render_mode: str | None = None,
-    ) -> None:
-        if model is not None and not isinstance(model, PlanarArmModel):
-            raise ValueError(f"model must be a PlanarArmModel or None; got {type(model).__name__}")
-        MujocoEnv.__init__(self, GROOVE_MJCF, 1, model or PlanarArmModel(), randomization, render_mode)
-        try:
-            self._init_mujoco_arm()
-            GrooveTask.__init__(
-                self, force_limit, groove_offset_range, table_offset_range, contact_stiffness_range,
-                obstacle_height_range, obstacle_speed_range, force_filter_tau, push_duration,
-                terminate_on_violation, violation_penalty,
-            )
-        except ValueError:
-            self.close()
-            raise

@@ -4,8 +4,10 @@ one torque motor each, a welded tool with the F/T site, a TCP site, a world tabl
 overriding the ``asset_*`` names (``arm7_panda.xml``: :mod:`robocritic.envs.arm.constants7`).
 
 A concrete env lists it first: ``class Env(MujocoArm, SomeArmTask, MujocoEnv)``, so its hooks
-override the abstract ones of the task, and calls :meth:`MujocoArm._init_mujoco_arm` right after
-``MujocoEnv.__init__``.
+override the abstract ones of the task; its :meth:`MujocoArm._load_engine` runs ``MujocoEnv.__init__``
+on :attr:`MujocoArm.asset_file` and then :meth:`MujocoArm._init_mujoco_arm`.
+:class:`MujocoTableArm` is the side of the assets whose table is several boxes (walls and a floor)
+moved together, with the engine's contact force split into base x and z.
 
 Stepping is split into MuJoCo's two halves so that one physics step costs one forward pass and
 everything :meth:`ArmTask.arm_state` reads is consistent with the new state: ``mj_step2``
@@ -18,11 +20,14 @@ split is not available for RK4).
 
 from __future__ import annotations
 
+from typing import Any
+
 import mujoco
 import numpy as np
 from robocritic.envs.arm.constants import (
     ARM_ACTUATORS,
     ARM_JOINTS,
+    ARM_MJCF,
     FT_FORCE_SENSOR,
     FT_SITE,
     FT_TORQUE_SENSOR,
@@ -31,6 +36,9 @@ from robocritic.envs.arm.constants import (
     TIP_GEOM,
     TOOL_BODY,
 )
+from robocritic.envs.arm.model import PlanarArmModel
+from robocritic.envs.arm.task import check_model
+from robocritic.envs.base.mujoco_env import MujocoEnv
 
 
 class MujocoArm:
@@ -40,6 +48,9 @@ class MujocoArm:
     model: mujoco.MjModel
     data: mujoco.MjData
 
+    #: The MJCF asset and the type of the env's dynamics model (its defaults when ``model=None``).
+    asset_file: str = ARM_MJCF
+    model_type: type = PlanarArmModel
     #: Names in the asset (ids are resolved from them at load), the planar asset's by default.
     asset_joints: tuple[str, ...] = ARM_JOINTS
     asset_actuators: tuple[str, ...] = ARM_ACTUATORS
@@ -50,6 +61,17 @@ class MujocoArm:
     asset_ft_torque_sensor: str = FT_TORQUE_SENSOR
     asset_tip_geom: str = TIP_GEOM
     asset_surface_geom: str = SURFACE_GEOM
+
+    def _load_engine(self, model: Any, randomization: Any, render_mode: str | None) -> None:
+        """``MujocoEnv.__init__`` on :attr:`asset_file`, then :meth:`_init_mujoco_arm` (the env is
+        closed again on a ValueError)."""
+        MujocoEnv.__init__(self, self.asset_file, 1, check_model(model, self.model_type), randomization,
+                           render_mode)
+        try:
+            self._init_mujoco_arm()
+        except ValueError:
+            self.close()
+            raise
 
     def _init_mujoco_arm(self) -> None:
         """Resolve every id by name, check the asset's structure, write the dynamics model's
@@ -237,3 +259,81 @@ class MujocoArm:
     def tip_radius(self) -> float:
         """Radius of the fingertip sphere, m: the TCP sits this far above a touched surface."""
         return float(self.model.geom_size[self._tip_geom, 0])
+
+
+class MujocoTableArm(MujocoArm):
+    """:class:`MujocoArm` for an asset whose table is boxes moved together: the walls
+    :attr:`asset_wall_geoms` and the floor slab (the surface geom). The engine's contact force is
+    the net force of the contact geoms (the table's, plus any a subclass adds with
+    :meth:`_set_contact_geoms`) on the tip, in base x and z; the contact stiffness scale acts on
+    the same geoms."""
+
+    #: The table boxes besides the surface geom (the floor slab).
+    asset_wall_geoms: tuple[str, ...] = ()
+
+    def _init_mujoco_arm(self) -> None:
+        super()._init_mujoco_arm()
+        m = self.model
+        self._walls = [m.geom(name).id for name in self.asset_wall_geoms]
+        self._table = self._walls + [self._surface]
+        self._table_pos0 = m.geom_pos[self._table].copy()
+        self._contact_xz = (0.0, 0.0)
+        self._touch_geom = -1  # a geom whose contact with the tip is reported (-1: none)
+        self._touched = False
+        self._set_contact_geoms(self._table)
+
+    def _set_contact_geoms(self, geoms: list[int]) -> None:
+        """The geoms whose contact force on the tip counts and whose stiffness is scaled."""
+        self._contact_geoms = frozenset(geoms)
+        self._solref_geoms = list(geoms)
+        self._solref0 = self.model.geom_solref[self._solref_geoms].copy()
+
+    def _read_step_outputs(self) -> None:
+        """The wrist readings (as :class:`MujocoArm`) and the net contact force of the contact geoms
+        on the tip, base frame x and z [N]."""
+        d = self.data
+        self._ft_force[:] = self._sensor_force_view
+        self._ft_torque[:] = self._sensor_torque_view
+        self._ft_rot[:] = self._ft_xmat_view
+        fx = fz = 0.0
+        touched = False
+        tip, others = self._tip_geom, getattr(self, "_contact_geoms", frozenset())
+        watched = getattr(self, "_touch_geom", -1)
+        for i in range(d.ncon):
+            contact = d.contact[i]
+            g1, g2 = contact.geom1, contact.geom2
+            if contact.efc_address < 0:
+                continue
+            if g1 == tip and g2 in others:
+                sign, other = -1.0, g2  # MuJoCo's force acts on geom2 (along the normal from geom1 to geom2)
+            elif g2 == tip and g1 in others:
+                sign, other = 1.0, g1
+            else:
+                continue
+            mujoco.mj_contactForce(self.model, d, i, self._wrench6)
+            frame = contact.frame  # rows: normal, tangent 1, tangent 2 (world)
+            w = frame[0:3] * self._wrench6[0] + frame[3:6] * self._wrench6[1] + frame[6:9] * self._wrench6[2]
+            fx += sign * float(w[0])
+            fz += sign * float(w[2])
+            touched = touched or other == watched
+        self._contact_xz = (fx, fz)
+        self._contact_force = abs(fx)
+        self._touched = touched
+
+    def _contact_normal_force(self) -> float:
+        """The engine's LATERAL contact force on the tip, ``|f_x|`` [N] (the limited force's true
+        value; the name is the hook's)."""
+        return abs(self._contact_xz[0])
+
+    def contact_force_xz(self) -> tuple[float, float]:
+        """The engine's net contact force of the contact geoms on the tip, base (x, z) [N]
+        (privileged)."""
+        return self._contact_xz
+
+    def _set_surface_height(self, z: float) -> None:
+        """Move the whole table so that the work surface is at ``z`` m (its shape kept)."""
+        self.model.geom_pos[self._table, 2] = self._table_pos0[:, 2] + (z - self.nominal_surface_height())
+
+    def _set_contact_stiffness_scale(self, scale: float) -> None:
+        """Every contact geom: time constant ``/ sqrt(scale)``, damping ratio kept."""
+        self.model.geom_solref[self._solref_geoms, 0] = self._solref0[:, 0] / np.sqrt(scale)

@@ -135,22 +135,19 @@ v0: first release.
 
 from __future__ import annotations
 
-import math
-from operator import mul
 from typing import Any
 
-import gymnasium as gym
-import mujoco
 import numpy as np
-from robocritic.envs.arm.model import ArmGeometry, PlanarArmModel
-from robocritic.envs.arm.mujoco_arm import MujocoArm
-from robocritic.envs.arm.press_wipe_v0 import STIFFNESS_SCALE_LIMITS
+from robocritic.envs.arm.lateral_task import N_OBS, LateralForceTask
+from robocritic.envs.arm.model import PlanarArmModel
+from robocritic.envs.arm.mujoco_arm import MujocoTableArm
 from robocritic.envs.arm.task import (
     FORCE_FILTER_TAU,
     PUSH_DURATION,
-    ArmTask,
-    FirstOrderLowPass,
+    STIFFNESS_SCALE_LIMITS,
+    check_options,
     check_range,
+    planar_start_state,
 )
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
@@ -174,69 +171,26 @@ LATERAL_SCALE = 0.01
 START_X = (0.43, 0.47)
 START_HEIGHT = (0.03, 0.05)
 START_TOOL_ANGLE_HALF_WIDTH = 0.02
-N_OBS = 13
 OPTION_KEYS = ("state", "hole_offset", "table_offset", "contact_stiffness_scale")
 #: Table geoms of the asset: the two blocks that form the slot's walls, and the slab under them.
 WALL_GEOMS = ("table_left", "table_right")
 FLOOR_GEOM = "hole_bottom"
 
 
-class MujocoPegArm(MujocoArm):
-    """:class:`MujocoArm` for ``arm3_peg.xml``: the work surface is the table top (the blocks'
-    top face), the table is three boxes moved together, and the engine's contact force is the one
-    between the peg and any of them (split into x and z)."""
+class MujocoPegArm(MujocoTableArm):
+    """:class:`MujocoTableArm` for ``arm3_peg.xml``: the table is the two blocks (the slot's walls)
+    and the slab under them, the work surface is the table top (the blocks' top face), and the
+    engine's contact force is the one between the peg and the table."""
 
+    asset_file = PEG_MJCF
     asset_surface_geom = FLOOR_GEOM  # MujocoArm checks it (an axis-aligned world box)
+    asset_wall_geoms = WALL_GEOMS
 
     def _init_mujoco_arm(self) -> None:
         super()._init_mujoco_arm()
-        m = self.model
-        self._walls = [m.geom(name).id for name in WALL_GEOMS]
-        self._table = self._walls + [self._surface]
-        self._table_set = frozenset(self._table)
-        self._table_pos0 = m.geom_pos[self._table].copy()
-        self._table_solref0 = m.geom_solref[self._table].copy()
-        self._top0 = float(m.geom_pos[self._walls[0], 2] + m.geom_size[self._walls[0], 2])
+        m, wall = self.model, self._walls[0]
+        self._top0 = float(m.geom_pos[wall, 2] + m.geom_size[wall, 2])
         self._hole_x0 = float(np.mean(m.geom_pos[self._walls, 0]))
-        self._contact_xz = (0.0, 0.0)
-        self._frame = np.zeros(9)
-
-    def _read_step_outputs(self) -> None:
-        """The wrist readings (as :class:`MujocoArm`) and the net peg-table contact force on the
-        peg, base frame x and z [N]."""
-        d = self.data
-        self._ft_force[:] = self._sensor_force_view
-        self._ft_torque[:] = self._sensor_torque_view
-        self._ft_rot[:] = self._ft_xmat_view
-        fx = fz = 0.0
-        tip, table = self._tip_geom, getattr(self, "_table_set", frozenset())
-        for i in range(d.ncon):
-            contact = d.contact[i]
-            g1, g2 = contact.geom1, contact.geom2
-            if contact.efc_address < 0:
-                continue
-            if g1 == tip and g2 in table:
-                sign = -1.0  # MuJoCo's force acts on geom2 (along the normal from geom1 to geom2)
-            elif g2 == tip and g1 in table:
-                sign = 1.0
-            else:
-                continue
-            mujoco.mj_contactForce(self.model, d, i, self._wrench6)
-            frame = contact.frame  # rows: normal, tangent 1, tangent 2 (world)
-            w = frame[0:3] * self._wrench6[0] + frame[3:6] * self._wrench6[1] + frame[6:9] * self._wrench6[2]
-            fx += sign * float(w[0])
-            fz += sign * float(w[2])
-        self._contact_xz = (fx, fz)
-        self._contact_force = abs(fx)
-
-    def _contact_normal_force(self) -> float:
-        """The engine's LATERAL contact force on the peg, ``|f_x|`` [N] (the limited force's true
-        value; the name is the hook's)."""
-        return abs(self._contact_xz[0])
-
-    def contact_force_xz(self) -> tuple[float, float]:
-        """The engine's net peg-table contact force on the peg, base (x, z) [N] (privileged)."""
-        return self._contact_xz
 
     def _surface_height(self) -> float:
         """The table top (the blocks' top face), m."""
@@ -245,10 +199,6 @@ class MujocoPegArm(MujocoArm):
 
     def nominal_surface_height(self) -> float:
         return self._top0
-
-    def _set_surface_height(self, z: float) -> None:
-        """Move the whole table so that its top is at ``z`` m (the slot keeps its depth)."""
-        self.model.geom_pos[self._table, 2] = self._table_pos0[:, 2] + (z - self._top0)
 
     def hole_x(self) -> float:
         """The slot's centre along base x, m."""
@@ -259,141 +209,73 @@ class MujocoPegArm(MujocoArm):
         walls = self._walls
         self.model.geom_pos[walls, 0] = self._table_pos0[: len(walls), 0] + (x - self._hole_x0)
 
-    def _set_contact_stiffness_scale(self, scale: float) -> None:
-        """Every table box: time constant ``/ sqrt(scale)``, damping ratio kept."""
-        self.model.geom_solref[self._table, 0] = self._table_solref0[:, 0] / np.sqrt(scale)
 
-
-class PegInHoleTask(ArmTask):
+class PegInHoleTask(LateralForceTask):
     """The peg-in-hole task (see the module docstring) on the planar arm's engine hooks, plus
     ``_set_hole_x`` / ``hole_x`` / ``contact_force_xz`` from :class:`MujocoPegArm`."""
 
     def __init__(
         self,
-        force_limit: float,
-        hole_offset_range: tuple[float, float],
-        table_offset_range: tuple[float, float],
-        contact_stiffness_range: tuple[float, float],
-        force_filter_tau: float,
-        push_duration: float,
-        terminate_on_violation: bool,
-        violation_penalty: float,
+        model: PlanarArmModel | None = None,
+        randomization: DomainRandomization | dict[str, Any] | None = None,
+        force_limit: float = FORCE_LIMIT,
+        hole_offset_range: tuple[float, float] = (-0.002, 0.002),
+        table_offset_range: tuple[float, float] = (0.0, 0.005),
+        contact_stiffness_range: tuple[float, float] = (1.0, 1.0),
+        force_filter_tau: float = FORCE_FILTER_TAU,
+        push_duration: float = PUSH_DURATION,
+        terminate_on_violation: bool = False,
+        violation_penalty: float = 0.0,
+        render_mode: str | None = None,
     ) -> None:
-        if isinstance(force_limit, bool) or not (isinstance(force_limit, (int, float))
-                                                 and math.isfinite(force_limit) and force_limit > 0):
-            raise ValueError(f"force_limit must be a positive finite number of newtons; got {force_limit!r}")
-        if not isinstance(terminate_on_violation, bool):
-            raise ValueError(f"terminate_on_violation must be a bool; got {terminate_on_violation!r}")
-        if not (isinstance(violation_penalty, (int, float)) and math.isfinite(violation_penalty)
-                and violation_penalty >= 0):
-            raise ValueError(f"violation_penalty must be finite and >= 0; got {violation_penalty!r}")
-        noise = np.atleast_1d(np.asarray(self.randomization.obs_noise_std))
-        if noise.size not in (1, N_OBS):
-            raise ValueError(f"randomization.obs_noise_std must be a scalar or {N_OBS} values (one per "
-                             f"observation); got {self.randomization.obs_noise_std!r}")
-        self.force_limit = float(force_limit)
-        self.hole_offset_range = check_range("hole_offset_range", hole_offset_range, -HOLE_OFFSET_MAX,
-                                              HOLE_OFFSET_MAX)
-        self.table_offset_range = check_range("table_offset_range", table_offset_range, 0.0, TABLE_OFFSET_MAX)
-        self.contact_stiffness_range = check_range("contact_stiffness_range", contact_stiffness_range,
-                                                    *STIFFNESS_SCALE_LIMITS)
-        self.terminate_on_violation = terminate_on_violation
-        self.violation_penalty = float(violation_penalty)
-        self._init_arm(force_filter_tau, push_duration)
-        # ArmTask's filter runs on the lateral magnitude (force_filter); a second one on the normal.
-        self.normal_filter = FirstOrderLowPass(force_filter_tau, self.step_dt)
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(N_OBS,), dtype=np.float32)
-        self._geometry = ArmGeometry.from_mujoco(self.model)  # type: ignore[attr-defined]
+        self._load_engine(model, randomization, render_mode)
+        try:
+            self._init_task(force_limit, contact_stiffness_range, force_filter_tau, push_duration,
+                            terminate_on_violation, violation_penalty, N_OBS)
+            self.hole_offset_range = check_range("hole_offset_range", hole_offset_range, -HOLE_OFFSET_MAX,
+                                                  HOLE_OFFSET_MAX)
+            self.table_offset_range = check_range("table_offset_range", table_offset_range, 0.0,
+                                                   TABLE_OFFSET_MAX)
+        except ValueError:
+            self.close()
+            raise
         self._top0 = self.nominal_surface_height()
         self.hole_offset = 0.0
         self.table_offset = 0.0
         self.contact_stiffness_scale = 1.0
-        self._lateral_signed = 0.0
-        self._normal_raw = 0.0
-        self._steps = 0
         self._max_depth = 0.0
 
     # ---- reset -------------------------------------------------------------------------------
     def sample_start_state(self) -> np.ndarray:
         """A start state ``[q, qd]`` from the start box (module docstring)."""
-        rng = self.np_random
-        x = rng.uniform(*START_X)
-        z = self._top0 + self.tip_radius() + rng.uniform(*START_HEIGHT)
-        phi = -np.pi / 2 + rng.uniform(-START_TOOL_ANGLE_HALF_WIDTH, START_TOOL_ANGLE_HALF_WIDTH)
-        return np.concatenate([self._geometry.inverse(x, z, phi), np.zeros(3)])
+        return planar_start_state(self.np_random, self._geometry, START_X, self._top0 + self.tip_radius(),
+                                  START_HEIGHT, START_TOOL_ANGLE_HALF_WIDTH)
 
     def reset_model(self, options: dict[str, Any] | None) -> np.ndarray:
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(OPTION_KEYS))
-        if unknown:
-            raise ValueError(f"reset options: unknown key(s) {unknown}; known: {list(OPTION_KEYS)}")
+        options = check_options(options, OPTION_KEYS)
         # Fixed draw order (hole, table, stiffness, start) so that a seed means one episode.
-        hole = self._option_or_draw(options, "hole_offset", self.hole_offset_range, (-HOLE_OFFSET_MAX, HOLE_OFFSET_MAX))
-        table = self._option_or_draw(options, "table_offset", self.table_offset_range, (0.0, TABLE_OFFSET_MAX))
-        scale = self._option_or_draw(options, "contact_stiffness_scale", self.contact_stiffness_range,
-                                     STIFFNESS_SCALE_LIMITS)
+        draw = self._option_or_draw
+        hole = draw(options, "hole_offset", self.hole_offset_range, (-HOLE_OFFSET_MAX, HOLE_OFFSET_MAX))
+        table = draw(options, "table_offset", self.table_offset_range, (0.0, TABLE_OFFSET_MAX))
+        scale = draw(options, "contact_stiffness_scale", self.contact_stiffness_range, STIFFNESS_SCALE_LIMITS)
         x0 = self._start_state(options)
         self.hole_offset, self.table_offset, self.contact_stiffness_scale = hole, table, scale
         self._set_hole_x(HOLE_X + hole)  # type: ignore[attr-defined]
         self._set_surface_height(self._top0 + table)
         self._set_contact_stiffness_scale(scale)
-        self._set_true_state(x0)
-        self._hold_start()
-        lateral, normal = self._read_forces()
-        self.force_filter.reset(lateral)
-        self.normal_filter.reset(normal)
-        self._reset_push()
-        self._steps = 0
+        self._start_episode(x0)
         self._max_depth = self.insertion_depth()
         return self._get_obs()
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        obs, info = super().reset(seed=seed, options=options)
-        info.update(self._force_info())
-        return obs, info
-
-    # ---- forces, geometry --------------------------------------------------------------------
-    def _read_forces(self) -> tuple[float, float]:
-        """Raw lateral magnitude and normal force from the wrist sensor now, N (module docstring)."""
-        wrench = self.arm_state().wrench  # (x, z): external force on the tool, weight removed
-        self._lateral_signed = float(wrench[0])
-        self._normal_raw = float(wrench[1])
-        self._force_raw = abs(self._lateral_signed)
-        return self._force_raw, self._normal_raw
-
-    @property
-    def time(self) -> float:
-        """Seconds since reset."""
-        return self._steps * self.step_dt
-
+    # ---- geometry, info ----------------------------------------------------------------------
     def insertion_depth(self) -> float:
         """Table top minus the peg's lowest point, m, clipped at 0 (module docstring)."""
         tip_z = float(self.arm_state().x[1]) - self.tip_radius()
         return max(self._surface_height() - tip_z, 0.0)
 
-    def _get_obs(self) -> np.ndarray:
-        st = self.arm_state()
-        qd = st.qd.tolist()
-        tcp_velocity = [sum(map(mul, row, qd)) for row in st.jacobian.tolist()]
-        return np.array(st.q.tolist() + qd + st.x.tolist() + tcp_velocity
-                        + [self.force_filter.y, self.normal_filter.y, self.time])
-
     def _force_info(self) -> dict[str, Any]:
-        force, torque, _ = self._ft_reading()
-        st = self.arm_state()
-        fx, fz = self.contact_force_xz()  # type: ignore[attr-defined]
         return {
-            "arm_state": st,
-            "force_raw": self._force_raw,
-            "force_filtered": self.force_filter.y,
-            "lateral_force_signed": self._lateral_signed,
-            "normal_force": self.normal_filter.y,
-            "normal_force_raw": self._normal_raw,
-            "contact_force_true": abs(fx),
-            "normal_force_true": fz,
-            "wrench": st.wrench.copy(),
-            "ft_force": force,
-            "ft_torque": torque,
+            **self._lateral_info(),
             "hole_x": self.hole_x(),  # type: ignore[attr-defined]
             "hole_offset": self.hole_offset,
             "table_height": self._surface_height(),
@@ -408,22 +290,14 @@ class PegInHoleTask(ArmTask):
         u = self._prepare_action(action)
         self._update_push()
         self._advance(u)
-        self._steps += 1
-        lateral, normal = self._read_forces()
-        force = self.force_filter.update(lateral)
-        self.normal_filter.update(normal)
+        _, force = self._update_force_filter()
         st = self.arm_state()
         depth = self.insertion_depth()
         self._max_depth = max(self._max_depth, depth)
         depth_error = max(HOLE_DEPTH - depth, 0.0)
         lateral_error = abs(float(st.x[0]) - self.hole_x())  # type: ignore[attr-defined]
         cost = (depth_error / DEPTH_SCALE) ** 2 + (lateral_error / LATERAL_SCALE) ** 2
-        unsafe = force > self.force_limit
-        info = self._cost_info(self._true_state(), u, cost, unsafe=unsafe)
-        terminated = bool(self.terminate_on_violation and unsafe)
-        if terminated:
-            cost += self.violation_penalty
-            info["cost"] = cost
+        cost, info, terminated = self._finish_step(u, cost, force)
         info.update(self._force_info())
         info.update(
             insertion_depth=depth,
@@ -440,30 +314,3 @@ class ArmPegInHoleEnv(MujocoPegArm, PegInHoleTask, MujocoEnv):
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 1000}
     render_camera = "side"
-
-    def __init__(
-        self,
-        model: PlanarArmModel | None = None,
-        randomization: DomainRandomization | dict[str, Any] | None = None,
-        force_limit: float = FORCE_LIMIT,
-        hole_offset_range: tuple[float, float] = (-0.002, 0.002),
-        table_offset_range: tuple[float, float] = (0.0, 0.005),
-        contact_stiffness_range: tuple[float, float] = (1.0, 1.0),
-        force_filter_tau: float = FORCE_FILTER_TAU,
-        push_duration: float = PUSH_DURATION,
-        terminate_on_violation: bool = False,
-        violation_penalty: float = 0.0,
-        render_mode: str | None = None,
-    ) -> None:
-        if model is not None and not isinstance(model, PlanarArmModel):
-            raise ValueError(f"model must be a PlanarArmModel or None; got {type(model).__name__}")
-        MujocoEnv.__init__(self, PEG_MJCF, 1, model or PlanarArmModel(), randomization, render_mode)
-        try:
-            self._init_mujoco_arm()
-            PegInHoleTask.__init__(
-                self, force_limit, hole_offset_range, table_offset_range, contact_stiffness_range,
-                force_filter_tau, push_duration, terminate_on_violation, violation_penalty,
-            )
-        except ValueError:
-            self.close()
-            raise

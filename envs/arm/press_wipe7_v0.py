@@ -129,16 +129,15 @@ from robocritic.envs.arm.constants7 import (
 )
 from robocritic.envs.arm.model7 import POSTURE, Arm7Kinematics, Arm7Model, tool_tilt
 from robocritic.envs.arm.mujoco_arm import MujocoArm
-from robocritic.envs.arm.press_wipe_v0 import SURFACE_OFFSET_MAX, PressWipeTask, stroke_reference
-from robocritic.envs.arm.task import FORCE_FILTER_TAU, PUSH_DURATION, SPATIAL_SLICE
+from robocritic.envs.arm.press_wipe_v0 import FORCE_LIMIT, PressWipeTask, stroke_reference
+from robocritic.envs.arm.task import SPATIAL_SLICE
 from robocritic.envs.base.mujoco_env import MujocoEnv
-from robocritic.envs.base.randomization import DomainRandomization
 
 __all__ = ["FORCE_LIMIT", "N_OBS", "STROKE_X", "STROKE_Y", "Arm7PressWipeEnv", "Arm7PressWipeTask",
            "stroke_reference7"]
 
-#: Default safety limit on the filtered normal force, N (see "Safety constraint").
-FORCE_LIMIT = 30.0
+# FORCE_LIMIT, the default safety limit on the filtered normal force (see "Safety constraint"), is
+# the planar env's: the default of the constructor the two share (PressWipeTask's).
 #: Stroke along x, m (start, end), and its y, m.
 STROKE_X = (0.50, 0.65)
 STROKE_Y = 0.0
@@ -199,6 +198,8 @@ class Arm7PressWipeEnv(MujocoArm, Arm7PressWipeTask, MujocoEnv):
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 1000}
     render_camera = "side"
+    asset_file = ARM7_MJCF
+    model_type = Arm7Model
     asset_joints = ARM7_JOINTS
     asset_actuators = ARM7_ACTUATORS
     asset_tool_body = ARM7_TOOL_BODY
@@ -208,32 +209,6 @@ class Arm7PressWipeEnv(MujocoArm, Arm7PressWipeTask, MujocoEnv):
     asset_ft_torque_sensor = ARM7_FT_TORQUE_SENSOR
     asset_tip_geom = ARM7_TIP_GEOM
     asset_surface_geom = ARM7_SURFACE_GEOM
-
-    def __init__(
-        self,
-        model: Arm7Model | None = None,
-        randomization: DomainRandomization | dict[str, Any] | None = None,
-        force_limit: float = FORCE_LIMIT,
-        surface_offset_range: tuple[float, float] = (0.0, SURFACE_OFFSET_MAX),
-        contact_stiffness_range: tuple[float, float] = (1.0, 1.0),
-        force_filter_tau: float = FORCE_FILTER_TAU,
-        push_duration: float = PUSH_DURATION,
-        terminate_on_violation: bool = False,
-        violation_penalty: float = 0.0,
-        render_mode: str | None = None,
-    ) -> None:
-        if model is not None and not isinstance(model, Arm7Model):
-            raise ValueError(f"model must be an Arm7Model or None; got {type(model).__name__}")
-        MujocoEnv.__init__(self, ARM7_MJCF, 1, model or Arm7Model(), randomization, render_mode)
-        try:
-            self._init_mujoco_arm()
-            Arm7PressWipeTask.__init__(
-                self, force_limit, surface_offset_range, contact_stiffness_range, force_filter_tau,
-                push_duration, terminate_on_violation, violation_penalty,
-            )
-        except ValueError:
-            self.close()
-            raise
 
     def _tool_rotation(self) -> np.ndarray:
         return self.data.site_xmat[self._tcp].reshape(3, 3)

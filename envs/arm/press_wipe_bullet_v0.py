@@ -83,11 +83,8 @@ from __future__ import annotations
 from typing import Any
 
 from robocritic.envs.arm.bullet_arm import BulletArm
-from robocritic.envs.arm.model import PlanarArmModel
-from robocritic.envs.arm.press_wipe_v0 import FORCE_LIMIT, SURFACE_OFFSET_MAX, PressWipeTask
-from robocritic.envs.arm.task import FORCE_FILTER_TAU, PUSH_DURATION
+from robocritic.envs.arm.press_wipe_v0 import PressWipeTask
 from robocritic.envs.base.pybullet_env import PyBulletEnv
-from robocritic.envs.base.randomization import DomainRandomization
 
 #: The URDF twin of ``arm3_planar.xml``.
 ARM_URDF = "arm3_planar.urdf"
@@ -102,30 +99,5 @@ class ArmPressWipeBulletEnv(BulletArm, PressWipeTask, PyBulletEnv):
     # The MJCF's "side" camera: from -y, level with the table.
     camera_eye = (0.3, -1.6, -0.05)
     camera_target = (0.3, 0.0, -0.05)
-
-    def __init__(
-        self,
-        model: PlanarArmModel | None = None,
-        randomization: DomainRandomization | dict[str, Any] | None = None,
-        force_limit: float = FORCE_LIMIT,
-        surface_offset_range: tuple[float, float] = (0.0, SURFACE_OFFSET_MAX),
-        contact_stiffness_range: tuple[float, float] = (1.0, 1.0),
-        force_filter_tau: float = FORCE_FILTER_TAU,
-        push_duration: float = PUSH_DURATION,
-        terminate_on_violation: bool = False,
-        violation_penalty: float = 0.0,
-        render_mode: str | None = None,
-    ) -> None:
-        if model is not None and not isinstance(model, PlanarArmModel):
-            raise ValueError(f"model must be a PlanarArmModel or None; got {type(model).__name__}")
-        PyBulletEnv.__init__(self, ARM_URDF, 1, PHYSICS_TIMESTEP, model or PlanarArmModel(),
-                             randomization, render_mode)
-        try:
-            self._init_bullet_arm()
-            PressWipeTask.__init__(
-                self, force_limit, surface_offset_range, contact_stiffness_range, force_filter_tau,
-                push_duration, terminate_on_violation, violation_penalty,
-            )
-        except ValueError:
-            self.close()
-            raise
+    asset_file = ARM_URDF
+    physics_timestep = PHYSICS_TIMESTEP

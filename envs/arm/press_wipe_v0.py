@@ -121,19 +121,25 @@ v0: first release.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from operator import mul
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
-from robocritic.envs.arm.constants import ARM_MJCF
-from robocritic.envs.arm.model import PlanarArmModel, asset_geometry
+from robocritic.envs.arm.model import asset_geometry
 from robocritic.envs.arm.mujoco_arm import MujocoArm
-from robocritic.envs.arm.task import FORCE_FILTER_TAU, PUSH_DURATION, ArmTask, check_range
+from robocritic.envs.arm.task import (
+    FORCE_FILTER_TAU,
+    PUSH_DURATION,
+    STIFFNESS_SCALE_LIMITS,
+    ArmTask,
+    check_options,
+    check_range,
+    planar_start_state,
+)
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
+
+from robocritic.dynamics import DynamicsModel
 
 #: Normal-force band of the task, N.
 FORCE_BAND = (5.0, 20.0)
@@ -150,8 +156,6 @@ FORCE_SCALE = 5.0
 PATH_SCALE = 0.01
 #: Largest surface height offset, m (upwards).
 SURFACE_OFFSET_MAX = 0.03
-#: Allowed contact stiffness scales.
-STIFFNESS_SCALE_LIMITS = (0.1, 10.0)
 #: Start box of the TCP: x (m), height above the nominal contact height (m), tool angle
 #: half-width around straight down (rad).
 START_X = (0.38, 0.42)
@@ -206,47 +210,34 @@ class PressWipeTask(ArmTask):
 
     def __init__(
         self,
-        force_limit: float,
-        surface_offset_range: tuple[float, float],
-        contact_stiffness_range: tuple[float, float],
-        force_filter_tau: float,
-        push_duration: float,
-        terminate_on_violation: bool,
-        violation_penalty: float,
+        model: DynamicsModel | None = None,
+        randomization: DomainRandomization | dict[str, Any] | None = None,
+        force_limit: float = FORCE_LIMIT,
+        surface_offset_range: tuple[float, float] = (0.0, SURFACE_OFFSET_MAX),
+        contact_stiffness_range: tuple[float, float] = (1.0, 1.0),
+        force_filter_tau: float = FORCE_FILTER_TAU,
+        push_duration: float = PUSH_DURATION,
+        terminate_on_violation: bool = False,
+        violation_penalty: float = 0.0,
+        render_mode: str | None = None,
     ) -> None:
-        if not (isinstance(force_limit, (int, float)) and math.isfinite(force_limit) and force_limit > 0):
-            raise ValueError(f"force_limit must be a positive finite number of newtons; got {force_limit!r}")
-        if not isinstance(terminate_on_violation, bool):
-            raise ValueError(f"terminate_on_violation must be a bool; got {terminate_on_violation!r}")
-        if not (isinstance(violation_penalty, (int, float)) and math.isfinite(violation_penalty)
-                and violation_penalty >= 0):
-            raise ValueError(f"violation_penalty must be finite and >= 0; got {violation_penalty!r}")
-        n_task = len(range(3)[self.task_slice])
-        n_obs = 2 * int(self.dynamics.n_u) + 2 * n_task + 3  # q, qd, x, v, force, x_ref, t
-        noise = np.atleast_1d(np.asarray(self.randomization.obs_noise_std))
-        if noise.size not in (1, n_obs):
-            raise ValueError(
-                f"randomization.obs_noise_std must be a scalar or {n_obs} values (one per observation); "
-                f"got {self.randomization.obs_noise_std!r}"
-            )
-        self.force_limit = float(force_limit)
-        self.surface_offset_range = check_range("surface_offset_range", surface_offset_range, 0.0,
-                                                 SURFACE_OFFSET_MAX)
-        self.contact_stiffness_range = check_range("contact_stiffness_range", contact_stiffness_range,
-                                                    *STIFFNESS_SCALE_LIMITS)
-        self.terminate_on_violation = terminate_on_violation
-        self.violation_penalty = float(violation_penalty)
-        self._init_arm(force_filter_tau, push_duration)
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(n_obs,), dtype=np.float32)
-        self._init_start_states()
+        self._load_engine(model, randomization, render_mode)
+        try:
+            n_task = len(range(3)[self.task_slice])
+            n_obs = 2 * int(self.dynamics.n_u) + 2 * n_task + 3  # q, qd, x, v, force, x_ref, t
+            self._init_task(force_limit, contact_stiffness_range, force_filter_tau, push_duration,
+                            terminate_on_violation, violation_penalty, n_obs)
+            self.surface_offset_range = check_range("surface_offset_range", surface_offset_range, 0.0,
+                                                     SURFACE_OFFSET_MAX)
+            self._init_start_states()
+        except ValueError:
+            self.close()
+            raise
         self._surface0 = self.nominal_surface_height()
         self._contact_height0 = self._surface0 + self.tip_radius()  # TCP z touching the nominal surface
         self.surface_offset = 0.0
         self.contact_stiffness_scale = 1.0
-        self._steps = 0
-        self._phase_steps = 0
-        self._in_band_steps = 0
-        self._path_error_sum = 0.0
+        self._reset_contact_phase()
 
     # ---- start state -------------------------------------------------------------------------
     def _init_start_states(self) -> None:
@@ -255,17 +246,11 @@ class PressWipeTask(ArmTask):
 
     def sample_start_state(self) -> np.ndarray:
         """A start state ``[q, qd]`` from the start box (see the module docstring)."""
-        rng = self.np_random
-        x = rng.uniform(*START_X)
-        z = self._contact_height0 + rng.uniform(*START_HEIGHT)
-        phi = -np.pi / 2 + rng.uniform(-START_TOOL_ANGLE_HALF_WIDTH, START_TOOL_ANGLE_HALF_WIDTH)
-        return np.concatenate([self._geometry.inverse(x, z, phi), np.zeros(3)])
+        return planar_start_state(self.np_random, self._geometry, START_X, self._contact_height0, START_HEIGHT,
+                                  START_TOOL_ANGLE_HALF_WIDTH)
 
     def reset_model(self, options: dict[str, Any] | None) -> np.ndarray:
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(OPTION_KEYS))
-        if unknown:
-            raise ValueError(f"reset options: unknown key(s) {unknown}; known: {list(OPTION_KEYS)}")
+        options = check_options(options, OPTION_KEYS)
         offset = self._option_or_draw(options, "surface_offset", self.surface_offset_range,
                                       (0.0, SURFACE_OFFSET_MAX))
         scale = self._option_or_draw(options, "contact_stiffness_scale", self.contact_stiffness_range,
@@ -275,39 +260,23 @@ class PressWipeTask(ArmTask):
         self.contact_stiffness_scale = scale
         self._set_surface_height(self._surface0 + offset)
         self._set_contact_stiffness_scale(scale)
-        self._set_true_state(x0)
-        self._hold_start()
-        self._reset_force_filter()
-        self._reset_push()
-        self._steps = 0
+        self._start_episode(x0)
+        self._reset_contact_phase()
+        return self._get_obs()
+
+    def _reset_contact_phase(self) -> None:
         self._phase_steps = 0
         self._in_band_steps = 0
         self._path_error_sum = 0.0
-        return self._get_obs()
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        obs, info = super().reset(seed=seed, options=options)
-        info.update(self._force_info())
-        return obs, info
 
     # ---- observation, step -----------------------------------------------------------------
-    @property
-    def time(self) -> float:
-        """Seconds since reset."""
-        return self._steps * self.step_dt
-
     def _get_obs(self, t: float | None = None, x_ref: float | None = None) -> np.ndarray:
         """The observation at time ``t`` with reference ``x_ref`` (both computed when ``None``)."""
-        st = self.arm_state()
         if t is None:
             t = self.time
         if x_ref is None:
             x_ref = stroke_reference(t, self.stroke)
-        # One array from one list: a dozen floats, where np.concatenate and a matmul cost more.
-        qd = st.qd.tolist()
-        tcp_velocity = [sum(map(mul, row, qd)) for row in st.jacobian.tolist()]
-        return np.array(st.q.tolist() + qd + st.x.tolist() + tcp_velocity
-                        + [self.force_filter.y, x_ref, t])
+        return self._obs(self.force_filter.y, x_ref, t)
 
     def _force_info(self, t: float | None = None, x_ref: float | None = None) -> dict[str, Any]:
         """The force, contact and surface part of ``info`` at time ``t`` with reference ``x_ref``
@@ -316,15 +285,8 @@ class PressWipeTask(ArmTask):
             t = self.time
         if x_ref is None:
             x_ref = stroke_reference(t, self.stroke)
-        force, torque, _ = self._ft_reading()
-        st = self.arm_state()
         return {
-            "arm_state": st,
-            "force_raw": self._force_raw,
-            "force_filtered": self.force_filter.y,
-            "wrench": st.wrench.copy(),
-            "ft_force": force,
-            "ft_torque": torque,
+            **self._sensor_info(),
             "surface_height": self._surface_height(),
             "surface_offset": self.surface_offset,
             "contact_stiffness_scale": self.contact_stiffness_scale,
@@ -343,7 +305,6 @@ class PressWipeTask(ArmTask):
         u = self._prepare_action(action)
         self._update_push()
         self._advance(u)
-        self._steps += 1
         _, force = self._update_force_filter()
         st = self.arm_state()
         t = self.time
@@ -357,12 +318,7 @@ class PressWipeTask(ArmTask):
             self._in_band_steps += int(in_band)
             self._path_error_sum += path_error
         cost = (band_error / FORCE_SCALE) ** 2 + (path_error / PATH_SCALE) ** 2
-        unsafe = force > self.force_limit
-        info = self._cost_info(self._true_state(), u, cost, unsafe=unsafe)
-        terminated = bool(self.terminate_on_violation and unsafe)
-        if terminated:
-            cost += self.violation_penalty
-            info["cost"] = cost
+        cost, info, terminated = self._finish_step(u, cost, force)
         band_fraction = self._in_band_steps / self._phase_steps if self._phase_steps else 0.0
         mean_path = self._path_error_sum / self._phase_steps if self._phase_steps else 0.0
         info.update(self._force_info(t, x_ref))
@@ -384,29 +340,3 @@ class ArmPressWipeEnv(MujocoArm, PressWipeTask, MujocoEnv):
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 1000}
     render_camera = "side"
-
-    def __init__(
-        self,
-        model: PlanarArmModel | None = None,
-        randomization: DomainRandomization | dict[str, Any] | None = None,
-        force_limit: float = FORCE_LIMIT,
-        surface_offset_range: tuple[float, float] = (0.0, SURFACE_OFFSET_MAX),
-        contact_stiffness_range: tuple[float, float] = (1.0, 1.0),
-        force_filter_tau: float = FORCE_FILTER_TAU,
-        push_duration: float = PUSH_DURATION,
-        terminate_on_violation: bool = False,
-        violation_penalty: float = 0.0,
-        render_mode: str | None = None,
-    ) -> None:
-        if model is not None and not isinstance(model, PlanarArmModel):
-            raise ValueError(f"model must be a PlanarArmModel or None; got {type(model).__name__}")
-        MujocoEnv.__init__(self, ARM_MJCF, 1, model or PlanarArmModel(), randomization, render_mode)
-        try:
-            self._init_mujoco_arm()
-            PressWipeTask.__init__(
-                self, force_limit, surface_offset_range, contact_stiffness_range, force_filter_tau,
-                push_duration, terminate_on_violation, violation_penalty,
-            )
-        except ValueError:
-            self.close()
-            raise

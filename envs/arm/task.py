@@ -5,7 +5,9 @@ filtered normal force a force limit acts on, and pushes held for a fixed time.
 A concrete env combines an engine side (``mujoco_arm.MujocoArm``, which implements the hooks
 below) with a task built on :class:`ArmTask` (``press_wipe_v0.PressWipeTask``) and an engine base
 (``MujocoEnv``); the engine side comes first in the bases so that its hooks override the
-abstract ones here.
+abstract ones here. The task's ``__init__`` takes the env's arguments: it hands the engine's
+(``model``, ``randomization``, ``render_mode``) to the :meth:`ArmTask._load_engine` hook, checks the
+common ones with :meth:`ArmTask._init_task`, its own after, and closes the env if a check fails.
 
 ## The wrist F/T sensor and the wrench
 
@@ -53,13 +55,18 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from typing import Any
+from operator import mul
+from typing import TYPE_CHECKING, Any
 
+import gymnasium as gym
 import numpy as np
 from robocritic.envs.base.task import EngineHooks
 
 from robocritic.interfaces import ArmState
 from robocritic.utils.validation import as_vector, check_finite
+
+if TYPE_CHECKING:
+    from robocritic.envs.arm.model import ArmGeometry
 
 #: Base-frame axes of the arm plane: a planar arm's task coordinates are (x, z).
 PLANE_AXES = (0, 2)
@@ -73,6 +80,8 @@ FORCE_FILTER_TAU = 0.005
 PUSH_DURATION = 0.05
 #: The task axes of a spatial arm: all three base-frame axes (x, y, z).
 SPATIAL_SLICE = slice(0, 3)
+#: Allowed contact stiffness scales (``contact_stiffness_range``, ``options["contact_stiffness_scale"]``).
+STIFFNESS_SCALE_LIMITS = (0.1, 10.0)
 
 
 class EnvArmState(ArmState):
@@ -144,10 +153,46 @@ def check_option(name: str, value: Any, low: float, high: float) -> float:
     return float(value)
 
 
+def check_options(options: dict[str, Any] | None, keys: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of ``reset``'s ``options`` (``{}`` for None); ValueError on a key not in ``keys``."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(keys))
+    if unknown:
+        raise ValueError(f"reset options: unknown key(s) {unknown}; known: {list(keys)}")
+    return options
+
+
+def check_model(model: Any, model_type: type) -> Any:
+    """The env's dynamics ``model``: a ``model_type`` (its defaults for None; ValueError otherwise)."""
+    if model is None:
+        return model_type()
+    if not isinstance(model, model_type):
+        name = model_type.__name__
+        article = "an" if name[0] in "AEIOU" else "a"
+        raise ValueError(f"model must be {article} {name} or None; got {type(model).__name__}")
+    return model
+
+
+def planar_start_state(rng: np.random.Generator, geometry: ArmGeometry, x_range: tuple[float, float],
+                       z0: float, height_range: tuple[float, float], half_width: float) -> np.ndarray:
+    """A planar arm's start state ``[q, qd]`` at rest, elbow up: TCP x uniform in ``x_range`` [m],
+    z ``z0`` plus a uniform draw from ``height_range`` [m], tool angle within ``half_width`` [rad] of
+    straight down (drawn in that order)."""
+    x = rng.uniform(*x_range)
+    z = z0 + rng.uniform(*height_range)
+    phi = -np.pi / 2 + rng.uniform(-half_width, half_width)
+    return np.concatenate([geometry.inverse(x, z, phi), np.zeros(3)])
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 class ArmTask(EngineHooks):
-    """Mixin for arm envs (see the module docstring). Call :meth:`_init_arm` after the engine
-    base's ``__init__``; use :meth:`_advance` to step, :meth:`_hold_start` and
-    :meth:`_reset_force_filter` in ``reset_model``.
+    """Mixin for arm envs (see the module docstring). In ``__init__``: :meth:`_load_engine`, then
+    :meth:`_init_task`; in ``reset_model``: :meth:`_start_episode`; in ``step``: :meth:`_advance`,
+    :meth:`_update_force_filter` and :meth:`_finish_step` for the cost. A task implements
+    :meth:`_force_info`, added to ``info`` at reset (here) and in its ``step``.
 
     Engine hooks (besides :class:`~robocritic.envs.base.task.EngineHooks`' three): the ones
     below, all in the base frame and SI units. ``_simulate`` applies :attr:`push_force` (N, base
@@ -182,6 +227,12 @@ class ArmTask(EngineHooks):
     push_axes: tuple[int, ...] = (PLANE_AXES[0],)
 
     # ---- engine hooks --------------------------------------------------------------------
+    @abstractmethod
+    def _load_engine(self, model: Any, randomization: Any, render_mode: str | None) -> None:
+        """Build the engine base with the dynamics ``model`` (checked with :func:`check_model`),
+        ``randomization`` and ``render_mode``, and resolve the arm's parts in the asset (the env
+        is closed again on a ValueError)."""
+
     @abstractmethod
     def _arm_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """At the current state: TCP position ``(3,)`` m, its translational Jacobian ``(3, n)``,
@@ -246,7 +297,31 @@ class ArmTask(EngineHooks):
         and tests, never the observation)."""
 
     # ---- set-up ----------------------------------------------------------------------------
+    def _init_task(self, force_limit: float, contact_stiffness_range: tuple[float, float],
+                   force_filter_tau: float, push_duration: float, terminate_on_violation: bool,
+                   violation_penalty: float, n_obs: int) -> None:
+        """Check and keep the arguments every arm task takes, then :meth:`_init_arm`; ``n_obs`` is
+        the observation's size (``randomization.obs_noise_std`` has 1 or ``n_obs`` values)."""
+        if not (_finite_number(force_limit) and force_limit > 0):
+            raise ValueError(f"force_limit must be a positive finite number of newtons; got {force_limit!r}")
+        if not isinstance(terminate_on_violation, bool):
+            raise ValueError(f"terminate_on_violation must be a bool; got {terminate_on_violation!r}")
+        if not (_finite_number(violation_penalty) and violation_penalty >= 0):
+            raise ValueError(f"violation_penalty must be finite and >= 0; got {violation_penalty!r}")
+        noise = np.atleast_1d(np.asarray(self.randomization.obs_noise_std))
+        if noise.size not in (1, n_obs):
+            raise ValueError(f"randomization.obs_noise_std must be a scalar or {n_obs} values (one per "
+                             f"observation); got {self.randomization.obs_noise_std!r}")
+        self.force_limit = float(force_limit)
+        self.contact_stiffness_range = check_range("contact_stiffness_range", contact_stiffness_range,
+                                                    *STIFFNESS_SCALE_LIMITS)
+        self.terminate_on_violation = terminate_on_violation
+        self.violation_penalty = float(violation_penalty)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(n_obs,), dtype=np.float32)
+        self._init_arm(force_filter_tau, push_duration)
+
     def _init_arm(self, force_filter_tau: float, push_duration: float) -> None:
+        """The force filter, pushes, the arm-state cache and the step count."""
         if not (isinstance(push_duration, (int, float)) and math.isfinite(push_duration)
                 and push_duration >= self.dt):
             raise ValueError(
@@ -263,13 +338,59 @@ class ArmTask(EngineHooks):
         self._normal_force = 0.0  # wrench . SURFACE_NORMAL of the cached state
         self._normal = SURFACE_NORMAL.tolist()
         self._force_raw = 0.0
+        self._steps = 0
 
-    # ---- arm state -------------------------------------------------------------------------
+    # ---- stepping --------------------------------------------------------------------------
+    @property
+    def time(self) -> float:
+        """Seconds since reset."""
+        return self._steps * self.step_dt
+
     def _advance(self, u: np.ndarray) -> None:
         """One control step under torques ``u`` (and the current push)."""
         self._simulate(u)
         self._arm_state_cache = None
+        self._steps += 1
 
+    def _finish_step(self, u: np.ndarray, cost: float, force: float) -> tuple[float, dict[str, Any], bool]:
+        """The common part of ``step`` after the task's ``cost``: unsafe when the limited ``force``
+        [N] exceeds ``force_limit``; terminated when unsafe if ``terminate_on_violation`` (cost plus
+        ``violation_penalty``). Returns ``(cost, info, terminated)``."""
+        unsafe = force > self.force_limit
+        info = self._cost_info(self._true_state(), u, cost, unsafe=unsafe)
+        terminated = bool(self.terminate_on_violation and unsafe)
+        if terminated:
+            cost += self.violation_penalty
+            info["cost"] = cost
+        return cost, info, terminated
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = super().reset(seed=seed, options=options)
+        info.update(self._force_info())
+        return obs, info
+
+    @abstractmethod
+    def _force_info(self) -> dict[str, Any]:
+        """The task's force, contact and geometry part of ``info`` (at reset and every step)."""
+
+    def _sensor_info(self) -> dict[str, Any]:
+        """The part of ``info`` every arm task reports: ``arm_state``, ``force_raw``,
+        ``force_filtered``, ``wrench``, ``ft_force``, ``ft_torque``."""
+        force, torque, _ = self._ft_reading()
+        st = self.arm_state()
+        return {"arm_state": st, "force_raw": self._force_raw, "force_filtered": self.force_filter.y,
+                "wrench": st.wrench.copy(), "ft_force": force, "ft_torque": torque}
+
+    def _obs(self, *extra: float) -> np.ndarray:
+        """``[q, qd, x, v, *extra]``: the arm's part of the observation (``v = J qd``, the TCP
+        velocity on the task axes) followed by the task's ``extra`` values."""
+        st = self.arm_state()
+        # One array from one list: a dozen floats, where np.concatenate and a matmul cost more.
+        qd = st.qd.tolist()
+        tcp_velocity = [sum(map(mul, row, qd)) for row in st.jacobian.tolist()]
+        return np.array(st.q.tolist() + qd + st.x.tolist() + tcp_velocity + list(extra))
+
+    # ---- arm state -------------------------------------------------------------------------
     def contact_wrench_world(self) -> np.ndarray:
         """External force on the tool ``(3,)`` N, base frame, the tool's weight removed."""
         self.arm_state()
@@ -303,7 +424,17 @@ class ArmTask(EngineHooks):
         self.arm_state()
         return self._normal_force
 
+    def _start_episode(self, x0: np.ndarray) -> None:
+        """Start an episode in state ``x0``: held by its gravity torques, the force filter started
+        from the reading, no push, step 0."""
+        self._steps = 0
+        self._set_true_state(x0)
+        self._hold_start()
+        self._reset_force_filter()
+        self._reset_push()
+
     def _reset_force_filter(self) -> None:
+        """Start the force filter from the raw normal force now."""
         self._force_raw = self.normal_force_raw()
         self.force_filter.reset(self._force_raw)
 

@@ -31,6 +31,21 @@ from typing import Any
 
 import numpy as np
 
+from robocritic.bresa.scripted import (
+    OBS_F_LAT,
+    OBS_F_N,
+    OBS_T,
+    OBS_X,
+    RandomizedPolicy,
+    check_applied,
+    check_finite,
+    check_positive,
+    check_ranges,
+    check_stiffness,
+    descend,
+    policy_for,
+    ramp,
+)
 from robocritic.envs.arm.groove_v0 import ENTRY_X, GROOVE_DEPTH, GROOVE_END_X, TABLE_TOP
 
 __all__ = ["GROOVE_ENV_ID", "GROOVE_GEOMETRY", "GrooveExplorationPolicy", "ScriptedGrooveFollow",
@@ -45,35 +60,6 @@ GROOVE_GEOMETRY: dict[str, dict[str, Any]] = {
 """What the policies know of each groove env: task axes ``n_task``, the nominal entry x [m], the
 TCP's x touching the nominal end wall [m], the TCP height with the stylus on the nominal floor
 [m], the groove depth [m]."""
-
-_X, _Z, _F_LAT, _F_N, _T = 6, 7, 10, 11, -1  # observation indices
-
-
-def _positive(owner: str, name: str, value: float) -> float:
-    if isinstance(value, bool) or not (isinstance(value, (int, float, np.integer, np.floating))
-                                       and math.isfinite(value) and value > 0):
-        raise ValueError(f"{owner}.{name} must be a finite number > 0; got {value!r}")
-    return float(value)
-
-
-def _finite(owner: str, name: str, value: float) -> float:
-    if isinstance(value, bool) or not (isinstance(value, (int, float, np.integer, np.floating))
-                                       and math.isfinite(value)):
-        raise ValueError(f"{owner}.{name} must be finite [m]; got {value!r}")
-    return float(value)
-
-
-def _stiffness(owner: str, name: str, value: Any) -> np.ndarray:
-    k = np.asarray(value, dtype=np.float64)
-    if k.shape != (2,) or not np.all(np.isfinite(k)) or np.any(k <= 0):
-        raise ValueError(f"{owner}.{name} must be two finite values > 0 (K_x, K_z) [N/m]; got {value!r}")
-    return k
-
-
-def _check_applied(owner: str, applied: np.ndarray) -> None:
-    if np.shape(applied) != (4,):
-        raise ValueError(f"{owner}: the applied command must have 4 values (m = 2: x, z); "
-                         f"got shape {np.shape(applied)}")
 
 
 class ScriptedGrooveFollow:
@@ -121,24 +107,24 @@ class ScriptedGrooveFollow:
         depth: float = GROOVE_DEPTH,
     ) -> None:
         owner = "ScriptedGrooveFollow"
-        self.stiffness = _stiffness(owner, "stiffness", stiffness)
-        self.traverse_stiffness = _stiffness(owner, "traverse_stiffness", traverse_stiffness)
-        self.target_force = _positive(owner, "target_force", target_force)
-        self.approach_speed = _positive(owner, "approach_speed", approach_speed)
-        self.descend_speed = _positive(owner, "descend_speed", descend_speed)
-        self.slow_height = _positive(owner, "slow_height", slow_height)
-        self.hover_height = _positive(owner, "hover_height", hover_height)
-        self.align_tolerance = _positive(owner, "align_tolerance", align_tolerance)
-        self.contact_force = _positive(owner, "contact_force", contact_force)
-        self.traverse_speed = _positive(owner, "traverse_speed", traverse_speed)
-        self.end_overshoot = _finite(owner, "end_overshoot", end_overshoot)
-        self.stop_force = _positive(owner, "stop_force", stop_force)
-        self.end_zone = _positive(owner, "end_zone", end_zone)
-        self.decision_period = _positive(owner, "decision_period", decision_period)
-        self.depth = _positive(owner, "depth", depth)
-        self.entry_x = _finite(owner, "entry_x", entry_x)
-        self.end_x = _finite(owner, "end_x", end_x)
-        self.floor_contact_height = _finite(owner, "floor_contact_height", floor_contact_height)
+        self.stiffness = check_stiffness(owner, "stiffness", stiffness)
+        self.traverse_stiffness = check_stiffness(owner, "traverse_stiffness", traverse_stiffness)
+        self.target_force = check_positive(owner, "target_force", target_force)
+        self.approach_speed = check_positive(owner, "approach_speed", approach_speed)
+        self.descend_speed = check_positive(owner, "descend_speed", descend_speed)
+        self.slow_height = check_positive(owner, "slow_height", slow_height)
+        self.hover_height = check_positive(owner, "hover_height", hover_height)
+        self.align_tolerance = check_positive(owner, "align_tolerance", align_tolerance)
+        self.contact_force = check_positive(owner, "contact_force", contact_force)
+        self.traverse_speed = check_positive(owner, "traverse_speed", traverse_speed)
+        self.end_overshoot = check_finite(owner, "end_overshoot", end_overshoot)
+        self.stop_force = check_positive(owner, "stop_force", stop_force)
+        self.end_zone = check_positive(owner, "end_zone", end_zone)
+        self.decision_period = check_positive(owner, "decision_period", decision_period)
+        self.depth = check_positive(owner, "depth", depth)
+        self.entry_x = check_finite(owner, "entry_x", entry_x)
+        self.end_x = check_finite(owner, "end_x", end_x)
+        self.floor_contact_height = check_finite(owner, "floor_contact_height", floor_contact_height)
         if self.end_x <= self.entry_x:
             raise ValueError(f"{owner}.end_x must lie past entry_x ({self.entry_x:g} m); got {end_x!r}")
         self._log_approach = np.log(self.stiffness)
@@ -156,21 +142,18 @@ class ScriptedGrooveFollow:
         self._stopped_at: float | None = None
 
     def decide(self, obs: np.ndarray, info: dict[str, Any], applied: np.ndarray) -> np.ndarray:
-        _check_applied("ScriptedGrooveFollow", applied)
+        check_applied("ScriptedGrooveFollow", applied)
         x_sp, z_sp = float(applied[0]), float(applied[1])
-        x, f_lat = float(obs[_X]), float(obs[_F_LAT])
+        x, f_lat = float(obs[OBS_X]), float(obs[OBS_F_LAT])
         slow_from = self.floor_contact_height + self.slow_height
         top_contact = self.floor_contact_height + self.depth
         aligned = abs(x - self.entry_x) <= self.align_tolerance
-        floor = self.press_height if aligned or z_sp <= slow_from else top_contact + self.hover_height
-        step = (self.approach_speed if z_sp > slow_from else self.descend_speed) * self.decision_period
-        z_target = max(z_sp - step, floor)
-        if z_sp > slow_from:
-            z_target = max(z_target, slow_from)  # the slow descent starts exactly at slow_from
-        descending = z_target <= slow_from + 1e-12
+        z_target, descending = descend(z_sp, aligned, slow_from, top_contact + self.hover_height,
+                                       self.press_height, self.approach_speed, self.descend_speed,
+                                       self.decision_period)
         log_k = self._log_traverse if descending else self._log_approach
         k_x = float(np.exp(log_k[0]))
-        if not self._traversing and descending and float(obs[_F_N]) >= self.contact_force:
+        if not self._traversing and descending and float(obs[OBS_F_N]) >= self.contact_force:
             self._traversing = True
         if self._stopped_at is None and self._traversing and x >= self.end_x - self.end_zone \
                 and f_lat >= self.stop_force:
@@ -190,7 +173,7 @@ def stiff_groove_policy(**kwargs: Any) -> ScriptedGrooveFollow:
     return ScriptedGrooveFollow(**{"traverse_stiffness": (3000.0, 500.0), **kwargs})
 
 
-class GrooveExplorationPolicy:
+class GrooveExplorationPolicy(RandomizedPolicy):
     """Randomised groove-following behaviour for safety-critic data (module docstring).
 
     Per episode (from the ``rng`` of :meth:`reset`): an entry aim error in ``aim_range`` [m],
@@ -219,34 +202,21 @@ class GrooveExplorationPolicy:
         depth: float = GROOVE_DEPTH,
     ) -> None:
         owner = "GrooveExplorationPolicy"
-        for name, (lo, hi), low_ok in (("stiffness_range", stiffness_range, False),
-                                       ("speed_range", speed_range, False),
-                                       ("depth_range", depth_range, True),
-                                       ("overshoot_range", overshoot_range, True),
-                                       ("sweep_range", sweep_range, True),
-                                       ("noise_range", noise_range, True),
-                                       ("jump_probability_range", jump_probability_range, True)):
-            ok_low = lo >= 0 if low_ok else lo > 0
-            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi and ok_low):
-                raise ValueError(f"{owner}.{name} must be a finite (low, high) with 0 <= low <= high "
-                                 f"(low > 0 for stiffness and speed); got {(lo, hi)!r}")
-        if not (math.isfinite(aim_range[0]) and math.isfinite(aim_range[1]) and aim_range[0] <= aim_range[1]):
-            raise ValueError(f"{owner}.aim_range must be a finite (low, high) [m]; got {aim_range!r}")
-        if jump_probability_range[1] > 1:
-            raise ValueError(f"{owner}.jump_probability_range must lie in [0, 1]; "
-                             f"got {jump_probability_range!r}")
+        check_ranges(owner, {"stiffness_range": stiffness_range, "speed_range": speed_range,
+                             "depth_range": depth_range, "overshoot_range": overshoot_range,
+                             "sweep_range": sweep_range, "noise_range": noise_range,
+                             "jump_probability_range": jump_probability_range}, aim_range)
         self.log_k_range = (math.log(stiffness_range[0]), math.log(stiffness_range[1]))
         self.speed_range, self.aim_range = tuple(map(float, speed_range)), tuple(map(float, aim_range))
         self.depth_range = tuple(map(float, depth_range))
         self.overshoot_range = tuple(map(float, overshoot_range))
         self.sweep_range, self.noise_range = tuple(map(float, sweep_range)), tuple(map(float, noise_range))
         self.jump_probability_range = tuple(map(float, jump_probability_range))
-        self.decision_period = _positive(owner, "decision_period", decision_period)
-        self.entry_x = _finite(owner, "entry_x", entry_x)
-        self.end_x = _finite(owner, "end_x", end_x)
-        self.floor_contact_height = _finite(owner, "floor_contact_height", floor_contact_height)
-        self.depth = _positive(owner, "depth", depth)
-        self._rng: np.random.Generator | None = None
+        self.decision_period = check_positive(owner, "decision_period", decision_period)
+        self.entry_x = check_finite(owner, "entry_x", entry_x)
+        self.end_x = check_finite(owner, "end_x", end_x)
+        self.floor_contact_height = check_finite(owner, "floor_contact_height", floor_contact_height)
+        self.depth = check_positive(owner, "depth", depth)
 
     def reset(self, rng: np.random.Generator) -> None:
         """Draw this episode's parameters from ``rng`` (kept for the per-decision draws)."""
@@ -264,39 +234,26 @@ class GrooveExplorationPolicy:
         self._base_x = self.entry_x + self.aim  # the x setpoint before the sweep [m]
 
     def decide(self, obs: np.ndarray, info: dict[str, Any], applied: np.ndarray) -> np.ndarray:
-        rng = self._rng
-        if rng is None:
-            raise RuntimeError("GrooveExplorationPolicy.decide before reset")
-        _check_applied("GrooveExplorationPolicy", applied)
-        t = float(obs[_T])
+        rng = self._episode_rng()
+        check_applied("GrooveExplorationPolicy", applied)
+        t = float(obs[OBS_T])
         x_sp, z_sp = float(applied[0]), float(applied[1])
         top_contact = self.floor_contact_height + self.depth
         z_goal = self.floor_contact_height - self.press
-        step = self.descend_speed * self.decision_period
-        z_target = z_goal if abs(z_goal - z_sp) <= step else z_sp + math.copysign(step, z_goal - z_sp)
+        z_target = ramp(z_sp, z_goal, self.descend_speed * self.decision_period)
         if z_sp < top_contact:  # in the groove: run along it (and sweep into whatever is there)
             self._base_x = min(self._base_x + self.traverse_speed * self.decision_period,
                                self.end_x + self.overshoot)
         x_target = self._base_x
         if z_sp < top_contact:
             x_target += self.sweep * math.sin(2.0 * math.pi * t / self.sweep_period)
-        inc = np.array([x_target - x_sp, z_target - z_sp]) + rng.normal(0.0, self.noise, size=2)
-        if rng.random() < self.jump_probability:
-            self.log_k = rng.uniform(*self.log_k_range, size=2)
-        return np.concatenate([inc, self.log_k])
+        return self._command(rng, [x_target - x_sp, z_target - z_sp])
 
 
 def groove_policy_for_env(policy: str, env_id: str = GROOVE_ENV_ID,
                           **kwargs: Any) -> ScriptedGrooveFollow | GrooveExplorationPolicy:
     """The ``"scripted"``, ``"stiff"`` or ``"exploration"`` policy for the groove env ``env_id``,
     with that env's :data:`GROOVE_GEOMETRY` (``kwargs`` go to the constructor and win)."""
-    if env_id not in GROOVE_GEOMETRY:
-        raise ValueError(f"env_id: no groove geometry for {env_id!r}; known: {sorted(GROOVE_GEOMETRY)}")
-    geometry = {k: v for k, v in GROOVE_GEOMETRY[env_id].items() if k != "n_task"}
-    if policy == "scripted":
-        return ScriptedGrooveFollow(**{**geometry, **kwargs})
-    if policy == "stiff":
-        return stiff_groove_policy(**{**geometry, **kwargs})
-    if policy == "exploration":
-        return GrooveExplorationPolicy(**{**geometry, **kwargs})
-    raise ValueError(f"policy: expected 'scripted', 'stiff' or 'exploration'; got {policy!r}")
+    return policy_for(policy, env_id, GROOVE_GEOMETRY, "groove",
+                      {"scripted": ScriptedGrooveFollow, "stiff": stiff_groove_policy,
+                       "exploration": GrooveExplorationPolicy}, kwargs)

@@ -28,6 +28,20 @@ from typing import Any
 
 import numpy as np
 
+from robocritic.bresa.scripted import (
+    OBS_T,
+    OBS_X,
+    OBS_Z,
+    RandomizedPolicy,
+    check_applied,
+    check_finite,
+    check_positive,
+    check_ranges,
+    check_stiffness,
+    descend,
+    policy_for,
+    ramp,
+)
 from robocritic.envs.arm.peg_in_hole_v0 import HOLE_DEPTH, HOLE_X
 
 __all__ = ["PEG_ENV_ID", "PEG_GEOMETRY", "PegExplorationPolicy", "ScriptedPegInHole", "peg_policy_for_env",
@@ -41,21 +55,6 @@ PEG_GEOMETRY: dict[str, dict[str, Any]] = {
 }
 """What the policies know of each peg env: task axes ``n_task``, nominal slot centre x [m], the TCP
 height with the peg touching the nominal table top [m], slot depth [m]."""
-
-_X, _Z, _T = 6, 7, -1  # observation indices: TCP x, TCP z [m], time [s]
-
-
-def _positive(owner: str, name: str, value: float) -> float:
-    if isinstance(value, bool) or not (isinstance(value, (int, float, np.integer, np.floating))
-                                       and math.isfinite(value) and value > 0):
-        raise ValueError(f"{owner}.{name} must be a finite number > 0; got {value!r}")
-    return float(value)
-
-
-def _check_applied(owner: str, applied: np.ndarray) -> None:
-    if np.shape(applied) != (4,):
-        raise ValueError(f"{owner}: the applied command must have 4 values (m = 2: x, z); "
-                         f"got shape {np.shape(applied)}")
 
 
 class ScriptedPegInHole:
@@ -97,30 +96,25 @@ class ScriptedPegInHole:
         depth: float = HOLE_DEPTH,
     ) -> None:
         owner = "ScriptedPegInHole"
-        k = np.asarray(stiffness, dtype=np.float64)
-        if k.shape != (2,) or not np.all(np.isfinite(k)) or np.any(k <= 0):
-            raise ValueError(f"{owner}.stiffness must be two finite values > 0 (K_x, K_z) [N/m]; got {stiffness!r}")
-        self.stiffness = k
-        self.insert_stiffness_x = _positive(owner, "insert_stiffness_x", insert_stiffness_x)
-        self.target_force = _positive(owner, "target_force", target_force)
-        self.approach_speed = _positive(owner, "approach_speed", approach_speed)
-        self.insert_speed = _positive(owner, "insert_speed", insert_speed)
-        self.slow_height = _positive(owner, "slow_height", slow_height)
-        self.hover_height = _positive(owner, "hover_height", hover_height)
-        self.align_tolerance = _positive(owner, "align_tolerance", align_tolerance)
-        self.decision_period = _positive(owner, "decision_period", decision_period)
-        self.depth = _positive(owner, "depth", depth)
+        self.stiffness = check_stiffness(owner, "stiffness", stiffness)
+        self.insert_stiffness_x = check_positive(owner, "insert_stiffness_x", insert_stiffness_x)
+        self.target_force = check_positive(owner, "target_force", target_force)
+        self.approach_speed = check_positive(owner, "approach_speed", approach_speed)
+        self.insert_speed = check_positive(owner, "insert_speed", insert_speed)
+        self.slow_height = check_positive(owner, "slow_height", slow_height)
+        self.hover_height = check_positive(owner, "hover_height", hover_height)
+        self.align_tolerance = check_positive(owner, "align_tolerance", align_tolerance)
+        self.decision_period = check_positive(owner, "decision_period", decision_period)
+        self.depth = check_positive(owner, "depth", depth)
         if isinstance(search_amplitude, bool) or not (math.isfinite(search_amplitude) and search_amplitude >= 0):
             raise ValueError(f"{owner}.search_amplitude must be a finite number >= 0 [m]; got {search_amplitude!r}")
         self.search_amplitude = float(search_amplitude)
-        self.search_period = _positive(owner, "search_period", search_period)
-        self.engaged_depth = _positive(owner, "engaged_depth", engaged_depth)
-        for name, v in (("hole_x", hole_x), ("contact_height", contact_height)):
-            if isinstance(v, bool) or not math.isfinite(v):
-                raise ValueError(f"{owner}.{name} must be finite [m]; got {v!r}")
-        self.hole_x, self.contact_height = float(hole_x), float(contact_height)
-        self._log_approach = np.log(k)
-        self._log_insert = np.log([self.insert_stiffness_x, k[1]])
+        self.search_period = check_positive(owner, "search_period", search_period)
+        self.engaged_depth = check_positive(owner, "engaged_depth", engaged_depth)
+        self.hole_x = check_finite(owner, "hole_x", hole_x)
+        self.contact_height = check_finite(owner, "contact_height", contact_height)
+        self._log_approach = np.log(self.stiffness)
+        self._log_insert = np.log([self.insert_stiffness_x, self.stiffness[1]])
 
     @property
     def press_height(self) -> float:
@@ -131,22 +125,19 @@ class ScriptedPegInHole:
         """Deterministic: nothing to draw."""
 
     def decide(self, obs: np.ndarray, info: dict[str, Any], applied: np.ndarray) -> np.ndarray:
-        _check_applied("ScriptedPegInHole", applied)
+        check_applied("ScriptedPegInHole", applied)
         x_sp, z_sp = float(applied[0]), float(applied[1])
         slow_from = self.contact_height + self.slow_height
-        aligned = abs(float(obs[_X]) - self.hole_x) <= self.align_tolerance
-        floor = self.press_height if aligned or z_sp <= slow_from else self.contact_height + self.hover_height
-        step = (self.approach_speed if z_sp > slow_from else self.insert_speed) * self.decision_period
-        z_target = max(z_sp - step, floor)
-        if z_sp > slow_from:
-            z_target = max(z_target, slow_from)  # insertion starts exactly at slow_from
-        inserting = z_target <= slow_from + 1e-12
+        aligned = abs(float(obs[OBS_X]) - self.hole_x) <= self.align_tolerance
+        z_target, inserting = descend(z_sp, aligned, slow_from, self.contact_height + self.hover_height,
+                                      self.press_height, self.approach_speed, self.insert_speed,
+                                      self.decision_period)
         log_k = self._log_insert if inserting else self._log_approach
         x_target = self.hole_x
-        if float(obs[_Z]) < self.contact_height - self.engaged_depth:
-            x_target = float(obs[_X])  # engaged: let the walls guide, do not pull sideways
+        if float(obs[OBS_Z]) < self.contact_height - self.engaged_depth:
+            x_target = float(obs[OBS_X])  # engaged: let the walls guide, do not pull sideways
         elif inserting:
-            t = float(obs[_T]) + self.decision_period  # the ramp reaches the target one period later
+            t = float(obs[OBS_T]) + self.decision_period  # the ramp reaches the target one period later
             x_target += self.search_amplitude * math.sin(2.0 * math.pi * t / self.search_period)
         return np.array([x_target - x_sp, z_target - z_sp, *log_k])
 
@@ -157,7 +148,7 @@ def stiff_peg_policy(**kwargs: Any) -> ScriptedPegInHole:
     return ScriptedPegInHole(**{"insert_stiffness_x": 3000.0, **kwargs})
 
 
-class PegExplorationPolicy:
+class PegExplorationPolicy(RandomizedPolicy):
     """Randomised peg-in-hole behaviour for safety-critic data (module docstring).
 
     Per episode (from the ``rng`` of :meth:`reset`): a lateral aim error in ``aim_range`` [m]
@@ -183,29 +174,17 @@ class PegExplorationPolicy:
         depth: float = HOLE_DEPTH,
     ) -> None:
         owner = "PegExplorationPolicy"
-        for name, (lo, hi), low_ok in (("stiffness_range", stiffness_range, False),
-                                       ("speed_range", speed_range, False),
-                                       ("depth_range", depth_range, True),
-                                       ("sweep_range", sweep_range, True),
-                                       ("noise_range", noise_range, True),
-                                       ("jump_probability_range", jump_probability_range, True)):
-            ok_low = lo >= 0 if low_ok else lo > 0
-            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi and ok_low):
-                raise ValueError(f"{owner}.{name} must be a finite (low, high) with 0 <= low <= high "
-                                 f"(low > 0 for stiffness and speed); got {(lo, hi)!r}")
-        if not (math.isfinite(aim_range[0]) and math.isfinite(aim_range[1]) and aim_range[0] <= aim_range[1]):
-            raise ValueError(f"{owner}.aim_range must be a finite (low, high) [m]; got {aim_range!r}")
-        if jump_probability_range[1] > 1:
-            raise ValueError(f"{owner}.jump_probability_range must lie in [0, 1]; got {jump_probability_range!r}")
+        check_ranges(owner, {"stiffness_range": stiffness_range, "speed_range": speed_range,
+                             "depth_range": depth_range, "sweep_range": sweep_range, "noise_range": noise_range,
+                             "jump_probability_range": jump_probability_range}, aim_range)
         self.log_k_range = (math.log(stiffness_range[0]), math.log(stiffness_range[1]))
         self.speed_range, self.aim_range = tuple(map(float, speed_range)), tuple(map(float, aim_range))
         self.depth_range, self.sweep_range = tuple(map(float, depth_range)), tuple(map(float, sweep_range))
         self.noise_range = tuple(map(float, noise_range))
         self.jump_probability_range = tuple(map(float, jump_probability_range))
-        self.decision_period = _positive(owner, "decision_period", decision_period)
+        self.decision_period = check_positive(owner, "decision_period", decision_period)
         self.hole_x, self.contact_height = float(hole_x), float(contact_height)
-        self.depth = _positive(owner, "depth", depth)
-        self._rng: np.random.Generator | None = None
+        self.depth = check_positive(owner, "depth", depth)
 
     def reset(self, rng: np.random.Generator) -> None:
         """Draw this episode's parameters from ``rng`` (kept for the per-decision draws)."""
@@ -220,35 +199,22 @@ class PegExplorationPolicy:
         self.jump_probability = float(rng.uniform(*self.jump_probability_range))
 
     def decide(self, obs: np.ndarray, info: dict[str, Any], applied: np.ndarray) -> np.ndarray:
-        rng = self._rng
-        if rng is None:
-            raise RuntimeError("PegExplorationPolicy.decide before reset")
-        _check_applied("PegExplorationPolicy", applied)
-        t = float(obs[_T])
+        rng = self._episode_rng()
+        check_applied("PegExplorationPolicy", applied)
+        t = float(obs[OBS_T])
         x_sp, z_sp = float(applied[0]), float(applied[1])
         x_target = self.hole_x + self.aim
         if z_sp < self.contact_height:  # below the table top: sweep sideways into the walls
             x_target += self.sweep * math.sin(2.0 * math.pi * t / self.sweep_period)
         z_goal = self.contact_height - self.depth - self.press
-        step = self.speed * self.decision_period
-        z_target = z_goal if abs(z_goal - z_sp) <= step else z_sp + math.copysign(step, z_goal - z_sp)
-        inc = np.array([x_target - x_sp, z_target - z_sp]) + rng.normal(0.0, self.noise, size=2)
-        if rng.random() < self.jump_probability:
-            self.log_k = rng.uniform(*self.log_k_range, size=2)
-        return np.concatenate([inc, self.log_k])
+        z_target = ramp(z_sp, z_goal, self.speed * self.decision_period)
+        return self._command(rng, [x_target - x_sp, z_target - z_sp])
 
 
 def peg_policy_for_env(policy: str, env_id: str = PEG_ENV_ID,
                        **kwargs: Any) -> ScriptedPegInHole | PegExplorationPolicy:
     """The ``"scripted"``, ``"stiff"`` or ``"exploration"`` policy for the peg env ``env_id``,
     with that env's :data:`PEG_GEOMETRY` (``kwargs`` go to the constructor and win)."""
-    if env_id not in PEG_GEOMETRY:
-        raise ValueError(f"env_id: no peg-in-hole geometry for {env_id!r}; known: {sorted(PEG_GEOMETRY)}")
-    geometry = {k: v for k, v in PEG_GEOMETRY[env_id].items() if k != "n_task"}
-    if policy == "scripted":
-        return ScriptedPegInHole(**{**geometry, **kwargs})
-    if policy == "stiff":
-        return stiff_peg_policy(**{**geometry, **kwargs})
-    if policy == "exploration":
-        return PegExplorationPolicy(**{**geometry, **kwargs})
-    raise ValueError(f"policy: expected 'scripted', 'stiff' or 'exploration'; got {policy!r}")
+    return policy_for(policy, env_id, PEG_GEOMETRY, "peg-in-hole",
+                      {"scripted": ScriptedPegInHole, "stiff": stiff_peg_policy, "exploration": PegExplorationPolicy},
+                      kwargs)
