@@ -15,6 +15,12 @@ and what does the policy learn under it?
   ``save`` (pickles) is never used. A run resumed from its checkpoint continues with the next
   episode (episode ``k`` is reset with :func:`~robocritic.learning.rollout.episode_seed`
   ``(seed, k)``, so the episodes are the same as an uninterrupted run's).
+* Online critic refresh (``critic_refresh_every > 0``, critic filters only): every so many
+  episodes :class:`~robocritic.bresa.refresh.CriticRefresher` rolls out the current policy,
+  fine-tunes the filter's critic on that data mixed with the critic's original data and swaps the
+  filter's model; the critic's weights and the refresh counter are in the checkpoint (so a resumed
+  run repeats the uninterrupted one), the per-refresh records in ``task_rl.json`` and the refreshed
+  critic in :data:`REFRESHED_CRITIC`.
 * :class:`SB3TaskPolicy` -- a trained actor as a :class:`~robocritic.bresa.hierarchy.TaskPolicy`
   (deterministic mean action -> :func:`~robocritic.bresa.task_env.task_action`), so
   :func:`evaluate_task_policy` runs it with :func:`~robocritic.bresa.hierarchy.run_episode` under
@@ -29,7 +35,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +47,7 @@ from robocritic.bresa.collect import ENV_ID
 from robocritic.bresa.features import FeatureLayout
 from robocritic.bresa.hierarchy import HierarchyConfig, run_episode
 from robocritic.bresa.methods import METHODS, build_method, needs_critic
+from robocritic.bresa.refresh import CriticRefresher, set_filter_model
 from robocritic.bresa.task_env import TaskEnvConfig, TaskLevelEnv, task_action
 from robocritic.interfaces import SafetyFilter
 from robocritic.learning.checkpoint import CheckpointError, CheckpointStore, load_weights
@@ -51,6 +58,7 @@ from robocritic.learning.spec import ObsNormalization
 from robocritic.utils.fields import check_real
 
 __all__ = [
+    "REFRESHED_CRITIC",
     "TASK_ENV_ID",
     "SB3TaskPolicy",
     "TaskRLConfig",
@@ -64,6 +72,8 @@ __all__ = [
 
 TASK_ENV_ID = "bresa/TaskLevel-ArmPressWipe-v0"
 """Name of the task-level env in metrics and sidecars."""
+REFRESHED_CRITIC = "critic_refreshed.pt"
+"""The online-refreshed critic in a finished run folder (:func:`~robocritic.bresa.critic.save_critic`)."""
 
 # Fixed observation normalisation of the planar press-and-wipe task (13 inner values, then the
 # applied command): centres near the working pose, scales of the physical ranges, so that every
@@ -99,6 +109,21 @@ class TaskRLConfig:
             ``lambda`` (starting at ``env.violation_penalty``) becomes
             ``max(0, lambda + lagrangian_lr * (unsafe ticks - cost_budget))``.
         cost_budget: unsafe 1 ms ticks per episode the Lagrangian method tolerates (>= 0).
+        critic_refresh_every: training episodes between online refreshes of the filter's critic
+            (:mod:`robocritic.bresa.refresh`); 0 (default): never. Needs a critic filter. A
+            refresh runs at the first episode boundary at or after each multiple, not after the
+            last episode.
+        critic_refresh_episodes: rollouts of the current policy per refresh (>= 2; 20 % of them,
+            at least one, are held out to measure the critic before and after).
+        critic_refresh_epochs: fine-tune passes over the mixed data per refresh.
+        critic_refresh_lr: the fine-tune's Adam step size.
+        critic_data_path: the critic's original training data (a ``.npz`` of
+            :func:`~robocritic.bresa.collect.save_dataset`), mixed into every fine-tune; ``None``:
+            the new data only (the critic may then forget the original data).
+        critic_replay_ratio: original ticks per new training tick in the mix (>= 0).
+        critic_horizon_ms: label horizon of the refresh data [ms] (the critic's own, 30 in the study).
+        critic_refresh_jitter: :class:`~robocritic.bresa.collect.CommandJitter`'s start
+            probability per tick in the refresh rollouts.
     """
 
     env: TaskEnvConfig = field(default_factory=lambda: TaskEnvConfig(reward_scale=1e-3, violation_penalty=10.0))
@@ -119,6 +144,14 @@ class TaskRLConfig:
     ent_coef: str | float = "auto"
     lagrangian_lr: float = 0.0
     cost_budget: float = 0.0
+    critic_refresh_every: int = 0
+    critic_refresh_episodes: int = 10
+    critic_refresh_epochs: int = 2
+    critic_refresh_lr: float = 3e-4
+    critic_data_path: str | None = None
+    critic_replay_ratio: float = 1.0
+    critic_horizon_ms: float = 30.0
+    critic_refresh_jitter: float = 0.01
 
     def __post_init__(self) -> None:
         name = "TaskRLConfig"
@@ -147,6 +180,25 @@ class TaskRLConfig:
             raise ValueError(f"{name}.ent_coef must be 'auto' or a number > 0; got {self.ent_coef!r}")
         for f in ("lagrangian_lr", "cost_budget"):
             check_real(name, f, getattr(self, f), low=0.0)
+        v = self.critic_refresh_every
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"{name}.critic_refresh_every must be an integer >= 0; got {v!r}")
+        if v > 0 and not needs_critic(self.filter):
+            raise ValueError(f"{name}.critic_refresh_every: refreshing needs a critic filter (reflex_*, "
+                             f"minmod_*); filter is {self.filter!r}")
+        for f, lo in (("critic_refresh_episodes", 2), ("critic_refresh_epochs", 1)):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ValueError(f"{name}.{f} must be an integer >= {lo}; got {v!r}")
+        for f in ("critic_refresh_lr", "critic_horizon_ms"):
+            check_real(name, f, getattr(self, f), low=0.0, low_open=True)
+        check_real(name, "critic_replay_ratio", self.critic_replay_ratio, low=0.0)
+        check_real(name, "critic_refresh_jitter", self.critic_refresh_jitter, low=0.0, high=1.0)
+        if self.critic_data_path is not None:
+            object.__setattr__(self, "critic_data_path", str(self.critic_data_path))  # a Path too
+        if self.critic_data_path is not None and self.critic_refresh_every == 0:
+            raise ValueError(f"{name}.critic_data_path is only used by a refresh; set critic_refresh_every "
+                             f"> 0 or leave it None (got {self.critic_data_path!r})")
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON form (what checkpoints compare and the sidecar records)."""
@@ -168,6 +220,11 @@ def _jsonable(obj: Any) -> Any:
 
 
 _RESUMABLE_CHANGES = {"episodes", "checkpoint_every", "keep_checkpoints"}
+# Fields added after checkpoints were first written: a stored config without them had their default.
+_ADDED_FIELDS = ("critic_refresh_every", "critic_refresh_episodes", "critic_refresh_epochs",
+                 "critic_refresh_lr", "critic_data_path", "critic_replay_ratio", "critic_horizon_ms",
+                 "critic_refresh_jitter")
+_ADDED_DEFAULTS = {f.name: f.default for f in fields(TaskRLConfig) if f.name in _ADDED_FIELDS}
 
 
 # -- filters and env --------------------------------------------------------------------------
@@ -243,7 +300,8 @@ class TaskRLResult:
     """A training run: its folder, metrics, whether it finished, and (when finished) the policy.
 
     ``interventions`` / ``successes``: per training episode, the filter's intervened ticks and the
-    env's success flag (the counts :class:`RunMetrics` has no field for).
+    env's success flag (the counts :class:`RunMetrics` has no field for). ``critic_refreshes``: one
+    :meth:`~robocritic.bresa.refresh.RefreshRecord.to_json` per online critic refresh.
     """
 
     run_dir: Path
@@ -252,6 +310,7 @@ class TaskRLResult:
     interventions: list[int]
     successes: list[bool]
     policy: SB3TaskPolicy | None = None
+    critic_refreshes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def training_unsafe_ticks(self) -> int:
@@ -369,7 +428,7 @@ def train_task_policy(
     if run.finished():
         extra = _read_extra(run)
         return TaskRLResult(run.path, run.read_metrics(), True, extra["interventions"], extra["successes"],
-                            load_task_policy(run.path))
+                            load_task_policy(run.path), extra["critic_refreshes"])
     latest = store.latest()
     if latest is not None and not resume:
         raise CheckpointError(f"{store.directory}: a checkpoint exists; pass resume=True or use a new run_dir")
@@ -380,16 +439,20 @@ def train_task_policy(
     hcfg = config.env.hierarchy
     normalization = task_obs_normalization(hcfg)
     safety = make_filter(config.filter, config.critic_path, hcfg)
+    refresher = _make_refresher(config, seed) if config.critic_refresh_every else None
     seeds_env = _EpisodeSeeds(TaskLevelEnv(config.env, safety), seed)
     env = _NormalizedObs(seeds_env, normalization)
     model = _make_model(config, env, seed)
     task_env = seeds_env.unwrapped  # the TaskLevelEnv: its violation_penalty is the Lagrangian's lambda
-    algo = ("sac" if config.filter == "none" else f"sac+{config.filter}") + (
-        "-lagrangian" if config.lagrangian_lr > 0 else "")
+    algo = (("sac" if config.filter == "none" else f"sac+{config.filter}")
+            + ("-lagrangian" if config.lagrangian_lr > 0 else "")
+            + ("+refresh" if config.critic_refresh_every else ""))
     metrics = RunMetrics(TASK_ENV_ID, algo, int(seed))
     interventions: list[int] = []
     successes: list[bool] = []
     penalties: list[float] = []  # lambda after each training episode
+    refreshes_done = 0  # index of the last critic refresh (episodes_done // critic_refresh_every)
+    refresh_log: list[dict[str, Any]] = []
     resumed = False
     if latest is not None:
         ckpt = store.load(latest)
@@ -397,6 +460,7 @@ def train_task_policy(
         if int(meta.get("seed", -1)) != int(seed):
             raise CheckpointError(f"{ckpt.path}: checkpoint of seed {meta.get('seed')}; asked for seed {seed}")
         stored, current = meta.get("config", {}), config.to_json()
+        stored = {**{k: _ADDED_DEFAULTS[k] for k in _ADDED_FIELDS}, **stored}
         diff = sorted(k for k in set(stored) | set(current)
                       if stored.get(k) != current.get(k) and k not in _RESUMABLE_CHANGES)
         if diff:
@@ -415,6 +479,11 @@ def train_task_policy(
         if penalties:
             task_env.violation_penalty = penalties[-1]
         seeds_env.episode = metrics.episodes_done
+        if refresher is not None and "safety_critic" in ckpt.state:
+            refresher.load_state_dict(ckpt.state["safety_critic"])
+            set_filter_model(safety, refresher.numpy_critic(_max_batch(safety)))
+        refreshes_done = int(meta.get("critic_refreshes", 0))
+        refresh_log = list(meta.get("refresh_log", []))
         resumed = True
 
     log = CurveLogger(metrics, tb_dir=run.tensorboard if tensorboard else None,
@@ -458,9 +527,25 @@ def train_task_policy(
                 "numpy_global_rng": _np_global_state(),
                 "action_space_rng": model.action_space.np_random.bit_generator.state,
                 "metrics": metrics.to_json(), "interventions": interventions,
-                "successes": successes, "penalties": penalties}
-        store.save(metrics.episodes_done, _model_state(model), _jsonable(meta),
-                   replay=_save_buffer(model.replay_buffer))
+                "successes": successes, "penalties": penalties, "critic_refreshes": refreshes_done,
+                "refresh_log": refresh_log}
+        state = _model_state(model)
+        if refresher is not None:
+            state["safety_critic"] = refresher.state_dict()
+        store.save(metrics.episodes_done, state, _jsonable(meta), replay=_save_buffer(model.replay_buffer))
+
+    def refresh_critic() -> None:
+        nonlocal refreshes_done
+        refreshes_done = metrics.episodes_done // config.critic_refresh_every
+        rec = refresher.refresh(refreshes_done, metrics.episodes_done,
+                                SB3TaskPolicy(model.policy, normalization, hcfg), safety)
+        refresh_log.append(rec.to_json())
+        if log.writer is not None:
+            for when, q in (("before", rec.before), ("after", rec.after)):
+                for k in ("bce", "auroc"):
+                    if math.isfinite(q.get(k, math.nan)):
+                        log.writer.add_scalar(f"critic_refresh/{k}_{when}", q[k], metrics.episodes_done)
+            log.writer.add_scalar("critic_refresh/wall_s", rec.wall_s, metrics.episodes_done)
 
     callback = _Episodes()
     max_len = math.ceil(_episode_ticks(config) / hcfg.decision_ticks)
@@ -478,6 +563,10 @@ def train_task_policy(
                         reset_num_timesteps=False, progress_bar=False)
             episodes_run += metrics.episodes_done - before
             at_boundary = callback.steps == 0
+            # a refresh comes before the checkpoint of the same boundary, which then holds its critic
+            if (refresher is not None and at_boundary and metrics.episodes_done < config.episodes
+                    and metrics.episodes_done // config.critic_refresh_every > refreshes_done):
+                refresh_critic()
             due = metrics.episodes_done - last_ckpt >= config.checkpoint_every
             stopping = (metrics.episodes_done >= config.episodes
                         or (stop_after is not None and episodes_run >= stop_after))
@@ -492,13 +581,39 @@ def train_task_policy(
     if finished:
         model.policy.set_training_mode(False)
         run.write_policy({"policy": model.policy.state_dict()}, _sidecar(config, seed, normalization))
+        if refresher is not None:
+            from robocritic.bresa.critic import save_critic
+
+            save_critic(refresher.critic, run.path / REFRESHED_CRITIC)
         from robocritic.utils.atomic import atomic_write_json
 
         atomic_write_json(run.path / "task_rl.json", {"interventions": interventions, "successes": successes,
-                                                      "penalties": penalties, "config": config.to_json()})
+                                                      "penalties": penalties, "config": config.to_json(),
+                                                      "critic_refreshes": refresh_log})
         metrics.versions = versions(stable_baselines3=require_sb3().__version__)
         run.write_metrics(metrics)
-    return TaskRLResult(run.path, metrics, finished, interventions, successes, policy if finished else None)
+    return TaskRLResult(run.path, metrics, finished, interventions, successes, policy if finished else None,
+                        refresh_log)
+
+
+def _make_refresher(config: TaskRLConfig, seed: int) -> CriticRefresher:
+    """The online refresher of the critic at ``config.critic_path`` (its own torch copy)."""
+    from robocritic.bresa.collect import load_dataset
+    from robocritic.bresa.critic import load_critic
+
+    with torch.random.fork_rng(devices=[]):  # building a module draws initial weights: keep the global RNG
+        critic = load_critic(config.critic_path)
+    old = load_dataset(config.critic_data_path) if config.critic_data_path else None
+    training_seeds = {episode_seed(seed, k) for k in range(1, config.episodes + 1)}
+    return CriticRefresher(
+        critic, method=config.filter, hierarchy=config.env.hierarchy, env_kwargs=config.env.env_kwargs,
+        seed=seed, episodes=config.critic_refresh_episodes, epochs=config.critic_refresh_epochs,
+        lr=config.critic_refresh_lr, horizon_ms=config.critic_horizon_ms, jitter=config.critic_refresh_jitter,
+        old_data=old, replay_ratio=config.critic_replay_ratio, avoid_seeds=training_seeds)
+
+
+def _max_batch(safety: SafetyFilter | None) -> int:
+    return int(getattr(getattr(getattr(safety, "inner", safety), "model", None), "max_batch", 64))
 
 
 def _episode_ticks(config: TaskRLConfig) -> int:
@@ -515,7 +630,8 @@ def _read_extra(run: RunFolder) -> dict[str, Any]:
     from robocritic.learning.checkpoint import read_json
 
     data = read_json(run.path / "task_rl.json")
-    return {"interventions": list(data["interventions"]), "successes": [bool(s) for s in data["successes"]]}
+    return {"interventions": list(data["interventions"]), "successes": [bool(s) for s in data["successes"]],
+            "critic_refreshes": list(data.get("critic_refreshes", []))}
 
 
 def load_task_policy(run_dir: str | Path) -> SB3TaskPolicy:
