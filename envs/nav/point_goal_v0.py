@@ -142,8 +142,9 @@ class PointGoalTask(NavTask):
         return float(block[near].min()) if near.any() else math.inf
 
     def _draw_goal(self, geodesic: np.ndarray) -> np.ndarray | None:
-        ok = (self.world.esdf >= self.goal_clearance) & (geodesic >= self.min_goal_distance) & (
-            geodesic <= self.max_goal_distance)
+        # isfinite: unreachable cells carry an infinite geodesic, which "<= max_goal_distance = inf" lets in
+        ok = (self.world.esdf >= self.goal_clearance) & np.isfinite(geodesic) & (
+            geodesic >= self.min_goal_distance) & (geodesic <= self.max_goal_distance)
         cells = np.argwhere(ok)
         if cells.size == 0:
             return None
