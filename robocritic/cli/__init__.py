@@ -7,6 +7,7 @@
     robocritic launch   FILE [name:=value ...]  run a ROS 2 YAML launch file's nodes over DDS
     robocritic yann train|eval|compare           YANN-RL training and evaluation
     robocritic bresa collect|train|eval|export   the Bresa 1 kHz safety critic on the press-and-wipe arm
+    robocritic navdp generate|train|export|check NavDP data, training and the model file
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from robocritic.cli import bresa, demo, envs, explicit, launch, sim2sim, yann
+from robocritic.cli import bresa, demo, envs, explicit, launch, navdp, sim2sim, yann
 
 #: Command groups in help order; each module registers its subcommands and imports lazily.
-COMMAND_GROUPS = (demo, envs, sim2sim, explicit, launch, yann, bresa)
+COMMAND_GROUPS = (demo, envs, sim2sim, explicit, launch, yann, bresa, navdp)
 
 
 def build_parser() -> argparse.ArgumentParser:

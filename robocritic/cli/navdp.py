@@ -1,0 +1,180 @@
+"""``robocritic navdp generate|train|export|check``: NavDP data from procedural worlds and the
+privileged expert, training, the model-only export and offline sanity numbers (docs/navdp.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import fields
+from typing import Any
+
+
+def _value(owner: str, key: str, default: Any, text: str) -> Any:
+    """``text`` as the type of ``default`` (bool, int, float, str, or a tuple of numbers)."""
+    try:
+        if isinstance(default, bool):
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError("expected true or false")
+            return text.lower() in ("true", "1")
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+        if isinstance(default, tuple):
+            return tuple(float(v) for v in text.split(","))
+        return text
+    except ValueError as exc:
+        raise ValueError(f"--config {key}={text}: not a value for {owner}.{key} "
+                         f"(like {default!r}): {exc}") from None
+
+
+def parse_config(items: list[str] | None, targets: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``k=v`` items -> ``{target: {field: value}}`` with values typed like the defaults of
+    ``targets`` (name -> default dataclass instance; a ``"depth."`` prefix names the target
+    ``"depth"``, else the first target with that field). Unknown keys raise ValueError naming them."""
+    out: dict[str, dict[str, Any]] = {name: {} for name in targets}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--config: expected KEY=VALUE; got {item!r}")
+        prefix, dot, name = key.rpartition(".")
+        candidates = [prefix] if dot else list(targets)
+        for target in candidates:
+            obj = targets.get(target)
+            if obj is not None and name in {f.name for f in fields(obj)}:
+                if name in out[target]:
+                    raise ValueError(f"--config: {key} given twice")
+                out[target][name] = _value(type(obj).__name__, key, getattr(obj, name), text.strip())
+                break
+        else:
+            known = sorted(f"{t}.{f.name}" if t in ("depth", "expert") else f.name
+                           for t, o in targets.items() for f in fields(o))
+            raise ValueError(f"--config: unknown key {key!r}; known: {', '.join(known)}")
+    return out
+
+
+def _sample_config(args: argparse.Namespace) -> Any:
+    from robocritic.envs.nav.sensors import DepthConfig
+    from robocritic.navdp.dataset import SampleConfig
+    from robocritic.navdp.expert import ExpertConfig
+
+    base = SampleConfig()
+    parsed = parse_config(args.config, {"sample": base, "depth": base.depth, "expert": base.expert})
+    top = parsed["sample"]
+    for name, value in (("world_spec", args.preset), ("pairs_per_world", args.per_world)):
+        if value is not None:
+            if name in top and top[name] != value:
+                raise ValueError(f"--config {name}={top[name]!r} disagrees with its option ({value!r})")
+            top[name] = value
+    return SampleConfig(**top, depth=DepthConfig(**{**vars_of(base.depth), **parsed["depth"]}),
+                        expert=ExpertConfig(**{**vars_of(base.expert), **parsed["expert"]}))
+
+
+def vars_of(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from robocritic.navdp.generate import generate, parse_worlds
+
+    report = generate(parse_worlds(args.worlds), args.out, _sample_config(args), workers=args.workers,
+                      backend=args.backend, progress=not args.no_progress)
+    print(json.dumps({"out": str(args.out), **report.summary()}))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from robocritic.navdp.config import NavDPConfig
+    from robocritic.navdp.train import TrainConfig, train
+
+    parsed = parse_config(args.config, {"train": TrainConfig(), "model": NavDPConfig()})
+    options = {"steps": args.steps, "batch_size": args.batch, "seed": args.seed, "lr": args.lr,
+               "threads": args.threads, "val_fraction": args.val_fraction,
+               "checkpoint_every": args.checkpoint_every}
+    train_kw = parsed["train"]
+    for name, value in options.items():
+        if value is not None:
+            if name in train_kw and train_kw[name] != value:
+                raise ValueError(f"--config {name}={train_kw[name]!r} disagrees with its option ({value!r})")
+            train_kw[name] = value
+    train_kw.setdefault("progress", not args.no_progress)
+    train_kw.setdefault("tensorboard", not args.no_tensorboard)
+    result = train(args.data, args.out, TrainConfig(**train_kw), parsed["model"])
+    last = {k: v[-1] for k, v in result.history.items() if v and not k.endswith("step")}
+    print(json.dumps({"run": str(result.run_dir), "step": result.step,
+                      "model": str(result.run_dir / "model.pt"), "steps_per_s": round(result.steps_per_s, 2),
+                      **{k: round(v, 5) for k, v in last.items()}}))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from robocritic.navdp.train import export_run
+
+    print(json.dumps({"exported": str(export_run(args.run, args.out))}))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    import torch
+
+    from robocritic.navdp.checkpoint import load_model
+    from robocritic.navdp.shards import ShardDataset
+    from robocritic.navdp.train import check_model
+
+    torch.set_num_threads(args.threads)
+    numbers = check_model(load_model(args.model), ShardDataset(args.data), samples=args.samples,
+                          seed=args.seed)
+    print(json.dumps({k: None if isinstance(v, float) and math.isnan(v) else v for k, v in numbers.items()}))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``navdp generate|train|export|check`` to the top-level subcommands."""
+    navdp = sub.add_parser("navdp", help="NavDP: data generation, training, export and checks",
+                           description="Generate NavDP shards from procedural worlds, train the diffusion "
+                                       "policy and critic, export the model, check it offline.")
+    cmds = navdp.add_subparsers(dest="navdp_command", required=True, metavar="SUBCOMMAND")
+
+    gen = cmds.add_parser("generate", help="one shard per world seed (resumable: rerun to finish)")
+    gen.add_argument("--worlds", required=True, help="world seeds, e.g. 0-199 or 0-9,20")
+    gen.add_argument("--out", required=True, help="folder of the shards")
+    gen.add_argument("--workers", type=int, default=1, help="processes (the shards do not depend on it)")
+    gen.add_argument("--preset", default=None, help="world preset (default, dense, empty); default: default")
+    gen.add_argument("--per-world", type=int, default=None, help="start/goal pairs per world (default 4)")
+    gen.add_argument("--backend", choices=("local", "ray"), default="local",
+                     help="local processes, or Ray tasks (RAY_ADDRESS names a cluster; extra 'dist')")
+    gen.add_argument("--config", nargs="+", metavar="KEY=VALUE",
+                     help="SampleConfig fields, e.g. n_critic=4 depth.noise_std=0.01 expert.smoothing=0.2")
+    gen.add_argument("--no-progress", action="store_true")
+    gen.set_defaults(func=_generate)
+
+    tr = cmds.add_parser("train", help="train on a folder of shards (resumes RUN_DIR's newest checkpoint)")
+    tr.add_argument("data", help="folder of shards")
+    tr.add_argument("--out", required=True, help="run folder")
+    tr.add_argument("--steps", type=int, default=None, help="gradient steps in all (default 2000)")
+    tr.add_argument("--batch", type=int, default=None, help="batch size (default 32)")
+    tr.add_argument("--seed", type=int, default=None)
+    tr.add_argument("--lr", type=float, default=None, help="initial Adam learning rate (default 1e-4)")
+    tr.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
+    tr.add_argument("--val-fraction", type=float, default=None, help="held-out share of shards (default 0.1)")
+    tr.add_argument("--checkpoint-every", type=int, default=None)
+    tr.add_argument("--config", nargs="+", metavar="KEY=VALUE",
+                    help="NavDPConfig or TrainConfig fields, e.g. d_model=64 n_layers=4 decay_steps=4000")
+    tr.add_argument("--no-progress", action="store_true")
+    tr.add_argument("--no-tensorboard", action="store_true")
+    tr.set_defaults(func=_train)
+
+    ex = cmds.add_parser("export", help="the newest checkpoint of a run as a model-only file")
+    ex.add_argument("run", help="run folder of `navdp train`")
+    ex.add_argument("--out", required=True, help="model file (.pt)")
+    ex.set_defaults(func=_export)
+
+    ck = cmds.add_parser("check", help="offline sanity numbers of a model on (held-out) shards, as JSON")
+    ck.add_argument("model", help="model file (.pt)")
+    ck.add_argument("data", help="folder of shards (worlds not trained on)")
+    ck.add_argument("--samples", type=int, default=200)
+    ck.add_argument("--seed", type=int, default=0)
+    ck.add_argument("--threads", type=int, default=1)
+    ck.set_defaults(func=_check)
