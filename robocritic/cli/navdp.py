@@ -1,5 +1,6 @@
-"""``robocritic navdp generate|train|export|check``: NavDP data from procedural worlds and the
-privileged expert, training, the model-only export and offline sanity numbers (docs/navdp.md)."""
+"""``robocritic navdp generate|train|export|check|eval``: NavDP data from procedural worlds and the
+privileged expert, training, the model-only export, offline sanity numbers and closed-loop
+evaluation against the baselines (docs/navdp.md)."""
 
 from __future__ import annotations
 
@@ -130,6 +131,28 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from robocritic.jobs.navdp_eval import evaluate
+    from robocritic.navdp.generate import parse_worlds
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    checkpoint = args.checkpoint
+    if checkpoint is None and any(m.startswith("navdp") for m in methods):
+        from robocritic.navdp.assets import small_model_path
+
+        checkpoint = small_model_path()
+    summary = evaluate(methods, parse_worlds(args.worlds), args.out, checkpoint=checkpoint,
+                       episodes_per_world=args.episodes_per_world, preset=args.preset, workers=args.workers,
+                       progress=not args.no_progress)
+    print(f"{'method':<14} {'success':>8} {'95% CI':>16} {'collision':>10} {'SPL':>6} {'plan ms p50':>12}")
+    for name, m in summary["methods"].items():
+        lo, hi = m["success_ci95"]
+        print(f"{name:<14} {m['success_rate']:>8.2f} {f'[{lo:.2f}, {hi:.2f}]':>16} {m['collision_rate']:>10.2f} "
+              f"{m['spl_euclidean']:>6.2f} {m['plan_ms_p50']:>12.1f}")
+    print(f"per-episode and summary JSON and plots in {args.out}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``navdp generate|train|export|check`` to the top-level subcommands."""
     navdp = sub.add_parser("navdp", help="NavDP: data generation, training, export and checks",
@@ -170,6 +193,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("run", help="run folder of `navdp train`")
     ex.add_argument("--out", required=True, help="model file (.pt)")
     ex.set_defaults(func=_export)
+
+    ev = cmds.add_parser("eval", help="closed-loop episodes of NavDP and the baselines on seeded worlds")
+    ev.add_argument("--methods", default="straight,dwa,navdp,navdp_first,expert",
+                    help="comma-separated, from: straight, dwa, navdp, navdp_first, navdp_random, expert")
+    ev.add_argument("--worlds", required=True, help="world seeds, e.g. 5000-5099 or 3,5,8")
+    ev.add_argument("--episodes-per-world", type=int, default=1)
+    ev.add_argument("--preset", default="default", help="world generator preset (default, dense, empty)")
+    ev.add_argument("--checkpoint", default=None,
+                    help="NavDP model file (default: the shipped robocritic/navdp/assets/navdp_small.pt)")
+    ev.add_argument("--workers", type=int, default=1)
+    ev.add_argument("--out", required=True, help="output folder")
+    ev.add_argument("--no-progress", action="store_true")
+    ev.set_defaults(func=_eval)
 
     ck = cmds.add_parser("check", help="offline sanity numbers of a model on (held-out) shards, as JSON")
     ck.add_argument("model", help="model file (.pt)")

@@ -63,3 +63,15 @@ def test_bad_options_exit_2_naming_them(tmp_path, capsys, monkeypatch, argv, mes
     assert main(["navdp", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_eval_runs_the_shipped_model_beside_a_baseline(tmp_path, capsys):
+    out = tmp_path / "eval"
+    assert main(["navdp", "eval", "--worlds", "5000", "--methods", "straight,navdp", "--out", str(out),
+                 "--no-progress"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["methods"]) == {"straight", "navdp"}
+    assert summary["checkpoint"].endswith("navdp_small.pt")  # the shipped model by default
+    assert "navdp" in capsys.readouterr().out
+    assert main(["navdp", "eval", "--worlds", "5000", "--methods", "nope", "--out", str(out)]) == 2
+    assert "methods" in capsys.readouterr().err
