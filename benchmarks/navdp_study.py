@@ -54,7 +54,7 @@ def main() -> None:
                            workers=args.workers)
         record["presets"][preset] = {"wall_s": time.perf_counter() - t0, "methods": summary["methods"]}
         atomic_write_json(OUT / "study.json", record)
-    print(f"| preset | method | success [95 % CI] | collision | stuck | timeout | SPL (Euclidean / geodesic) | plan ms p50 / p99 |")
+    print("| preset | method | success [95 % CI] | collision | stuck | timeout | SPL (Euclidean / geodesic) | plan ms p50 / p99 |")
     print("|---|---|---|---|---|---|---|---|")
     for preset, entry in record["presets"].items():
         for name, m in entry["methods"].items():

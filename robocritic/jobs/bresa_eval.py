@@ -26,6 +26,7 @@ import numpy as np
 
 from robocritic.bresa.collect import default_env_kwargs
 from robocritic.utils.atomic import atomic_write, atomic_write_json
+from robocritic.utils.stats import wilson_interval
 
 __all__ = ["ENV_ID", "SUSTAINED_MS", "evaluate", "layout_for_env", "load_risk_model", "parse_seeds", "summarise",
            "wilson_interval"]
@@ -58,16 +59,6 @@ def parse_seeds(text: str) -> list[int]:
     if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds: expected distinct integers >= 0; got {text!r}")
     return seeds
-
-
-def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of a rate ``k / n``."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def load_risk_model(path: str | Path, max_batch: int = 64) -> Any:

@@ -37,21 +37,12 @@ from typing import Any
 import numpy as np
 
 from robocritic.utils.atomic import atomic_write, atomic_write_json
+from robocritic.utils.stats import wilson_interval
 
 __all__ = ["PLOT_EPISODES", "evaluate", "summarise", "wilson_interval"]
 
 PLOT_EPISODES = 4
 """Episodes (the first ones, in world order) that get a top-down plot."""
-
-
-def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of a rate ``k / n`` (``(nan, nan)`` for ``n = 0``)."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def _json_safe(value: Any) -> Any:
