@@ -1,5 +1,4 @@
-"""Refreshing the Bresa safety critic online while a task policy trains (BRESA.md, "Safety critic":
-"refresh online as the task policy trains").
+"""Refreshing the Bresa safety critic online while a task policy trains.
 
 A critic trained on scripted and exploration data sees a learning policy drive the arm into
 states it has not seen. A REFRESH (:meth:`CriticRefresher.refresh`), run between training

@@ -24,7 +24,7 @@ _OWNER = "NavDPConfig"
 
 @dataclass(frozen=True)
 class NavDPConfig:
-    """Hyper-parameters of a NavDP planner (defaults: the CPU-sized version of NAVDP.md).
+    """Hyper-parameters of a NavDP planner (defaults: a CPU-sized version of the published model).
 
     Observation:
         depth_height, depth_width: depth image size [pixels]; both multiples of ``patch_size``.
