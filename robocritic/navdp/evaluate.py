@@ -9,13 +9,13 @@ tracker (:class:`~robocritic.controllers.pure_pursuit.PurePursuit`) follows it, 
 current robot frame. A plan that says ``stop`` holds the robot and turns it in place at
 ``rotate_omega`` rad/s toward ``plan.rotate`` (0: wait) until the next plan, as NavDP does when its
 critic finds no safe candidate. A plan with a velocity ``command``
-(:class:`~robocritic.navdp.baselines.CommandPlan`, DWA's) has that command held until the next
+(:class:`~robocritic.navdp.local_planners.CommandPlan`, DWA's) has that command held until the next
 plan instead of a path tracked.
 
-Methods (:data:`METHODS`): ``straight`` (:class:`~robocritic.navdp.baselines.StraightToGoal`),
-``dwa`` (:class:`~robocritic.navdp.baselines.DWAPlanner`), ``navdp`` / ``navdp_first`` /
+Methods (:data:`METHODS`): ``straight`` (:class:`~robocritic.navdp.local_planners.StraightToGoal`),
+``dwa`` (:class:`~robocritic.navdp.local_planners.DWAPlanner`), ``navdp`` / ``navdp_first`` /
 ``navdp_random`` (:class:`~robocritic.navdp.planner.NavDPPlanner` with critic selection, the first
-or a random sample) and ``expert`` (:class:`~robocritic.navdp.baselines.ExpertPlanner`, privileged:
+or a random sample) and ``expert`` (:class:`~robocritic.navdp.local_planners.ExpertPlanner`, privileged:
 the upper bound). All see the same depth image, goal and odometry and use the same tracker.
 
 Episodes (:class:`EpisodeSpec`) are paired: world seed ``w`` and episode index ``i`` give the env's
@@ -47,7 +47,7 @@ from robocritic.controllers.pure_pursuit import PurePursuit, PurePursuitConfig
 from robocritic.dynamics.unicycle import to_robot_frame, to_world_frame
 from robocritic.envs.nav.sensors import DepthConfig
 from robocritic.envs.nav.world import World
-from robocritic.navdp.baselines import DWAConfig, DWAPlanner, ExpertPlanner, StraightConfig, StraightToGoal
+from robocritic.navdp.local_planners import DWAConfig, DWAPlanner, ExpertPlanner, StraightConfig, StraightToGoal
 from robocritic.navdp.expert import CostToGo, ExpertConfig, extract_path, solve_cost_to_go
 from robocritic.navdp.planner import Plan
 from robocritic.utils.fields import check_int, check_real

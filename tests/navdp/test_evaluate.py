@@ -13,7 +13,7 @@ import torch
 
 from robocritic.jobs.navdp_eval import evaluate, summarise, wilson_interval
 from robocritic.learning.checkpoint import CheckpointError
-from robocritic.navdp.baselines import CommandPlan, stop_plan
+from robocritic.navdp.local_planners import CommandPlan, stop_plan
 from robocritic.navdp.checkpoint import save_model
 from robocritic.navdp.config import NavDPConfig
 from robocritic.navdp.evaluate import (

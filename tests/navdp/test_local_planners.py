@@ -11,7 +11,7 @@ import pytest
 from robocritic.controllers.pure_pursuit import PurePursuit
 from robocritic.envs.nav.world import PRESETS, Obstacle, World, generate_world
 
-from robocritic.navdp.baselines import (
+from robocritic.navdp.local_planners import (
     DepthProjector,
     DWAPlanner,
     ExpertPlanner,
