@@ -1,11 +1,13 @@
 """NavDP in closed loop against the baselines on held-out worlds, per world preset.
 
 Methods (``robocritic.jobs.navdp_eval``): straight-to-goal with an emergency stop, DWA on a costmap
-built from the same depth, NavDP with the critic's pick, NavDP's first sample (no critic), and the
+built from the same depth, NavDP (critic score plus goal progress, the default selection), NavDP
+with the critic's score alone (the goal-blind ablation), NavDP's first sample (no critic), and the
 privileged expert (an upper bound). Paired episodes: every method gets the same worlds, starts and
 goals. The model is the shipped ``robocritic/navdp/assets/navdp_small.pt`` unless ``--checkpoint``
-names another. World seeds from 5000 were never used for training (``scripts/train_navdp.sh``
-trains on worlds 0-159 and checks on 1000-1019).
+names another. World seeds from 5000 were never used for training or tuning
+(``scripts/train_navdp.sh`` trains on worlds 0-399 and checks on 1000-1019; the selection's
+progress weight was tuned on worlds 7000-7029).
 
 Writes ``results/navdp/study/<preset>/`` (episodes.json, summary.json, plots) and
 ``results/navdp/study/study.json``, and prints a table.
@@ -26,7 +28,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "navdp" / "study"
-METHODS = ("straight", "dwa", "navdp", "navdp_first", "expert")
+METHODS = ("straight", "dwa", "navdp", "navdp_critic_only", "navdp_first", "expert")
 
 
 def main() -> None:

@@ -196,7 +196,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     ev = cmds.add_parser("eval", help="closed-loop episodes of NavDP and the baselines on seeded worlds")
     ev.add_argument("--methods", default="straight,dwa,navdp,navdp_first,expert",
-                    help="comma-separated, from: straight, dwa, navdp, navdp_first, navdp_random, expert")
+                    help="comma-separated, from: straight, dwa, navdp, navdp_critic_only, navdp_first, "
+                         "navdp_random, expert")
     ev.add_argument("--worlds", required=True, help="world seeds, e.g. 5000-5099 or 3,5,8")
     ev.add_argument("--episodes-per-world", type=int, default=1)
     ev.add_argument("--preset", default="default", help="world generator preset (default, dense, empty)")

@@ -48,7 +48,12 @@ class NavDPConfig:
         n_candidates: ``K`` trajectories sampled per plan. stop_threshold: a best critic score
         below it means no safe path: stop and rotate in place. no_goal_min_length: in no-goal mode
         a candidate whose end point lies closer than this to the robot [m] scores
-        ``no_goal_short_score``.
+        ``no_goal_short_score``. progress_weight: with a point goal, NavDP selection picks the
+        safe-enough candidate (score >= ``stop_threshold``) with the highest ``score +
+        progress_weight * progress``, ``progress`` = how much closer the end point comes to the goal
+        over ``n_waypoints * max_step`` (``robocritic.navdp.planner``); 0 = the critic alone. Not
+        a trained quantity: changing it needs no retraining, and model files written before it
+        existed load with the default.
 
     Loss (``diffusion_weight * (no_goal_share * eps-MSE(no goal) + goal_share * eps-MSE(goal))
     + critic_weight * critic-MSE``):
@@ -73,6 +78,7 @@ class NavDPConfig:
     stop_threshold: float = -3.0
     no_goal_min_length: float = 1.0
     no_goal_short_score: float = -10.0
+    progress_weight: float = 4.0
     diffusion_weight: float = 0.8
     critic_weight: float = 0.2
     goal_share: float = 0.5
@@ -95,6 +101,7 @@ class NavDPConfig:
         check_real(_OWNER, "stop_threshold", self.stop_threshold, low=-math.inf)
         check_real(_OWNER, "no_goal_min_length", self.no_goal_min_length, low=0.0)
         check_real(_OWNER, "no_goal_short_score", self.no_goal_short_score, low=-math.inf)
+        check_real(_OWNER, "progress_weight", self.progress_weight, low=0.0)
         check_real(_OWNER, "diffusion_weight", self.diffusion_weight, low=0.0)
         check_real(_OWNER, "critic_weight", self.critic_weight, low=0.0)
         check_real(_OWNER, "goal_share", self.goal_share, low=0.0, high=1.0)

@@ -5,13 +5,22 @@ Coordinates: the robot frame at the time of the depth frame, ``x`` forward, ``y`
 ``theta`` counter-clockwise [rad]. A candidate is the cumulative sum of its ``N`` increments, so
 waypoint ``i`` is where the robot should be after ``i + 1`` steps.
 
-Selection modes:
+Selection modes (:data:`SELECTIONS`):
 
-* ``"critic"`` (NavDP): the candidate with the highest score. In no-goal mode (``goal=None``) a
-  candidate whose end point lies closer than ``no_goal_min_length`` to the robot scores
+* ``"critic"`` (NavDP, the default): the critic judges safety, and with a point goal progress
+  counts too. Every candidate gets its critic score; in no-goal mode (``goal=None``) a candidate
+  whose end point lies closer than ``no_goal_min_length`` to the robot scores
   ``no_goal_short_score``. If the best score is below ``stop_threshold`` there is no path: the
   plan says stop and rotate in place toward ``sign(mean y)`` of all candidates' waypoints (left
-  when that mean is exactly 0).
+  when that mean is exactly 0). Otherwise, without a goal, the candidate with the highest score is
+  picked; with a goal, among the candidates scoring at least ``stop_threshold`` the one with the
+  highest ``score + progress_weight * progress``, where ``progress = (|goal| - |goal - end|) /
+  (N * max_step)`` is how much closer the candidate's end point comes to the goal, in units of
+  the longest plan the sampler can draw (``N * max_step``, 6 m by default). The critic is
+  goal-blind (its labels reward clearance, not the goal), so without the progress term it prefers
+  safe plans that go nowhere; ``progress_weight = 0`` gives ``"critic_only"``.
+* ``"critic_only"`` (ablation): the highest critic score, with or without a goal (the no-goal
+  rule and the stop rule as above); the rule before the progress term.
 * ``"first_sample"`` / ``"random_sample"`` (ablations without the critic): candidate 0, or one
   drawn from the plan's generator; the critic is not run (scores are NaN) and the plan never stops.
 
@@ -20,6 +29,7 @@ Threads are the caller's business (``torch.set_num_threads(1)`` for one control 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +39,7 @@ from robocritic.navdp.model import NavDPNet
 
 __all__ = ["SELECTIONS", "NavDPPlanner", "Plan"]
 
-SELECTIONS = ("critic", "first_sample", "random_sample")
+SELECTIONS = ("critic", "critic_only", "first_sample", "random_sample")
 """Ways to pick a candidate (module docstring)."""
 
 
@@ -40,8 +50,9 @@ class Plan:
     Attributes:
         candidates: ``(K, N, 3)`` float32 cumulative waypoints ``(x, y, theta)`` [m, m, rad] in
             the robot frame.
-        scores: ``(K,)`` float32 critic scores after the no-goal rule (NaN without a critic).
-        best: index of the highest-scoring (or the picked) candidate.
+        scores: ``(K,)`` float32 critic scores after the no-goal rule (NaN without a critic; the
+            goal progress of ``"critic"`` selection is not added in).
+        best: index of the picked candidate (with ``stop``: the highest-scoring one).
         stop: no candidate is safe enough: do not follow ``path``; rotate in place.
         rotate: with ``stop``, the turn direction: +1 counter-clockwise (toward +y, left), -1
             clockwise; 0 when not stopping.
@@ -67,12 +78,15 @@ class NavDPPlanner:
         selection: one of :data:`SELECTIONS`.
         n_candidates: ``K`` (default: ``model.config.n_candidates``).
         stop_threshold: default ``model.config.stop_threshold``.
+        progress_weight: weight of the goal progress in ``"critic"`` selection (module docstring);
+            default ``model.config.progress_weight``.
         seed: seeds the planner's own generator, used when :meth:`plan` gets neither a seed nor
             a generator (so a fresh planner replays the same plans).
     """
 
     def __init__(self, model: NavDPNet, *, selection: str = "critic", n_candidates: int | None = None,
-                 stop_threshold: float | None = None, seed: int = 0) -> None:
+                 stop_threshold: float | None = None, progress_weight: float | None = None,
+                 seed: int = 0) -> None:
         if selection not in SELECTIONS:
             raise ValueError(f"selection must be one of {list(SELECTIONS)}; got {selection!r}")
         cfg = model.config
@@ -82,6 +96,9 @@ class NavDPPlanner:
         if self.n_candidates < 1:
             raise ValueError(f"n_candidates must be >= 1; got {n_candidates!r}")
         self.stop_threshold = float(cfg.stop_threshold if stop_threshold is None else stop_threshold)
+        self.progress_weight = float(cfg.progress_weight if progress_weight is None else progress_weight)
+        if not self.progress_weight >= 0 or not math.isfinite(self.progress_weight):
+            raise ValueError(f"progress_weight must be finite and >= 0; got {progress_weight!r}")
         self._device = model.depth_scale.device
         self._generator = torch.Generator(device=self._device).manual_seed(int(seed))
 
@@ -99,7 +116,7 @@ class NavDPPlanner:
     @torch.inference_mode()
     def plan(self, depth: np.ndarray | torch.Tensor, goal: np.ndarray | tuple[float, float] | None = None, *,
              seed: int | None = None, generator: torch.Generator | None = None) -> Plan:
-        """Sample, score and pick.
+        """Sample, score and pick (module docstring).
 
         Args:
             depth: ``(T, H, W)`` or ``(H, W)`` depth [m] (0 = no return), older frames first.
@@ -127,13 +144,20 @@ class NavDPPlanner:
         k = self.n_candidates
         increments = self.model.sample_actions(obs, g, generator, n_samples=k)  # one memory for all K
         candidates = torch.cumsum(increments, dim=1)
-        if self.selection == "critic":
+        if self.selection in ("critic", "critic_only"):
             scores = self.model.score(increments, obs)
             if goal is None:
                 short = candidates[:, -1, :2].norm(dim=-1) < cfg.no_goal_min_length
                 scores = torch.where(short, torch.full_like(scores, cfg.no_goal_short_score), scores)
             best = int(torch.argmax(scores))
             stop = bool(scores[best] < self.stop_threshold)
+            if self.selection == "critic" and goal is not None and not stop and self.progress_weight > 0:
+                goal_xy = g[0, :2]
+                progress = (goal_xy.norm() - (goal_xy - candidates[:, -1, :2]).norm(dim=-1)) / (
+                    cfg.n_waypoints * cfg.max_step)
+                total = scores + self.progress_weight * progress
+                total = torch.where(scores >= self.stop_threshold, total, torch.full_like(total, -math.inf))
+                best = int(torch.argmax(total))
         else:
             scores = torch.full((k,), float("nan"), device=device)
             if self.selection == "first_sample":

@@ -58,6 +58,8 @@ RUN_FORMAT = 1
 #: TrainConfig fields that may change between a run and its resumption (they do not change the
 #: weights of any step).
 RESUMABLE_CHANGES = ("steps", "checkpoint_every", "log_every", "threads", "progress", "tensorboard")
+#: NavDPConfig fields used only when planning (a run made before one existed still resumes).
+PLANNING_FIELDS = ("n_candidates", "stop_threshold", "no_goal_min_length", "no_goal_short_score", "progress_weight")
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,10 @@ def _run_record(data_dir: Path, train_paths: list[Path], val_paths: list[Path], 
 def _check_resume(path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
     """Refuse to resume a run whose weights would depend on different data or settings."""
     for key in ("format", "train_shards", "val_shards", "model", "generator"):
-        if old.get(key) != new.get(key):
+        was, now = old.get(key), new.get(key)
+        if key == "model" and isinstance(was, dict) and isinstance(now, dict):  # planning-only fields may
+            was, now = ({k: v for k, v in m.items() if k not in PLANNING_FIELDS} for m in (was, now))  # change
+        if was != now:
             raise ValueError(f"{path}: the run was made with other {key!r}; use another run folder")
     changed = sorted(k for k in new["train"]
                      if k not in RESUMABLE_CHANGES and old["train"].get(k) != new["train"][k])

@@ -154,14 +154,14 @@ def test_navdp_methods_run_in_the_loop_and_replay_with_the_episode_seed(empty_en
 
     model = load_model(checkpoint)
     config = LoopConfig(max_time=3.0)
-    for method in ("navdp", "navdp_first", "navdp_random"):
+    for method in ("navdp", "navdp_critic_only", "navdp_first", "navdp_random"):
         a, b = (run_episode(empty_env, make_loop_planner(method, model=model), EpisodeSpec(1), config,
                             method=method, keep_trace=True) for _ in range(2))
         assert without_timing(a) == without_timing(b)
         assert a["plans"] == 12 and a["plan_ms_p50"] > 0
         first = a["trace"]["first_plan"]
         assert np.asarray(first["candidates"]).shape == (TINY.n_candidates, TINY.n_waypoints, 2)
-        assert all(s is not None for s in first["scores"]) == (method == "navdp")
+        assert all(s is not None for s in first["scores"]) == (method in ("navdp", "navdp_critic_only"))
     with pytest.raises(ValueError, match="needs a NavDP model"):
         make_loop_planner("navdp")
     with pytest.raises(ValueError, match="unknown"):

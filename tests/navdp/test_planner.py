@@ -1,7 +1,10 @@
 """NavDPPlanner: plan shapes and frames, seeded determinism, one batched forward per diffusion step,
-the clip bound, the stop-and-rotate and no-goal rules, and the critic-free selection modes."""
+the clip bound, the stop-and-rotate and no-goal rules, the goal progress of NavDP selection, and the
+ablations (critic only, critic-free)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -9,7 +12,7 @@ import torch
 
 from robocritic.navdp.config import NavDPConfig
 from robocritic.navdp.model import NavDPNet
-from robocritic.navdp.planner import NavDPPlanner, Plan
+from robocritic.navdp.planner import SELECTIONS, NavDPPlanner, Plan
 
 SMALL = NavDPConfig(depth_height=16, depth_width=16, patch_size=8, d_model=32, n_layers=2, n_heads=2,
                     n_waypoints=8, n_candidates=6)
@@ -51,14 +54,23 @@ def patch_candidates(monkeypatch, model: NavDPNet, increments: torch.Tensor,
 
 
 def test_plan_shapes_and_cumulative_waypoints(model):
-    plan = NavDPPlanner(model).plan(depth_image(), (2.0, 0.5), seed=0)
+    goal = np.array([2.0, 0.5])
+    plan = NavDPPlanner(model).plan(depth_image(), goal, seed=0)
     k, n = SMALL.n_candidates, SMALL.n_waypoints
     assert isinstance(plan, Plan)
     assert plan.candidates.shape == (k, n, 3) and plan.candidates.dtype == np.float32
     assert plan.scores.shape == (k,) and np.isfinite(plan.scores).all()
-    assert plan.best == int(np.argmax(plan.scores))
     assert np.array_equal(plan.path, plan.candidates[plan.best])
-    assert plan.stop == (plan.scores[plan.best] < SMALL.stop_threshold)
+    assert plan.stop == (plan.scores.max() < SMALL.stop_threshold)
+    if not plan.stop:  # the documented rule: critic score plus weighted progress toward the goal
+        ends = plan.candidates[:, -1, :2].astype(np.float64)
+        progress = (np.linalg.norm(goal) - np.linalg.norm(goal - ends, axis=1)) / (n * SMALL.max_step)
+        total = np.where(plan.scores >= SMALL.stop_threshold, plan.scores + SMALL.progress_weight * progress,
+                         -np.inf)
+        assert plan.best == int(np.argmax(total))
+    only = NavDPPlanner(model, selection="critic_only").plan(depth_image(), goal, seed=0)
+    assert np.array_equal(only.candidates, plan.candidates) and np.array_equal(only.scores, plan.scores)
+    assert only.best == int(np.argmax(only.scores))
 
 
 def test_every_step_is_within_the_clip_bound(model):
@@ -139,8 +151,12 @@ def test_no_goal_mode_scores_short_candidates_minus_ten(model, monkeypatch):
     plan = NavDPPlanner(model).plan(depth_image(), None, seed=0)
     np.testing.assert_array_equal(plan.scores, [-10.0, -10.0, 1.0, 2.0, -10.0, -1.0])
     assert plan.best == 3 and not plan.stop
+    # The critic-only ablation applies the same no-goal rule.
+    only = NavDPPlanner(model, selection="critic_only").plan(depth_image(), None, seed=0)
+    np.testing.assert_array_equal(only.scores, plan.scores)
+    assert only.best == 3 and not only.stop
     # With a goal the rule is off.
-    assert NavDPPlanner(model).plan(depth_image(), (2.0, 1.0), seed=0).best == 4
+    assert NavDPPlanner(model, selection="critic_only").plan(depth_image(), (2.0, 1.0), seed=0).best == 4
     # All short: nothing clears the threshold, stop and rotate (left: mean y > 0).
     patch_candidates(monkeypatch, model, fixed_increments(1.0, [0.3] * 6), scores)
     plan = NavDPPlanner(model).plan(depth_image(), None, seed=0)
@@ -162,3 +178,75 @@ def test_critic_free_selection_modes(model, monkeypatch):
     assert a.best == b.best and np.array_equal(a.candidates, b.candidates)
     with pytest.raises(ValueError, match="selection"):
         NavDPPlanner(model, selection="best")
+    assert SELECTIONS == ("critic", "critic_only", "first_sample", "random_sample")
+
+
+def fan_increments(angles_deg: list[float], length: float = 2.0) -> torch.Tensor:
+    """``(K, N, 3)`` straight candidates of ``length`` m, candidate ``k`` at ``angles_deg[k]`` (0 =
+    straight ahead, positive = left)."""
+    n = SMALL.n_waypoints
+    a = np.radians(np.asarray(angles_deg, dtype=np.float64))
+    step = np.stack([np.cos(a), np.sin(a)], axis=-1) * length / n
+    xy = torch.tensor(step, dtype=torch.float32)[:, None, :].expand(len(a), n, 2)
+    return torch.cat([xy, torch.zeros(len(a), n, 1)], dim=-1)
+
+
+FAN = [90.0, 60.0, 30.0, 0.0, -30.0, -60.0]  # left to right
+
+
+@pytest.mark.parametrize(("goal", "expected"), [((0.0, 4.0), 0), ((4.0, 0.0), 3), ((2.0, -3.5), 5)])
+def test_progress_picks_the_candidate_toward_the_goal_among_equally_safe_ones(model, monkeypatch, goal,
+                                                                             expected):
+    patch_candidates(monkeypatch, model, fan_increments(FAN), [-0.5] * 6)
+    plan = NavDPPlanner(model).plan(depth_image(), goal, seed=0)
+    assert plan.best == expected and not plan.stop
+    np.testing.assert_allclose(plan.scores, -0.5)  # the reported scores are the critic's alone
+    # The goal-blind ablation cannot tell them apart: the first of the ties.
+    assert NavDPPlanner(model, selection="critic_only").plan(depth_image(), goal, seed=0).best == 0
+
+
+def test_the_critic_still_decides_safety(model, monkeypatch):
+    goal = (4.0, 0.0)  # straight ahead: candidate 3 makes the most progress
+    # Candidate 3 is unsafe (below the stop threshold): never picked, however much progress it makes.
+    patch_candidates(monkeypatch, model, fan_increments(FAN), [-0.5, -0.5, -0.6, -3.2, -0.5, -0.5])
+    plan = NavDPPlanner(model, progress_weight=100.0).plan(depth_image(), goal, seed=0)
+    assert plan.best in (2, 4) and not plan.stop
+    # A candidate the critic rates worse by more than progress_weight * its extra progress is not
+    # picked: straight ahead ends 0.48 m closer to the goal than 30 deg off, 0.24 in units of the
+    # 2 m horizon (N * max_step), worth 0.48 score units at progress_weight 2.
+    planner = NavDPPlanner(model, progress_weight=2.0)
+    patch_candidates(monkeypatch, model, fan_increments(FAN), [-2.0, -2.0, -0.4, -1.0, -2.0, -2.0])
+    assert planner.plan(depth_image(), goal, seed=0).best == 2
+    # ... and one rated nearly as safe is.
+    patch_candidates(monkeypatch, model, fan_increments(FAN), [-2.0, -2.0, -0.5, -0.6, -2.0, -2.0])
+    assert planner.plan(depth_image(), goal, seed=0).best == 3
+    # Nothing safe: stop and rotate as before, whatever the progress.
+    patch_candidates(monkeypatch, model, fan_increments(FAN), [-3.5, -4.0, -3.1, -6.0, -5.0, -3.2])
+    plan = NavDPPlanner(model).plan(depth_image(), goal, seed=0)
+    assert plan.stop and plan.best == 2 and plan.rotate == 1
+
+
+def test_progress_weight_zero_is_the_critic_alone_and_no_goal_mode_is_unchanged(model, monkeypatch):
+    scores = [0.3, -0.2, 0.1, -1.0, 0.5, -0.4]
+    patch_candidates(monkeypatch, model, fan_increments(FAN, length=1.5), scores)
+    for goal in [(0.0, 4.0), (4.0, 0.0), (-1.0, -3.0)]:
+        assert NavDPPlanner(model, progress_weight=0.0).plan(depth_image(), goal, seed=0).best == 4
+        assert NavDPPlanner(model, selection="critic_only").plan(depth_image(), goal, seed=0).best == 4
+    # No goal: NavDP selection is the critic's argmax (after the no-goal rule), as the ablation.
+    for weight in (0.0, 2.0, 50.0):
+        plan = NavDPPlanner(model, progress_weight=weight).plan(depth_image(), None, seed=0)
+        assert plan.best == 4 and not plan.stop
+    with pytest.raises(ValueError, match="progress_weight"):
+        NavDPPlanner(model, progress_weight=-1.0)
+
+
+def test_progress_weight_defaults_from_the_config_and_old_configs_load():
+    assert NavDPConfig().progress_weight == NavDPConfig.from_dict({}).progress_weight > 0
+    old = NavDPConfig().to_dict()
+    del old["progress_weight"]  # a model file written before the field existed
+    assert NavDPConfig.from_dict(old) == NavDPConfig()
+    model = NavDPNet(dataclasses.replace(SMALL, progress_weight=0.5), seed=0)
+    assert NavDPPlanner(model).progress_weight == 0.5
+    assert NavDPPlanner(model, progress_weight=3.0).progress_weight == 3.0
+    with pytest.raises(ValueError, match="progress_weight"):
+        NavDPConfig(progress_weight=-0.1)

@@ -100,6 +100,19 @@ def test_resuming_with_other_settings_is_refused(tmp_path, data):
         train(data, tmp_path / "run", TrainConfig(steps=4, **FAST), {**MODEL, "d_model": 32})
 
 
+def test_a_run_from_before_a_planning_field_existed_still_resumes(tmp_path, data):
+    """Planning-only model fields (stop threshold, progress weight, ...) do not change training."""
+    import json
+
+    train(data, tmp_path / "run", TrainConfig(steps=2, **FAST), MODEL)
+    run_json = tmp_path / "run" / "run.json"
+    record = json.loads(run_json.read_text())
+    del record["model"]["progress_weight"]  # as written before the field existed
+    record["model"]["stop_threshold"] = -2.0
+    run_json.write_text(json.dumps(record))
+    assert train(data, tmp_path / "run", TrainConfig(steps=4, **FAST), MODEL).step == 4
+
+
 def test_settings_and_schedule():
     cfg = TrainConfig(lr=1e-3, lr_final=0.5, decay_steps=100)
     assert cfg.learning_rate(0) == 1e-3
