@@ -22,6 +22,7 @@ import numpy as np
 import yaml
 
 __all__ = [
+    "CameraSpec",
     "ContactSpec",
     "HardwareProfile",
     "JointMap",
@@ -196,6 +197,28 @@ class ContactSpec:
 
 
 @dataclass(frozen=True)
+class CameraSpec:
+    """The depth camera of a mobile base (``camera`` section, ``kind: diff_drive`` only).
+
+    Attributes:
+        width, height: image size [pixels].
+        hfov_deg: horizontal field of view [deg].
+        min_range, max_range: valid depth [m]; readings outside count as no return.
+        x, z: optical centre ahead of and above the base frame's origin [m].
+        pitch_deg: downward tilt of the optical axis [deg].
+    """
+
+    width: int
+    height: int
+    hfov_deg: float
+    min_range: float
+    max_range: float
+    x: float = 0.0
+    z: float = 0.0
+    pitch_deg: float = 0.0
+
+
+@dataclass(frozen=True)
 class HardwareProfile:
     """A validated robot profile; see ``hardware/*.yaml`` for annotated examples."""
 
@@ -215,6 +238,7 @@ class HardwareProfile:
     source: str
     mpc: MPCSpec | None = None
     contact: ContactSpec | None = None
+    camera: CameraSpec | None = None
 
     @property
     def joint_map(self) -> JointMap:
@@ -404,6 +428,27 @@ def _contact(r: _Reader) -> ContactSpec:
     return ContactSpec(normal_axis=axis)
 
 
+def _camera(r: _Reader) -> CameraSpec:
+    size = {}
+    for key in ("width", "height"):
+        size[key] = r.get(key, kind=int)
+        if size[key] < 1:
+            r.fail(f"must be >= 1 pixel; got {size[key]}", key)
+    hfov = r.number("hfov_deg", positive=True)
+    if hfov >= 180:
+        r.fail(f"must be below 180 deg; got {hfov:g}", "hfov_deg")
+    low, high = r.number("min_range", positive=True), r.number("max_range", positive=True)
+    if not low < high:
+        r.fail(f"must exceed min_range ({low:g} m); got {high:g}", "max_range")
+    pitch = r.number("pitch_deg", 0.0)
+    if abs(pitch) >= 90:
+        r.fail(f"must be within (-90, 90) deg; got {pitch:g}", "pitch_deg")
+    spec = CameraSpec(width=size["width"], height=size["height"], hfov_deg=hfov, min_range=low, max_range=high,
+                      x=r.number("x", 0.0), z=r.number("z", 0.0), pitch_deg=pitch)
+    r.finish()
+    return spec
+
+
 def parse_profile(data: Any, source: str = "<profile>") -> HardwareProfile:
     """Validate a profile mapping (as loaded from YAML); raise :class:`ProfileError` naming the field."""
     r = _Reader(source, data)
@@ -452,6 +497,10 @@ def parse_profile(data: Any, source: str = "<profile>") -> HardwareProfile:
     if contact_r is not None and kind != "arm":  # the surface normal of a force-controlled task
         r.fail(f"is only valid for kind 'arm'; got kind {kind!r}", "contact")
     contact = None if contact_r is None else _contact(contact_r)
+    camera_r = r.child("camera", None)
+    if camera_r is not None and kind != "diff_drive":  # the depth camera a local planner sees through
+        r.fail(f"is only valid for kind 'diff_drive'; got kind {kind!r}", "camera")
+    camera = None if camera_r is None else _camera(camera_r)
     required_topics = {"pendulum": ("joint_states", "command"), "arm": ("joint_states", "command", "wrench"),
                        "diff_drive": ("odom", "cmd_vel", "depth")}[kind]
     for t in required_topics:
@@ -476,6 +525,7 @@ def parse_profile(data: Any, source: str = "<profile>") -> HardwareProfile:
         source=source,
         mpc=mpc,
         contact=contact,
+        camera=camera,
     )
     r.finish()
     return profile

@@ -39,20 +39,20 @@ import numpy as np
 from robocritic.utils.atomic import atomic_write, atomic_write_json
 from robocritic.utils.stats import wilson_interval
 
-__all__ = ["PLOT_EPISODES", "evaluate", "summarise", "wilson_interval"]
+__all__ = ["PLOT_EPISODES", "evaluate", "json_safe", "summarise", "wilson_interval"]
 
 PLOT_EPISODES = 4
 """Episodes (the first ones, in world order) that get a top-down plot."""
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """``value`` with non-finite floats as ``None`` (JSON has no NaN or inf)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -158,7 +158,7 @@ def evaluate(
 
     Args:
         methods: names from :data:`robocritic.navdp.evaluate.METHODS` (``straight``, ``dwa``,
-            ``navdp``, ``navdp_first``, ``navdp_random``, ``expert``).
+            ``navdp``, ``navdp_critic_only``, ``navdp_first``, ``navdp_random``, ``expert``).
         worlds: world seeds (integers >= 0) of the preset.
         out_dir: folder for the outputs (created).
         checkpoint: a NavDP model file (:func:`robocritic.navdp.checkpoint.save_model`); needed by
@@ -228,7 +228,7 @@ def evaluate(
         "methods": {m: summarise([r for r in rows if r["method"] == m], latencies[m]) for m in methods},
         "wall_s": time.perf_counter() - t0,
     }
-    rows, summary = _json_safe(rows), _json_safe(summary)
+    rows, summary = json_safe(rows), json_safe(summary)
     atomic_write_json(out / "episodes.json", rows)
     atomic_write_json(out / "summary.json", summary)
     _plot_rates(summary, out / "rates.png")

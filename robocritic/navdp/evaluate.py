@@ -1,21 +1,15 @@
 """The NavDP closed loop: a local planner at ~4 Hz, a pure-pursuit tracker at the env's 10 Hz, and
 the episode metrics of the NavDP benchmark.
 
-Loop (:func:`run_episode`), on ``robocritic/NavPointGoal-v0``: every ``replan_period`` s of
-simulated time the planner gets the current observation and returns a
-:class:`~robocritic.navdp.planner.Plan` in the robot frame of that moment; the chosen path is fixed
-in the odometry frame (the plan-time odometry pose prepended), and at every control step the
-tracker (:class:`~robocritic.controllers.pure_pursuit.PurePursuit`) follows it, re-expressed in the
-current robot frame. A plan that says ``stop`` holds the robot and turns it in place at
-``rotate_omega`` rad/s toward ``plan.rotate`` (0: wait) until the next plan, as NavDP does when its
-critic finds no safe candidate. A plan with a velocity ``command``
-(:class:`~robocritic.navdp.local_planners.CommandPlan`, DWA's) has that command held until the next
-plan instead of a path tracked.
+Loop (:func:`run_episode`), on ``robocritic/NavPointGoal-v0``: a
+:class:`~robocritic.navdp.navigator.Navigator` replans every ``replan_period`` s of simulated time
+and tracks the chosen path with pure pursuit at the env's 10 Hz (stop-and-rotate and held
+velocity commands as described there); the same class runs inside the ``navdp_planner`` node.
 
 Methods (:data:`METHODS`): ``straight`` (:class:`~robocritic.navdp.local_planners.StraightToGoal`),
-``dwa`` (:class:`~robocritic.navdp.local_planners.DWAPlanner`), ``navdp`` / ``navdp_first`` /
-``navdp_random`` (:class:`~robocritic.navdp.planner.NavDPPlanner` with critic selection, the first
-or a random sample) and ``expert`` (:class:`~robocritic.navdp.local_planners.ExpertPlanner`, privileged:
+``dwa`` (:class:`~robocritic.navdp.local_planners.DWAPlanner`), ``navdp`` / ``navdp_critic_only`` /
+``navdp_first`` / ``navdp_random`` (:class:`~robocritic.navdp.planner.NavDPPlanner` with critic
+and goal-progress selection, the goal-blind critic alone, the first or a random sample) and ``expert`` (:class:`~robocritic.navdp.local_planners.ExpertPlanner`, privileged:
 the upper bound). All see the same depth image, goal and odometry and use the same tracker.
 
 Episodes (:class:`EpisodeSpec`) are paired: world seed ``w`` and episode index ``i`` give the env's
@@ -36,19 +30,27 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from robocritic.controllers.pure_pursuit import PurePursuit, PurePursuitConfig
-from robocritic.dynamics.unicycle import to_robot_frame, to_world_frame
-from robocritic.envs.nav.sensors import DepthConfig
+from robocritic.controllers.pure_pursuit import PurePursuitConfig
+from robocritic.dynamics.unicycle import to_world_frame
 from robocritic.envs.nav.world import World
-from robocritic.navdp.local_planners import DWAConfig, DWAPlanner, ExpertPlanner, StraightConfig, StraightToGoal
 from robocritic.navdp.expert import CostToGo, ExpertConfig, extract_path, solve_cost_to_go
+from robocritic.navdp.local_planners import DWAConfig, ExpertPlanner, StraightConfig
+from robocritic.navdp.navigator import (
+    DEPTH_METHODS,
+    NAVDP_SELECTION,
+    DepthLoopPlanner,
+    LoopPlanner,
+    NavDPLoopPlanner,
+    Navigator,
+    NavigatorConfig,
+    PlannerContext,
+)
 from robocritic.navdp.planner import Plan
 from robocritic.utils.fields import check_int, check_real
 
@@ -70,10 +72,7 @@ __all__ = [
 ENV_ID = "robocritic/NavPointGoal-v0"
 """The env every method runs on."""
 
-NAVDP_SELECTION = {"navdp": "critic", "navdp_first": "first_sample", "navdp_random": "random_sample"}
-"""NavDP methods and their candidate selection."""
-
-METHODS = ("straight", "dwa", "navdp", "navdp_first", "navdp_random", "expert")
+METHODS = ("straight", "dwa", "navdp", "navdp_critic_only", "navdp_first", "navdp_random", "expert")
 """Method names (module docstring)."""
 
 
@@ -148,6 +147,11 @@ class LoopConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def navigator(self) -> NavigatorConfig:
+        """The replanning and tracking part."""
+        return NavigatorConfig(self.replan_period, self.rotate_omega, self.tracker)
+
 
 def make_env(preset: str = "default", config: LoopConfig | None = None, **kwargs: Any) -> Any:
     """The point-goal env on world preset ``preset``, its time limit one step beyond the loop's."""
@@ -161,81 +165,20 @@ def make_env(preset: str = "default", config: LoopConfig | None = None, **kwargs
 
 
 @dataclass(frozen=True, eq=False)
-class EpisodeContext:
-    """What a planner may learn at the start of an episode (the expert uses the privileged parts).
+class EpisodeContext(PlannerContext):
+    """A :class:`~robocritic.navdp.navigator.PlannerContext` (seed, camera) plus what only the
+    privileged expert may use.
 
     Attributes:
-        seed: the episode's seed (for a planner's own randomness).
-        world: the world (privileged). goal: ``(2,)`` world frame, m (privileged; planners get it
-            in the robot frame through the observation). start: ``(3,)`` true start pose.
-        cost_to_go: the expert's solve for this goal (privileged).
-        depth: the env's camera.
+        world: the world. goal: ``(2,)`` world frame [m] (the other planners get it in the robot
+            frame through the observation). start: ``(3,)`` true start pose.
+        cost_to_go: the expert's solve for this goal.
     """
 
-    seed: int
     world: World
     goal: np.ndarray
     start: np.ndarray
     cost_to_go: CostToGo
-    depth: DepthConfig
-
-
-class LoopPlanner(Protocol):
-    """A planner in the loop: :meth:`begin` at reset, :meth:`plan` every replanning tick."""
-
-    def begin(self, context: EpisodeContext) -> None: ...
-
-    def plan(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Plan: ...
-
-
-class _DepthLoop:
-    """Straight-to-goal or DWA: depth, goal and odometry (pose and, for DWA, velocity)."""
-
-    def __init__(self, method: str, straight: StraightConfig | None, dwa: DWAConfig | None) -> None:
-        self.method, self._straight, self._dwa = method, straight, dwa
-        self.planner: StraightToGoal | DWAPlanner | None = None
-        self._depth: DepthConfig | None = None
-
-    def begin(self, context: EpisodeContext) -> None:
-        if self.planner is None or self._depth != context.depth:
-            self._depth = context.depth
-            self.planner = (StraightToGoal(self._straight, context.depth) if self.method == "straight"
-                            else DWAPlanner(self._dwa, context.depth))
-        self.planner.reset()
-
-    def plan(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Plan:
-        odom = np.asarray(obs["odom"], dtype=np.float64)
-        if isinstance(self.planner, DWAPlanner):
-            return self.planner.plan(obs["depth"], obs["goal"], pose=odom[:3], velocity=odom[3:5])
-        return self.planner.plan(obs["depth"], obs["goal"], pose=odom[:3])
-
-
-class _NavDPLoop:
-    """NavDP: the last ``history`` depth frames taken at planning ticks and the goal."""
-
-    def __init__(self, model: Any, selection: str) -> None:
-        from robocritic.navdp.planner import NavDPPlanner
-
-        self.model, self.selection = model, selection
-        self._make = NavDPPlanner
-        self.planner: Any = None
-        self._frames: deque[np.ndarray] = deque(maxlen=int(model.config.history))
-
-    def begin(self, context: EpisodeContext) -> None:
-        cfg = self.model.config
-        if (cfg.depth_height, cfg.depth_width) != (context.depth.height, context.depth.width):
-            raise ValueError(f"checkpoint: the model takes {cfg.depth_height} x {cfg.depth_width} depth "
-                             f"images; the env gives {context.depth.height} x {context.depth.width}")
-        self.planner = self._make(self.model, selection=self.selection, seed=context.seed)
-        self._frames.clear()
-
-    def plan(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Plan:
-        depth = np.asarray(obs["depth"], dtype=np.float32)
-        if not self._frames:
-            self._frames.extend([depth] * (self._frames.maxlen or 1))
-        else:
-            self._frames.append(depth)
-        return self.planner.plan(np.stack(self._frames), np.asarray(obs["goal"], dtype=np.float32))
 
 
 class _ExpertLoop:
@@ -245,7 +188,9 @@ class _ExpertLoop:
         self.horizon = horizon
         self.planner: ExpertPlanner | None = None
 
-    def begin(self, context: EpisodeContext) -> None:
+    def begin(self, context: PlannerContext) -> None:
+        if not isinstance(context, EpisodeContext):
+            raise ValueError("the expert needs an EpisodeContext (privileged world and goal)")
         self.planner = ExpertPlanner(context.world, context.goal, horizon=self.horizon,
                                      cost_to_go=context.cost_to_go)
 
@@ -259,13 +204,13 @@ def make_loop_planner(method: str, *, model: Any = None, straight: StraightConfi
     :class:`~robocritic.navdp.model.NavDPNet`)."""
     if method not in METHODS:
         raise ValueError(f"method: unknown {method!r}; known: {', '.join(METHODS)}")
-    if method in ("straight", "dwa"):
-        return _DepthLoop(method, straight, dwa)
+    if method in DEPTH_METHODS:
+        return DepthLoopPlanner(method, straight, dwa)
     if method == "expert":
         return _ExpertLoop()
     if model is None:
         raise ValueError(f"method {method!r} needs a NavDP model (a checkpoint)")
-    return _NavDPLoop(model, NAVDP_SELECTION[method])
+    return NavDPLoopPlanner(model, NAVDP_SELECTION[method])
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -298,7 +243,6 @@ def run_episode(env: Any, planner: LoopPlanner, spec: EpisodeSpec, config: LoopC
     """
     config = config or LoopConfig()
     wall0 = time.perf_counter()
-    tracker = PurePursuit(config.tracker)
     if options is None:
         obs, info, seed = reset_paired(env, spec)
     else:
@@ -313,48 +257,33 @@ def run_episode(env: Any, planner: LoopPlanner, spec: EpisodeSpec, config: LoopC
     except ValueError:
         expert_length = math.nan
     geodesic = solve_cost_to_go(world, goal, ExpertConfig(robot_radius=nav.robot.radius, clearance_gain=0.0))
-    planner.begin(EpisodeContext(seed, world, goal, start, ctg, nav.depth_config))
+    navigator = Navigator(planner, config.navigator, clock=clock)
+    navigator.begin(EpisodeContext(seed, nav.depth_config, world, goal, start, ctg))
 
     dt = float(nav.dt)
     n_max = math.ceil(config.max_time / dt - 1e-9)
     latencies: list[float] = []
     xy = [start[:2].copy()]
-    path_world: np.ndarray | None = None
-    held: np.ndarray | None = None
-    rotate, stop_plans = 0, 0
+    stop_plans = 0
     first: dict[str, Any] | None = None
-    next_plan, t = 0.0, 0.0
+    t = 0.0
     best_geo = float(geodesic.value(start[:2]))
     last_progress = 0.0
     path_length, min_clearance = 0.0, float(info["clearance"])
     success = collision = stuck = False
     steps = 0
     for steps in range(1, n_max + 1):
-        odom = np.asarray(obs["odom"], dtype=np.float64)
-        if t >= next_plan - 1e-9:
-            t0 = clock()
-            plan = planner.plan(obs, info)
-            latencies.append((clock() - t0) * 1e3)
-            next_plan += config.replan_period
-            command = getattr(plan, "command", None)
-            held = None
-            if plan.stop:
-                stop_plans += 1
-                path_world, rotate = None, int(plan.rotate)
-            elif command is not None:
-                path_world, held = None, np.asarray(command, dtype=np.float64).reshape(2)
-            else:
-                path_world = np.concatenate([odom[None, :2], to_world_frame(odom[:3], plan.path[:, :2])])
+        step = navigator.step(t, obs, info)
+        plan = step.plan
+        if plan is not None:
+            latencies.append(step.plan_ms)
+            stop_plans += int(plan.stop)
             if keep_trace and first is None:
+                odom = np.asarray(obs["odom"], dtype=np.float64)
                 first = {"candidates": to_world_frame(odom[:3], plan.candidates[..., :2]).round(4).tolist(),
                          "scores": [None if not math.isfinite(s) else float(s) for s in plan.scores],
                          "best": int(plan.best), "stop": bool(plan.stop)}
-        if held is not None:
-            action = held
-        elif path_world is None:
-            action = np.array([0.0, config.rotate_omega * rotate])
-        else:
-            action = tracker.act(to_robot_frame(odom[:3], path_world))
+        action = step.action
         obs, _, terminated, truncated, info = env.step(action)
         t += dt
         pose = np.asarray(info["pose"], dtype=np.float64)

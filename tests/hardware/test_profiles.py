@@ -245,3 +245,46 @@ def test_contact_is_only_for_arms():
     message = r"hardware/test\.yaml: contact is only valid for kind 'arm'; got kind 'pendulum'"
     with pytest.raises(ProfileError, match=message):
         parse_profile(data, "hardware/test.yaml")
+
+
+def _diffdrive_data() -> dict:
+    from importlib import resources
+
+    return yaml.safe_load(resources.files("robocritic.hardware").joinpath("diffdrive_depth.yaml").read_text())
+
+
+def test_the_diffdrive_camera_is_the_nav_envs_camera():
+    """navdp_planner checks images against it: it must be what the NavDP model was trained on."""
+    import math
+
+    from robocritic.envs.nav.sensors import DepthConfig
+
+    cam, env = load_profile("diffdrive_depth").camera, DepthConfig()
+    assert (cam.height, cam.width, (cam.min_range, cam.max_range), (cam.x, cam.z)) == (
+        env.height, env.width, env.range, env.position)
+    assert math.radians(cam.hfov_deg) == pytest.approx(env.hfov) and math.radians(cam.pitch_deg) == env.pitch
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        ({"width": 0}, r"camera\.width must be >= 1 pixel; got 0"),
+        ({"height": 4.5}, r"camera\.height must be int; got 4\.5"),
+        ({"hfov_deg": 190.0}, r"camera\.hfov_deg must be below 180 deg; got 190"),
+        ({"max_range": 0.05}, r"camera\.max_range must exceed min_range \(0\.1 m\); got 0\.05"),
+        ({"pitch_deg": -95.0}, r"camera\.pitch_deg must be within \(-90, 90\) deg; got -95"),
+        ({"fov": 1.0}, r"camera has unknown field\(s\) \['fov'\]"),
+    ],
+)
+def test_bad_camera_fields_are_named(edit, message):
+    data = _diffdrive_data()
+    data["camera"].update(edit)
+    with pytest.raises(ProfileError, match=message):
+        parse_profile(data, "hardware/test.yaml")
+
+
+def test_camera_is_only_for_diff_drives():
+    data = _pendulum_data()
+    data["camera"] = _diffdrive_data()["camera"]
+    with pytest.raises(ProfileError, match=r"camera is only valid for kind 'diff_drive'; got kind 'pendulum'"):
+        parse_profile(data, "hardware/test.yaml")

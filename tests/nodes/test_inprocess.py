@@ -240,7 +240,7 @@ def _profile(tmp_path, **changes) -> str:
         ({"real_time_factor": -1.0}, "parameter 'real_time_factor' = -1.0 is invalid"),
         ({"seed": 1.5}, "parameter 'seed' expects int"),
         ({"profile": "no_such_robot"}, "parameter 'profile' = 'no_such_robot' is invalid"),
-        ({"profile": "diffdrive_depth"}, "parameter 'profile'.*topics.joint_states is required"),
+        ({"profile": "diffdrive_depth"}, "parameter 'profile'.*a diff_drive profile lists no joints"),
         ({"max_steps": -1}, "parameter 'max_steps' = -1 is invalid"),
     ],
 )

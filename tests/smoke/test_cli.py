@@ -25,7 +25,7 @@ def test_help_explains_every_command():
 def test_demo_writes_plot_and_record(tmp_path, capsys):
     out_dir = tmp_path / "run"
     assert main(["demo", "--episodes", "2", "--steps", "40", "--out", str(out_dir), "--no-progress",
-                 "--real-time-factor", "0"]) == 0
+                 "--real-time-factor", "0", "--navdp-episodes", "1"]) == 0
     printed = capsys.readouterr().out
     assert "MPC N=10 (daqp)" in printed and "violations" in printed
     assert "node graph over DDS" in printed and "-> MATCH" in printed
@@ -51,6 +51,11 @@ def test_demo_writes_plot_and_record(tmp_path, capsys):
     assert set(bresa) == {"none", "reflex_20hz", "reflex_1khz", "minmod_1khz"}
     assert bresa["reflex_1khz"]["time_over_limit_ms_mean"] < bresa["none"]["time_over_limit_ms_mean"]
     assert (out_dir / "bresa" / "force.png").read_bytes()[:4] == b"\x89PNG"
+    # then NavDP against DWA in a held-out world (tests/jobs/test_navdp_demo.py checks the record)
+    assert "NavDP, robocritic/NavPointGoal-v0" in printed and "dwa" in printed
+    navdp = json.loads((out_dir / "navdp" / "summary.json").read_text())["methods"]
+    assert set(navdp) == {"navdp", "dwa"}
+    assert (out_dir / "navdp" / "topdown.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_demo_rejects_bad_options(capsys):

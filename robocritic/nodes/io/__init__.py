@@ -8,5 +8,7 @@ module      contents
 ==========  ========================================================================================
 ``joint``   JointState -> ``[q, dq]``, efforts <-> Float64MultiArray, through the profile's
             :class:`~robocritic.profiles.JointMap`; the plausibility range of joint readings
+``arm``     the wrist wrench and its freshness, effort commands and SafetyVerdicts of an arm
+``diffdrive``  depth images, odometry and goals in; cmd_vel and paths out (a diff-drive base)
 ==========  ========================================================================================
 """
