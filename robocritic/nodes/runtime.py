@@ -109,10 +109,12 @@ def run_node(
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     undeclared = getattr(node, "undeclared_overrides", list)()
-    if undeclared:
-        log.warning(
-            "%s: parameters given but never declared (typo?): %s", node.fully_qualified_name, undeclared
-        )
+    if undeclared:  # a typo in a launch or params file must not leave a default silently in force
+        node.destroy()  # built, but nothing was spun: nothing has been commanded
+        print(f"{prog}: error: {node.fully_qualified_name}: parameters given but never declared (typo?): "
+              f"{undeclared}; run '{prog} --help' or see the node's documentation for its parameters",
+              file=sys.stderr)  # fmt: skip
+        return 2
 
     report = apply_realtime(realtime)  # set-up is done: freeze the GC, raise priority if asked
     if report.failed:
