@@ -51,7 +51,7 @@ from robocritic.navdp.navigator import (
     NavigatorConfig,
     PlannerContext,
 )
-from robocritic.navdp.planner import Plan
+from robocritic.navdp.plan import Plan
 from robocritic.utils.fields import check_int, check_real
 
 __all__ = [

@@ -44,7 +44,7 @@ from robocritic.dynamics.unicycle import to_robot_frame, to_world_frame, unicycl
 from robocritic.envs.nav.sensors import DepthConfig
 from robocritic.envs.nav.world import World
 from robocritic.navdp.expert import CostToGo, ExpertConfig, extract_path, solve_cost_to_go
-from robocritic.navdp.planner import Plan
+from robocritic.navdp.plan import Plan
 from robocritic.utils.fields import check_int, check_real
 
 __all__ = [

@@ -30,7 +30,7 @@ from robocritic.controllers.pure_pursuit import PurePursuit, PurePursuitConfig
 from robocritic.dynamics.unicycle import to_robot_frame, to_world_frame
 from robocritic.envs.nav.sensors import DepthConfig
 from robocritic.navdp.local_planners import DWAConfig, DWAPlanner, StraightConfig, StraightToGoal
-from robocritic.navdp.planner import Plan
+from robocritic.navdp.plan import Plan
 from robocritic.utils.fields import check_real
 
 __all__ = [

@@ -30,44 +30,17 @@ Threads are the caller's business (``torch.set_num_threads(1)`` for one control 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from robocritic.navdp.model import NavDPNet
+from robocritic.navdp.plan import Plan
 
 __all__ = ["SELECTIONS", "NavDPPlanner", "Plan"]
 
 SELECTIONS = ("critic", "critic_only", "first_sample", "random_sample")
 """Ways to pick a candidate (module docstring)."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The outcome of one :meth:`NavDPPlanner.plan`.
-
-    Attributes:
-        candidates: ``(K, N, 3)`` float32 cumulative waypoints ``(x, y, theta)`` [m, m, rad] in
-            the robot frame.
-        scores: ``(K,)`` float32 critic scores after the no-goal rule (NaN without a critic; the
-            goal progress of ``"critic"`` selection is not added in).
-        best: index of the picked candidate (with ``stop``: the highest-scoring one).
-        stop: no candidate is safe enough: do not follow ``path``; rotate in place.
-        rotate: with ``stop``, the turn direction: +1 counter-clockwise (toward +y, left), -1
-            clockwise; 0 when not stopping.
-    """
-
-    candidates: np.ndarray
-    scores: np.ndarray
-    best: int
-    stop: bool
-    rotate: int
-
-    @property
-    def path(self) -> np.ndarray:
-        """``(N, 3)`` waypoints of the chosen candidate."""
-        return self.candidates[self.best]
 
 
 class NavDPPlanner:
