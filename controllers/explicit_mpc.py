@@ -6,8 +6,10 @@ An explicit MPC law is the solution of the MPC's multi-parametric QP in the para
     u0(x) = K_i x + r_i    for x in CR_i = {x : E_i x <= f_i},   i = 0..p-1
 
 continuous across shared facets. :class:`ExplicitLaw` is that solution as a small versioned
-artefact: one ``.npz`` of plain arrays (metadata as a JSON string), so a controller or a ROS node
-loads it with ``allow_pickle=False`` and without PPOPT. :mod:`robocritic.yann.mpqp` computes it.
+artefact: one ``.npz`` of plain arrays (metadata as a JSON string) with a SHA-256 digest per field,
+so a controller or a ROS node loads it without pickle, without PPOPT, with every size bounded
+before reading and every value checked (:meth:`ExplicitLaw.load`,
+:mod:`~robocritic.controllers.law_archive`). :mod:`robocritic.yann.mpqp` computes it.
 
 :class:`ExplicitMPC` evaluates the law (``Controller``: ``reset``/``act``) by vectorised point
 location in "gather form" (every region padded to the same number of facet rows, so one dense
@@ -41,23 +43,36 @@ import functools
 import json
 import logging
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from robocritic.controllers.law_archive import MAX_LAW_BYTES, field_digest, read_npz, write_npz
 
 from robocritic.utils.atomic import atomic_write
 from robocritic.utils.fields import check_real, is_int
 from robocritic.utils.validation import as_array, as_vector, readonly_array
 
-__all__ = ["FORMAT_VERSION", "ExplicitEvaluation", "ExplicitLaw", "ExplicitMPC"]
+__all__ = ["FORMAT_VERSION", "LEGACY_VERSIONS", "ExplicitEvaluation", "ExplicitLaw", "ExplicitMPC",
+           "UncheckedArtefactWarning"]
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-"""Version of the ``.npz`` layout written by :meth:`ExplicitLaw.save`; bump on any change."""
+FORMAT_VERSION = 2
+"""Version of the ``.npz`` layout written by :meth:`ExplicitLaw.save`; bump on any change.
+Version 2 added the ``digest`` member; version 1 (no digest) is still read, with a warning."""
+
+LEGACY_VERSIONS = (1,)
+"""Older layouts :meth:`ExplicitLaw.load` still reads: they carry no digest, so they load unchecked
+and with an :class:`UncheckedArtefactWarning`; ``ExplicitLaw.load(p).save(p)`` adds one."""
+
+
+class UncheckedArtefactWarning(UserWarning):
+    """A law artefact was loaded without an integrity check (a format written before the digest)."""
+
 
 # float64 arrays of the artefact, in file order, with their shapes in the law's sizes: n_x states,
 # n_u inputs, p regions, q facet rows in all, d domain rows.
@@ -264,92 +279,64 @@ class ExplicitLaw:
         ``os.replace``), so a reader never sees a half-written artefact.
 
         Only plain numeric / unicode arrays are written (readable with ``allow_pickle=False``);
-        metadata goes in as a JSON string. Returns the path written.
+        metadata goes in as a JSON string, and ``digest`` holds the SHA-256 of every other field
+        (:func:`~robocritic.controllers.law_archive.field_digest`), checked by :meth:`load`. The
+        bytes depend on the law only (fixed zip timestamps), so equal laws give equal files.
+        Returns the path written.
         """
         path = Path(path)
-        arrays: dict[str, np.ndarray] = {name: getattr(self, name) for name in _FLOAT_FIELDS}
-        arrays["format_version"] = np.array(self.format_version, dtype=np.int64)
+        arrays = self._arrays()
+        digests = {name: field_digest(a) for name, a in arrays.items()}
+        arrays["digest"] = np.array(json.dumps({"sha256": digests}, sort_keys=True), dtype=np.str_)
+        atomic_write(path, lambda fh: write_npz(fh, arrays))
+        return path
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """Every field as the plain array :meth:`save` writes, in :data:`_ALL_FIELDS` order."""
+        arrays: dict[str, np.ndarray] = {"format_version": np.array(self.format_version, dtype=np.int64)}
+        arrays.update({name: getattr(self, name) for name in _FLOAT_FIELDS})
         arrays["region_ptr"] = self.region_ptr
         arrays["dt"] = np.array(self.dt, dtype=np.float64)
         # An explicit dtype keeps an empty name list a unicode (not object) array.
         arrays["state_names"] = np.array(self.state_names, dtype=np.str_)
         arrays["input_names"] = np.array(self.input_names, dtype=np.str_)
         arrays["metadata"] = np.array(json.dumps(self.metadata, sort_keys=True), dtype=np.str_)
-
-        atomic_write(path, lambda fh: np.savez(fh, **arrays))
-        return path
+        return arrays
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> ExplicitLaw:
-        """Read an artefact written by :meth:`save`; never unpickles (``allow_pickle=False``).
+    def load(cls, path: str | os.PathLike[str], *, max_bytes: int = MAX_LAW_BYTES) -> ExplicitLaw:
+        """Read an artefact written by :meth:`save`; never unpickles, never calls ``np.load``.
+
+        Reading is bounded (:mod:`~robocritic.controllers.law_archive`): the file, each field's
+        declared uncompressed size and their total are held to ``max_bytes`` before anything is
+        inflated, and each array's declared shape to the bytes it has. Every field's SHA-256 is
+        checked against the stored ``digest``, so an edited value is refused, not used. A
+        format-1 artefact (written before the digest) loads unchecked with an
+        :class:`UncheckedArtefactWarning`.
 
         Raises:
-            ValueError: not an ``.npz`` of plain arrays, a missing field, a field holding a
-                pickled object array, an unsupported ``format_version``, or a field of the wrong
-                shape / dtype / value; the message names the file and the field.
+            ValueError: not an ``.npz`` of plain arrays, truncated or corrupted, over the size
+                bound, a missing field, a field holding a pickled object array, a digest mismatch,
+                an unsupported ``format_version``, or a field of the wrong shape / dtype / value;
+                the message names the file and the field.
         """
         path = Path(path)
+        raw = read_npz(path, (*_ALL_FIELDS, "digest"), max_bytes=max_bytes)
+        missing = [name for name in _ALL_FIELDS if name not in raw]
+        if missing:
+            raise ValueError(f"{path}: field(s) {missing} missing from the explicit-law artefact")
+        version = _scalar(path, raw, "format_version", "iu")
+        if version == FORMAT_VERSION:
+            _check_digest(path, raw)
+        elif version in LEGACY_VERSIONS:
+            warnings.warn(f"{path}: explicit-law artefact of format {version} has no integrity digest and was "
+                          "loaded unchecked; re-save it (ExplicitLaw.load(p).save(p)) to add one",
+                          UncheckedArtefactWarning, stacklevel=2)
+        else:
+            raise ValueError(f"{path}: field 'format_version' is {version}; this robocritic reads version "
+                             f"{FORMAT_VERSION} (and {', '.join(map(str, LEGACY_VERSIONS))} without a digest)")
         try:
-            data = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(
-                f"{path}: not an explicit-law artefact (pickled or unreadable data refused): {exc}"
-            ) from exc
-        except OSError as exc:
-            raise ValueError(f"{path}: cannot read an explicit-law artefact: {exc}") from exc
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError(f"{path}: not an explicit-law artefact (a single .npy array, expected an .npz)")
-        with data:
-            missing = [name for name in _ALL_FIELDS if name not in data.files]
-            if missing:
-                raise ValueError(f"{path}: field(s) {missing} missing from the explicit-law artefact")
-            raw: dict[str, np.ndarray] = {}
-            for name in _ALL_FIELDS:
-                try:
-                    raw[name] = data[name]
-                except ValueError as exc:  # an object array needs pickle: refuse it
-                    raise ValueError(
-                        f"{path}: field '{name}' is not a plain array (refused to unpickle): {exc}"
-                    ) from exc
-
-        def scalar(name: str, kinds: str) -> Any:
-            a = raw[name]
-            if a.shape != () or a.dtype.kind not in kinds:
-                raise ValueError(
-                    f"{path}: field '{name}' must be a scalar of kind {kinds!r}; got {a.dtype} {a.shape}"
-                )
-            return a.item()
-
-        version = scalar("format_version", "iu")
-        if version != FORMAT_VERSION:
-            raise ValueError(
-                f"{path}: field 'format_version' is {version}; this robocritic reads version {FORMAT_VERSION}"
-            )
-        for name in _FLOAT_FIELDS:
-            if raw[name].dtype.kind not in "fiu":
-                raise ValueError(f"{path}: field '{name}' must be numeric; got dtype {raw[name].dtype}")
-        for name in ("state_names", "input_names"):
-            if raw[name].dtype.kind != "U" or raw[name].ndim != 1:
-                raise ValueError(
-                    f"{path}: field '{name}' must be a 1-D string array; "
-                    f"got {raw[name].dtype} {raw[name].shape}"
-                )
-        try:
-            metadata = json.loads(scalar("metadata", "U"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: field 'metadata' is not valid JSON: {exc}") from exc
-        if not isinstance(metadata, dict):
-            raise ValueError(f"{path}: field 'metadata' must hold a JSON object")
-        try:
-            return cls(
-                **{name: raw[name] for name in _FLOAT_FIELDS},
-                region_ptr=raw["region_ptr"],
-                dt=scalar("dt", "f"),
-                state_names=tuple(str(s) for s in raw["state_names"]),
-                input_names=tuple(str(s) for s in raw["input_names"]),
-                metadata=metadata,
-                format_version=int(version),
-            )
+            return cls(**_fields(path, raw), format_version=FORMAT_VERSION)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from exc
 
@@ -369,6 +356,58 @@ class ExplicitLaw:
         fs = [np.asarray(f, dtype=np.float64).reshape(-1) for _, f in regions]
         ptr = np.concatenate([[0], np.cumsum([E.shape[0] for E in Es])]).astype(np.int64)
         return cls(E=np.vstack(Es), f=np.concatenate(fs), region_ptr=ptr, K=K, r=r, **kwargs)
+
+# -- artefact fields --------------------------------------------------------------------------------
+
+
+def _scalar(path: Path, raw: Mapping[str, np.ndarray], name: str, kinds: str) -> Any:
+    a = raw[name]
+    if a.shape != () or a.dtype.kind not in kinds:
+        raise ValueError(f"{path}: field '{name}' must be a scalar of kind {kinds!r}; got {a.dtype} {a.shape}")
+    return a.item()
+
+
+def _check_digest(path: Path, raw: Mapping[str, np.ndarray]) -> None:
+    """Every field's SHA-256 must equal the one stored at save time (an edit or corruption the zip
+    CRC does not catch, e.g. a rewritten member, is refused and the field named)."""
+    if "digest" not in raw:
+        raise ValueError(f"{path}: field 'digest' missing (format {FORMAT_VERSION} artefacts carry one)")
+    try:
+        stored = json.loads(_scalar(path, raw, "digest", "U"))["sha256"]
+        expected = {name: stored[name] for name in _ALL_FIELDS}
+    except (json.JSONDecodeError, RecursionError, TypeError, KeyError) as exc:
+        raise ValueError(f"{path}: field 'digest' is not a JSON object with a 'sha256' entry per field") from exc
+    for name in _ALL_FIELDS:
+        if expected[name] != field_digest(raw[name]):
+            raise ValueError(f"{path}: field '{name}' does not match its SHA-256 in 'digest': the artefact was "
+                             "modified or corrupted after it was saved")
+
+
+def _fields(path: Path, raw: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """The constructor's keyword arguments (but ``format_version``) from the raw fields, with
+    the dtype checks that need the file's own types."""
+    for name in _FLOAT_FIELDS:
+        if raw[name].dtype.kind not in "fiu":
+            raise ValueError(f"{path}: field '{name}' must be numeric; got dtype {raw[name].dtype}")
+    for name in ("state_names", "input_names"):
+        if raw[name].dtype.kind != "U" or raw[name].ndim != 1:
+            raise ValueError(f"{path}: field '{name}' must be a 1-D string array; "
+                             f"got {raw[name].dtype} {raw[name].shape}")
+    try:
+        metadata = json.loads(_scalar(path, raw, "metadata", "U"))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{path}: field 'metadata' is not valid JSON (or nested too deeply): {exc}") from exc
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path}: field 'metadata' must hold a JSON object")
+    return {
+        **{name: raw[name] for name in _FLOAT_FIELDS},
+        "region_ptr": raw["region_ptr"],
+        "dt": _scalar(path, raw, "dt", "f"),
+        "state_names": tuple(str(s) for s in raw["state_names"]),
+        "input_names": tuple(str(s) for s in raw["input_names"]),
+        "metadata": metadata,
+    }
+
 
 # -- compiled batch-1 path ------------------------------------------------------------------------
 
@@ -527,11 +566,21 @@ class ExplicitMPC:
     # Work-array elements per chunk in evaluate(): ~0.5 MB stays in cache and avoids the page
     # faults of a fresh multi-MB array per call (measured 2-4x faster at batch 4096).
     _CHUNK_ELEMS = 1 << 16
+    # The gather form pads every region to the largest one's row count: one huge region among
+    # many small ones (a degenerate or crafted artefact) would need p * q_max * n_x floats.
+    _MAX_GATHER_BYTES = 1 << 30
 
     def __init__(self, law: ExplicitLaw, *, feasibility_tol: float = 1e-8) -> None:
         if not isinstance(law, ExplicitLaw):
             raise ValueError(f"law must be an ExplicitLaw; got {type(law).__name__}")
         check_real("ExplicitMPC", "feasibility_tol", feasibility_tol, low=0.0)
+        q_max = int(np.diff(law.region_ptr).max())
+        gather = law.n_regions * q_max * (law.n_x + 1) * 8
+        if gather > self._MAX_GATHER_BYTES:
+            raise ValueError(
+                f"law: its padded facet table ({law.n_regions} regions x {q_max} rows, the largest region's) "
+                f"would need {gather} bytes, over {self._MAX_GATHER_BYTES}; the law is too unbalanced to evaluate"
+            )
         self.law = law
         self.feasibility_tol = float(feasibility_tol)
         # Padded facets in slot-major order: row (j, i) is slot j of region i, so the per-region

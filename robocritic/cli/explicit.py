@@ -40,7 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "build", help="YAML spec -> explicit-law artefact (.npz)",
         description=("Reads SPEC (A, B, Q, R, horizon, terminal cost, state/input bounds, x0 domain), "
                      "solves the multi-parametric QP, writes the law to --out and prints the region "
-                     "count and its agreement with the online QP (DAQP) on random states."),
+                     "count and its agreement with the online QP (DAQP) on random states. A spec that "
+                     "is infeasible, degenerate, too large or badly conditioned is refused, with the "
+                     "reason, before the solver runs; two builds of one spec give the same bytes."),
     )
     build.add_argument("spec", help="YAML spec file")
     build.add_argument("--out", default="explicit_law.npz", help="artefact path (default explicit_law.npz)")

@@ -27,6 +27,7 @@ import importlib.metadata
 import io
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -165,13 +166,32 @@ def build_mpqp(
     A_t, b_t, _, _ = _check_domain(domain, mpc.model)
     qp = mpc.qp
     A_c, b0, B0 = qp.inequalities()
-    return MPQP_Program(
-        np.array(A_c), b0.reshape(-1, 1).copy(), np.zeros((qp.n_U, 1)),
-        np.array(qp.F),  # PPOPT's H: (n_U, n_theta), objective term theta' H' U
-        np.array(qp.H),  # PPOPT's Q
-        A_t.copy(), b_t.reshape(-1, 1).copy(), np.array(B0),
-        solver=Solver({"lp": lp_solver, "qp": qp_solver}),
-    )
+    with _solver_errors("setting up the mpQP"):  # PPOPT removes redundant rows here (LPs)
+        return MPQP_Program(
+            np.array(A_c), b0.reshape(-1, 1).copy(), np.zeros((qp.n_U, 1)),
+            np.array(qp.F),  # PPOPT's H: (n_U, n_theta), objective term theta' H' U
+            np.array(qp.H),  # PPOPT's Q
+            A_t.copy(), b_t.reshape(-1, 1).copy(), np.array(B0),
+            solver=Solver({"lp": lp_solver, "qp": qp_solver}),
+        )
+
+
+@contextlib.contextmanager
+def _solver_errors(stage: str, keep: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    """Turn whatever PPOPT or DAQP raise (but ``keep``) into a ``ValueError`` saying so: on an
+    infeasible, degenerate or badly scaled problem they fail deep inside (``TypeError: 'NoneType'
+    object is not subscriptable``, ``IndexError``, ``RuntimeError``) rather than report it."""
+    try:
+        yield
+    except keep:
+        raise
+    except MemoryError as exc:
+        raise ValueError(f"{stage}: out of memory (the problem is too large for an explicit law)") from exc
+    except Exception as exc:  # any failure inside the solvers, named below
+        raise ValueError(
+            f"{stage}: PPOPT/DAQP failed with {type(exc).__name__}: {str(exc)[:200]} -- the problem is probably "
+            "infeasible, degenerate or badly scaled on the domain"
+        ) from exc
 
 
 def solve_program(program: Any, algorithm: Algorithm = "geometric") -> Any:
@@ -186,7 +206,7 @@ def solve_program(program: Any, algorithm: Algorithm = "geometric") -> Any:
     if algorithm not in _ALGORITHMS:
         raise ValueError(f"algorithm must be one of {_ALGORITHMS}; got {algorithm!r}")
     buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
+    with contextlib.redirect_stdout(buf), _solver_errors("solving the mpQP"):
         solution = solve_mpqp(program, getattr(mpqp_algorithm, algorithm))
     if buf.getvalue().strip():
         logger.debug("PPOPT: %s", buf.getvalue().strip())
@@ -231,6 +251,7 @@ def law_from_solution(
         rs.append(np.asarray(cr.b, dtype=np.float64).reshape(-1)[:n_u])
     if not regions:
         raise ValueError("the mpQP has no critical region: the MPC is infeasible on the whole domain")
+    regions, Ks, rs = _canonical_order(regions, Ks, rs)
 
     try:
         ppopt_version = importlib.metadata.version("ppopt")
@@ -263,6 +284,28 @@ def law_from_solution(
     )
 
 
+def _canonical_order(
+    regions: list[tuple[np.ndarray, np.ndarray]], Ks: list[np.ndarray], rs: list[np.ndarray]
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[np.ndarray], list[np.ndarray]]:
+    """Regions sorted by their values, facet rows within each region sorted too, ``-0.0`` made
+    ``+0.0``: PPOPT discovers regions in an order that follows set iteration, i.e.
+    ``PYTHONHASHSEED``, so without this two builds of one spec differ in their bytes.
+
+    A region is a set of facets and the regions do not overlap, so neither order changes the law.
+    """
+    def clean(a: np.ndarray) -> np.ndarray:
+        return np.asarray(a, dtype=np.float64) + 0.0  # -0.0 + 0.0 == +0.0
+
+    keyed = []
+    for (E, f), K, r in zip(regions, Ks, rs, strict=True):
+        rows = np.column_stack([clean(E), clean(f)])
+        rows = rows[np.lexsort(rows.T[::-1])]  # lexicographic by (e_1, ..., e_n, f)
+        key = (tuple(clean(K).ravel()), tuple(clean(r).ravel()), tuple(rows.ravel()))
+        keyed.append((key, (rows[:, :-1], rows[:, -1]), clean(K), clean(r)))
+    keyed.sort(key=lambda item: item[0])
+    return [k[1] for k in keyed], [k[2] for k in keyed], [k[3] for k in keyed]
+
+
 def _jsonable(a: np.ndarray) -> list[Any]:
     """Nested list with +-inf (an open bound) as ``None``: JSON has no infinity."""
     return np.where(np.isfinite(a), a, None).tolist()
@@ -291,7 +334,8 @@ def compute_explicit_mpc(
     """
     if config.solver != "daqp":
         config = dataclasses.replace(config, solver="daqp")
-    mpc = LinearMPC(model, config)
+    with _solver_errors("setting up the online MPC", keep=(ValueError,)):  # its own errors are clear
+        mpc = LinearMPC(model, config)
     program = build_mpqp(mpc, domain, lp_solver=lp_solver, qp_solver=qp_solver)
     t0 = time.perf_counter()
     solution = solve_program(program, algorithm)

@@ -8,6 +8,8 @@ the explicit law and from its YANN (5-layer and fast forms, float64), written to
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +23,28 @@ def build_explicit(spec_path: str | Path, out_path: str | Path, *, verify_states
                    seed: int = 0) -> dict[str, Any]:
     """Solve the spec's mpQP, save the law atomically, and check it against online DAQP.
 
+    The spec is checked first (:func:`~robocritic.yann.buildable.check_buildable`: non-empty,
+    full-dimensional constraint sets, a well-conditioned QP), and a failure inside PPOPT/DAQP that
+    remains is reported the same way. The law's bytes depend on the spec only (regions in a
+    canonical order), not on ``PYTHONHASHSEED``.
+
     Returns a summary: regions, solve time, max |du| and feasibility mismatches on
     ``verify_states`` random states of the x0 domain.
+
+    Raises:
+        SpecError: the spec is malformed, infeasible, degenerate, too large or badly scaled, or
+            the solver failed on it; the message starts with the spec's path.
     """
+    from robocritic.yann.buildable import check_buildable
     from robocritic.yann.mpqp import compare_with_online, compute_explicit_mpc, sample_domain
-    from robocritic.yann.spec import load_spec
+    from robocritic.yann.spec import SpecError, load_spec
 
     spec = load_spec(spec_path)
-    result = compute_explicit_mpc(spec.model, spec.config, domain=spec.domain)
+    try:
+        check_buildable(spec)
+        result = compute_explicit_mpc(spec.model, spec.config, domain=spec.domain)
+    except ValueError as exc:  # SpecError included
+        raise SpecError(f"{spec_path}: {exc}") from exc
     law = result.law
     saved = law.save(out_path)
     summary: dict[str, Any] = {"name": spec.name, "artefact": str(saved), "regions": law.n_regions,
@@ -44,18 +60,71 @@ def build_explicit(spec_path: str | Path, out_path: str | Path, *, verify_states
     return summary
 
 
-def _load_states(path: str | Path, n_x: int) -> np.ndarray:
+MAX_STATES_BYTES = 256 * 2**20
+"""Largest states array ``explicit eval`` reads (bytes of data, as declared in the .npy header)."""
+
+
+def _load_states(path: str | Path, n_x: int, *, max_bytes: int = MAX_STATES_BYTES) -> np.ndarray:
+    """A finite ``(N, n_x)`` float64 array from a plain ``.npy`` file (one state ``(n_x,)`` too).
+
+    The header is read first and its shape held to the file's actual size and ``max_bytes``, so a
+    truncated file or a huge declared shape is refused before any allocation; pickled, object,
+    structured and complex arrays are refused. Every error is a ``ValueError`` naming the file.
+    """
+    where = f"--states {path}"
     try:
-        states = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"--states {path}: cannot read a numeric .npy array: {exc}") from exc
-    states = np.asarray(states, dtype=np.float64)
+        with open(path, "rb") as fh:
+            shape, fortran, dtype = _npy_header(fh, where)
+            count = _check_states_size(fh, where, shape, dtype, max_bytes)
+            flat = np.fromfile(fh, dtype=dtype, count=count)
+    except OSError as exc:
+        raise ValueError(f"{where}: cannot read: {exc}") from exc
+    if flat.size != count:
+        raise ValueError(f"{where}: truncated: the header declares {count} values, the file holds {flat.size}")
+    states = flat.reshape(shape, order="F" if fortran else "C").astype(np.float64)
+    return _check_states(where, states, n_x)
+
+
+def _npy_header(fh: Any, where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    try:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f".npy format version {version} is not read")
+    except (ValueError, EOFError, RecursionError, SyntaxError) as exc:
+        raise ValueError(f"{where}: not a plain .npy array (truncated or another format?): {exc}") from exc
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in "biuf":
+        raise ValueError(f"{where}: must hold real numbers; got dtype {dtype} (object/pickled data is refused)")
+    if any(d < 0 for d in shape):
+        raise ValueError(f"{where}: the header declares a negative dimension in shape {shape}")
+    return shape, fortran, dtype
+
+
+def _check_states_size(fh: Any, where: str, shape: tuple[int, ...], dtype: np.dtype, max_bytes: int) -> int:
+    count = math.prod(shape)
+    declared = count * dtype.itemsize
+    if declared > max_bytes:
+        raise ValueError(f"{where}: the header declares shape {shape} of {dtype} ({declared} bytes), over the "
+                         f"bound of {max_bytes} bytes")
+    available = os.fstat(fh.fileno()).st_size - fh.tell()
+    if declared != available:
+        raise ValueError(f"{where}: the header declares shape {shape} of {dtype} ({declared} bytes); the file "
+                         f"holds {available} bytes of data (truncated or padded)")
+    return count
+
+
+def _check_states(where: str, states: np.ndarray, n_x: int) -> np.ndarray:
     if states.ndim == 1 and states.size == n_x:
         states = states.reshape(1, n_x)
     if states.ndim != 2 or states.shape[1] != n_x:
-        raise ValueError(f"--states {path}: must have shape (N, {n_x}); got {states.shape}")
+        raise ValueError(f"{where}: must have shape (N, {n_x}) for this law; got {states.shape}")
+    if states.shape[0] == 0:
+        raise ValueError(f"{where}: holds no states (shape {states.shape})")
     if not np.all(np.isfinite(states)):
-        raise ValueError(f"--states {path}: must be finite (found NaN or inf)")
+        raise ValueError(f"{where}: must be finite (found NaN or inf)")
     return states
 
 
@@ -65,7 +134,11 @@ def evaluate_explicit(artefact: str | Path, states_path: str | Path, out_path: s
     ``margin`` (and ``u_yann``, ``feasible_yann``, ``u_yann_fast``) to ``out_path`` (.npz)."""
     law = ExplicitLaw.load(artefact)
     states = _load_states(states_path, law.n_x)
-    ev = ExplicitMPC(law).evaluate(states)
+    try:
+        controller = ExplicitMPC(law)
+    except ValueError as exc:
+        raise ValueError(f"{artefact}: {exc}") from exc
+    ev = controller.evaluate(states)
     out: dict[str, np.ndarray] = {"states": states, "u": ev.u, "feasible": ev.feasible,
                                   "region": ev.region, "margin": ev.margin}
     summary: dict[str, Any] = {"states": len(states), "feasible": int(ev.feasible.sum())}
