@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+
+from robocritic.utils.safe_yaml import YamlError, load_yaml, shorten
 
 __all__ = [
     "CameraSpec",
@@ -73,7 +74,8 @@ class _Reader:
 
     def fail(self, message: str, key: str | None = None) -> None:
         where = self._join(key) if key is not None else (self.path or "<top level>")
-        raise ProfileError(f"{self.source}: {where} {message}")
+        # shortened: a message quotes the offending value, which a file can make arbitrarily large
+        raise ProfileError(f"{self.source}: {shorten(str(where), 200)} {shorten(message, 600)}")
 
     def _join(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -94,7 +96,11 @@ class _Reader:
         value = self.get(key, default, (int, float))
         if value is None:
             return value
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond the float range (YAML ints are unbounded)
+            self.fail(f"must be a {'positive ' if positive else ''}finite number; got an integer too large "
+                      "for a float", key)
         if not np.isfinite(value) or (positive and value <= 0):
             self.fail(f"must be a {'positive ' if positive else ''}finite number; got {value!r}", key)
         return value
@@ -108,7 +114,7 @@ class _Reader:
         return [_Reader(self.source, v, f"{self._join(key)}[{i}]") for i, v in enumerate(value)]
 
     def finish(self) -> None:
-        unknown = sorted(set(self.data) - self._used)
+        unknown = sorted(set(self.data) - self._used, key=repr)  # keys of mixed types do not compare
         if unknown:
             self.fail(f"has unknown field(s) {unknown}")
 
@@ -538,17 +544,40 @@ def available_profiles() -> list[str]:
 
 
 def load_profile(name_or_path: str | Path) -> HardwareProfile:
-    """Load a shipped profile by name (``"pendulum_sim"``) or any YAML file by path."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        text, source = path.read_text(), str(path)
-    else:
-        candidate = resources.files("robocritic.hardware").joinpath(f"{name_or_path}.yaml")
-        if not candidate.is_file():
-            raise ProfileError(f"no hardware profile {name_or_path!r}; shipped: {available_profiles()}")
-        text, source = candidate.read_text(), f"hardware/{name_or_path}.yaml"
+    """Load a shipped profile by name (``"pendulum_sim"``) or any YAML file by path.
+
+    Raises:
+        ProfileError: no such profile, a file that cannot be read (missing, a directory, not
+            UTF-8), YAML that is malformed or over the limits of :mod:`robocritic.utils.safe_yaml`,
+            or a field that fails validation; the message names the file.
+    """
+    target, source = _profile_file(name_or_path)
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"{source}: not valid YAML: {exc}") from exc
+        data = load_yaml(target, source)
+    except YamlError as exc:
+        raise ProfileError(str(exc)) from None
     return parse_profile(data, source)
+
+
+def _profile_file(name_or_path: str | Path) -> tuple[Path | bytes, str]:
+    """What to read (a path, or a shipped profile's bytes) and the source named in messages."""
+    path = Path(name_or_path)
+    try:
+        is_path = path.suffix in (".yaml", ".yml") or path.exists()
+    except OSError:  # a name too long for the file system: then it is not a shipped name either
+        is_path = True
+    if is_path:
+        return path, shorten(str(path), 300)
+    if not _is_profile_name(str(name_or_path)):
+        raise ProfileError(f"no hardware profile {shorten(repr(str(name_or_path)), 200)}: neither a YAML "
+                           f"file (*.yaml) nor a shipped name; shipped: {available_profiles()}")
+    candidate = resources.files("robocritic.hardware").joinpath(f"{name_or_path}.yaml")
+    if not candidate.is_file():
+        raise ProfileError(f"no hardware profile {name_or_path!r}; shipped: {available_profiles()}")
+    source = f"hardware/{name_or_path}.yaml"
+    return (candidate if isinstance(candidate, Path) else candidate.read_bytes()), source
+
+
+def _is_profile_name(name: str) -> bool:
+    # A shipped name is one plain file name: no separators, no "..", nothing Path() would reject.
+    return re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}", name) is not None and ".." not in name

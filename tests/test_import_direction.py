@@ -7,7 +7,9 @@ imports included) and checked against the rooms that module's room may import:
 * envs, controllers -> ground; learning -> ground (method-agnostic);
 * method packages (yann; later bresa, navdp) -> learning, envs, controllers, ground;
 * testing -> learning, envs (registration), ground;
-* ros -> nothing of robocritic (the ROS 2 runtime stands alone);
+* ros -> nothing of robocritic but the bounded YAML reader ``robocritic.utils.safe_yaml`` (the ROS 2
+  runtime stands alone; it reads launch and parameter files with the same limits as every other
+  YAML file, and that module imports nothing of robocritic);
 * nodes -> ros, ground, envs, controllers, learning and the method packages' policy modules,
   never a training module;
 * jobs, cli -> anything below them; nothing imports jobs or cli.
@@ -39,7 +41,9 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "learning": (("robocritic.learning",), (*GROUND, "robocritic.learning")),
     "methods": (METHODS, (*GROUND, *METHODS, "robocritic.learning", "robocritic.envs", "robocritic.controllers")),
     "testing": (("robocritic.testing",), (*GROUND, "robocritic.testing", "robocritic.learning", "robocritic.envs")),
-    "ros": (("robocritic.ros",), ("robocritic.ros",)),
+    # The one arrow out of ros: launch and parameter files are read with the same size, alias and
+    # nesting limits as every YAML file robocritic reads (one reader, not a copy inside ros).
+    "ros": (("robocritic.ros",), ("robocritic.ros", "robocritic.utils.safe_yaml")),
     "nodes": (("robocritic.nodes",), (*GROUND, *METHODS, "robocritic.nodes", "robocritic.ros", "robocritic.envs",
                                       "robocritic.controllers", "robocritic.learning")),
     "jobs": (("robocritic.jobs",), ("robocritic",)),

@@ -7,6 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
+from robocritic.cli.options import count, in_file, number, out_dir, out_file, seed, seed_ranges
+
 DEFAULT_ENV = "robocritic/ArmPressWipe-v0"
 ENVS = ("robocritic/ArmPressWipe-v0", "robocritic/ArmPressWipeBullet-v0", "robocritic/Arm7PressWipe-v0",
         "robocritic/ArmPegInHole-v0", "robocritic/ArmGroove-v0")
@@ -111,42 +113,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmds = bresa.add_subparsers(dest="bresa_command", required=True, metavar="SUBCOMMAND")
 
     col = cmds.add_parser("collect", help="unfiltered episodes with perturbations -> a .npz data set")
-    col.add_argument("--episodes", type=int, default=160)
-    col.add_argument("--seed", type=int, default=0, help="episode i uses seed SEED + i")
+    col.add_argument("--episodes", type=count(1, 10**6), default=160)
+    col.add_argument("--seed", type=seed, default=0, help="episode i uses seed SEED + i")
     col.add_argument("--policy", choices=("exploration", "scripted"), default="exploration")
-    col.add_argument("--workers", type=int, default=1, help="processes (the data do not depend on it)")
-    col.add_argument("--jitter", type=float, default=0.01,
+    col.add_argument("--workers", type=count(1, 1024), default=1, help="processes (the data do not depend on it)")
+    col.add_argument("--jitter", type=number(0.0, 1.0), default=0.01,
                      help="per-tick chance that a 5-40 ms command perturbation starts (0: none)")
     col.add_argument("--env", choices=ENVS, default=DEFAULT_ENV, help="the task env")
-    col.add_argument("--out", required=True, help="output .npz")
+    col.add_argument("--out", type=out_file, required=True, help="output .npz")
     col.set_defaults(func=_collect)
 
     tr = cmds.add_parser("train", help="fit the critic (BCE on 'violation within H') on one or more data sets")
-    tr.add_argument("data", nargs="+", help=".npz files of `bresa collect`")
-    tr.add_argument("--out", required=True, help="critic weights (.pt; a .json sidecar and .npz export beside)")
-    tr.add_argument("--horizon-ms", type=float, default=30.0)
-    tr.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
-    tr.add_argument("--epochs", type=int, default=10)
-    tr.add_argument("--batch-size", type=int, default=512)
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("data", nargs="+", type=in_file, help=".npz files of `bresa collect`")
+    tr.add_argument("--out", type=out_file, required=True,
+                    help="critic weights (.pt; a .json sidecar and .npz export beside)")
+    tr.add_argument("--horizon-ms", type=number(0.0, 1e6, low_open=True), default=30.0)
+    tr.add_argument("--hidden", type=count(1, 65536), nargs="+", default=[64, 64])
+    tr.add_argument("--epochs", type=count(1, 10**6), default=10)
+    tr.add_argument("--batch-size", type=count(1, 2**20), default=512)
+    tr.add_argument("--seed", type=seed, default=0)
     tr.set_defaults(func=_train)
 
     ev = cmds.add_parser("eval", help="safety methods on perturbation seeds: JSON metrics and plots")
     ev.add_argument("--methods", default="none,force_clamp,reflex_20hz,reflex_1khz,minmod_1khz",
                     help="comma-separated, from: none, low_stiffness, force_clamp, reflex_20hz, "
                          "minmod_20hz, reflex_1khz, minmod_1khz")
-    ev.add_argument("--seeds", required=True, help="e.g. 1000-1199 or 3,5,8")
-    ev.add_argument("--critic", help="critic .pt or its .npz export (needed by the reflex_* and minmod_* methods)")
-    ev.add_argument("--approach-speed", type=float,
+    ev.add_argument("--seeds", type=seed_ranges(distinct=True), required=True, help="e.g. 1000-1199 or 3,5,8")
+    ev.add_argument("--critic", type=in_file,
+                    help="critic .pt or its .npz export (needed by the reflex_* and minmod_* methods)")
+    ev.add_argument("--approach-speed", type=number(0.0, 1e3, low_open=True),
                     help="approach speed of the scripted task policy [m/s] (the impact-spike axis)")
     ev.add_argument("--env", choices=ENVS, default=DEFAULT_ENV, help="the task env (the critic's)")
-    ev.add_argument("--workers", type=int, default=1)
-    ev.add_argument("--out", required=True, help="output folder")
+    ev.add_argument("--workers", type=count(1, 1024), default=1)
+    ev.add_argument("--out", type=out_dir, required=True, help="output folder")
     ev.set_defaults(func=_eval)
 
     ex = cmds.add_parser("export", help="write the critic as a torch-free .npz for the 1 kHz loop "
                                             "(feature layout: --env, else the training sidecar, else the size)")
-    ex.add_argument("critic", help="critic .pt of `bresa train`")
-    ex.add_argument("--out", help="output .npz (default: beside the critic)")
+    ex.add_argument("critic", type=in_file, help="critic .pt of `bresa train`")
+    ex.add_argument("--out", type=out_file, help="output .npz (default: beside the critic)")
     ex.add_argument("--env", choices=ENVS, help="env whose feature layout the critic takes")
     ex.set_defaults(func=_export)

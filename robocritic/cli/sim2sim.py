@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from robocritic.cli.options import count, seed
+
 
 def _run(args: argparse.Namespace) -> int:
     """Print the state errors of each engine against the ODE."""
@@ -20,6 +22,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=("Applies one seeded open-loop torque sequence to the pendulum in MuJoCo, in PyBullet "
                      "(if installed) and to the analytic ODE, and prints the state errors."),
     )
-    s2s.add_argument("--steps", type=int, default=100, help="control steps (default 100)")
-    s2s.add_argument("--seed", type=int, default=0, help="seed of the torque sequence (default 0)")
+    s2s.add_argument("--steps", type=count(1, 10**6), default=100, help="control steps (default 100)")
+    s2s.add_argument("--seed", type=seed, default=0, help="seed of the torque sequence (default 0)")
     s2s.set_defaults(func=_run)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from robocritic.cli.options import in_dir, in_file, out_dir, seed
+
 if TYPE_CHECKING:
     from robocritic.yann.config import RLConfig
 
@@ -60,7 +62,9 @@ def _compare(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``yann`` and its actions to the top-level subcommands."""
-    from robocritic.yann.config import ALGORITHMS  # light: dataclasses only
+    from robocritic.yann.config import ALGORITHMS, CONFIG_FACTORIES  # light: dataclasses only
+
+    env_ids = tuple(CONFIG_FACTORIES)
 
     yann = sub.add_parser(
         "yann", help="YANN-RL: train, evaluate, compare with DDPG/TD3/SAC",
@@ -73,23 +77,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     envs_help = "robocritic/ClippedPendulum-v0 or robocritic/SafetyCSTR-v0"
     tr = yann_sub.add_parser("train", help="train one algorithm with one seed",
                              description="Train (or resume) one run; prints test cost before/after.")
-    tr.add_argument("run_dir", help="run folder (resumed if it holds a checkpoint)")
+    tr.add_argument("run_dir", type=out_dir, help="run folder (resumed if it holds a checkpoint)")
     tr.add_argument("--algorithm", choices=ALGORITHMS, default="yann_ddpg")
-    tr.add_argument("--env", default="robocritic/ClippedPendulum-v0", help=f"env id with built-in defaults: {envs_help}")
-    tr.add_argument("--config", help="YAML config (overrides --env); unknown keys are an error")
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--env", choices=env_ids, default="robocritic/ClippedPendulum-v0",
+                    help=f"env id with built-in defaults: {envs_help}")
+    tr.add_argument("--config", type=in_file, help="YAML config (overrides --env); unknown keys are an error")
+    tr.add_argument("--seed", type=seed, default=0)
     tr.add_argument("--restart", action="store_true", help="do not resume: refused (exit 2) if RUN_DIR holds a checkpoint")
     tr.add_argument("--no-progress", action="store_true")
     tr.set_defaults(func=_train)
     ev_rl = yann_sub.add_parser("eval", help="evaluate a trained run on the fixed test states",
                                 description="Loads RUN_DIR's final actor (weights only) and runs the 10 test episodes.")
-    ev_rl.add_argument("run_dir")
+    ev_rl.add_argument("run_dir", type=in_dir)
     ev_rl.set_defaults(func=_eval)
     cmp_ = yann_sub.add_parser("compare", help="the study: algorithms x seeds x envs",
                                description="Trains (or reads back) every run and writes results.json and learning curves.")
-    cmp_.add_argument("--out", default="results/yann_rl")
-    cmp_.add_argument("--envs", nargs="+", default=["robocritic/ClippedPendulum-v0", "robocritic/SafetyCSTR-v0"])
+    cmp_.add_argument("--out", type=out_dir, default="results/yann_rl")
+    cmp_.add_argument("--envs", nargs="+", choices=env_ids,
+                      default=["robocritic/ClippedPendulum-v0", "robocritic/SafetyCSTR-v0"])
     cmp_.add_argument("--algorithms", nargs="+", choices=ALGORITHMS, default=list(ALGORITHMS))
-    cmp_.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    cmp_.add_argument("--seeds", nargs="+", type=seed, default=[0, 1, 2, 3, 4])
     cmp_.add_argument("--no-progress", action="store_true")
     cmp_.set_defaults(func=_compare)

@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from robocritic.ros.transport import TRANSPORTS
 from robocritic.ros.transport.names import node_fqn, normalize_namespace, validate_node_name
+from robocritic.utils.safe_yaml import YamlError, load_yaml, shorten
 
 _IGNORED_FLAGS = frozenset({
     "--enable-rosout-logs", "--disable-rosout-logs", "--enable-stdout-logs", "--disable-stdout-logs",
@@ -49,23 +48,9 @@ _UNSUPPORTED = {
 LOG_LEVELS = ("debug", "info", "warn", "warning", "error", "fatal")
 
 
-class _RclYamlLoader(yaml.SafeLoader):
-    """YAML as rcl types parameter values: also ``1e-3`` (no dot) is a float, as strtod reads it.
-
-    PyYAML follows YAML 1.1, where ``1e-3`` is a string; a params file that sets a float that way
-    works on the robot, so it must work here too.
-    """
-
-
-_RclYamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-def _load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_RclYamlLoader)
+def _load_yaml(text: str | Path, source: str) -> Any:
+    """YAML as rcl types parameter values (``1e-3`` is a float), bounded in size, aliases and depth."""
+    return load_yaml(text, source, rcl_floats=True)
 
 
 class NodeArgumentError(ValueError):
@@ -207,9 +192,9 @@ def _parse_param_rule(rule: str) -> tuple[str, Any]:
 def parse_parameter_value(text: str, name: str = "value") -> Any:
     """A ``-p`` value as rcl types it: YAML scalar or flow sequence (``ValueError`` naming ``name``)."""
     try:
-        value = _load_yaml(text) if text.strip() else None
-    except yaml.YAMLError as exc:
-        raise NodeArgumentError(f"parameter {name!r}: value {text!r} is not valid YAML ({exc})") from None
+        value = _load_yaml(text, f"parameter {name!r}") if text.strip() else None
+    except YamlError as exc:
+        raise NodeArgumentError(f"{shorten(str(exc))} (value {shorten(repr(text), 200)})") from None
     return _check_value(value, name, text)
 
 
@@ -258,11 +243,9 @@ def load_params_file(path: str | Path, node_fqn_: str) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        data = _load_yaml(path.read_text())
-    except OSError as exc:
-        raise NodeArgumentError(f"--params-file {path}: cannot read it ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise NodeArgumentError(f"--params-file {path}: not valid YAML ({exc})") from None
+        data = _load_yaml(path, f"--params-file {path}")
+    except YamlError as exc:
+        raise NodeArgumentError(str(exc)) from None
     if not isinstance(data, dict):
         raise NodeArgumentError(
             f"--params-file {path}: expected a mapping of node names; got {type(data).__name__}"

@@ -3,7 +3,7 @@
 A config is a frozen dataclass (nested dataclasses for sections, tuples for sequences) that
 validates itself in ``__post_init__``. :func:`config_to_dict` gives its JSON/YAML-safe form;
 :func:`merge_config` applies a nested mapping of overrides to a default config, rejecting any
-unknown key by its dotted path; :func:`read_yaml_mapping` reads a file with ``yaml.safe_load``.
+unknown key by its dotted path; :func:`read_yaml_mapping` reads a file with the bounded YAML reader.
 """
 
 from __future__ import annotations
@@ -50,15 +50,15 @@ def merge_config(base: C, data: Any, *, label: str, path: str = "") -> C:
             and the allowed keys), or a value fails the dataclass's own validation (prefixed with
             the section's path).
     """
-    where = path or "config"
+    where = _short(path or "config")
     if not isinstance(data, dict):
         raise ValueError(f"{where} must be a mapping of keys to values; got {type(data).__name__}")
     names = [f.name for f in dataclasses.fields(base)]
     for key in data:
         if key not in names:
             raise ValueError(
-                f"unknown key '{path + '.' if path else ''}{key}' in the {label}; "
-                f"allowed keys{' of ' + path if path else ''}: {names}"
+                f"unknown key '{_short(f'{path}.{key}' if path else str(key))}' in the {label}; "
+                f"allowed keys{' of ' + _short(path) if path else ''}: {names}"
             )
     changes: dict[str, Any] = {}
     for key, value in data.items():
@@ -71,20 +71,29 @@ def merge_config(base: C, data: Any, *, label: str, path: str = "") -> C:
     try:
         return dataclasses.replace(base, **changes)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: {exc}") from exc
+        raise ValueError(f"{where}: {_short(str(exc), 1000)}") from exc
+
+
+def _short(text: str, limit: int = 200) -> str:
+    # Keys and validation messages quote what a file holds, which can be arbitrarily long.
+    from robocritic.utils.safe_yaml import shorten
+
+    return shorten(text, limit)
 
 
 def read_yaml_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The mapping in a YAML file (``yaml.safe_load``; an empty file is ``{}``).
+    """The mapping in a YAML file (read with :func:`robocritic.utils.safe_yaml.load_yaml`; an
+    empty file is ``{}``).
 
     Raises:
-        ValueError: the file holds something other than a mapping (the message names the file).
+        ValueError: the file cannot be read (missing, a directory, not UTF-8), is not valid YAML,
+            exceeds the reader's limits, or holds something other than a mapping (the message
+            names the file).
     """
-    import yaml
+    from robocritic.utils.safe_yaml import load_yaml
 
     path = Path(path)
-    with path.open() as fh:
-        data = yaml.safe_load(fh)
+    data = load_yaml(path)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -508,12 +508,16 @@ def config_from_dict(data: dict[str, Any]) -> RLConfig:
         raise ValueError(f"a YANN-RL config must be a mapping; got {type(data).__name__}")
     if "env_id" not in data:
         raise ValueError(f"env_id: missing; a YANN-RL config must name one of {sorted(CONFIG_FACTORIES)}")
+    if not isinstance(data["env_id"], str):
+        raise ValueError(f"env_id: must be a string naming one of {sorted(CONFIG_FACTORIES)}; "
+                         f"got {type(data['env_id']).__name__}")
     base = default_config(data["env_id"])
     return merge_config(base, {k: v for k, v in data.items() if k != "env_id"}, label="YANN-RL config")
 
 
 def load_config(path: str | os.PathLike[str]) -> RLConfig:
-    """Read a YAML config (see :func:`config_from_dict`); ``yaml.safe_load`` only.
+    """Read a YAML config (see :func:`config_from_dict`): safe YAML types only, read within the size,
+    alias and nesting limits of :mod:`robocritic.utils.safe_yaml` (a ``ValueError`` naming the file).
 
     Example file::
 

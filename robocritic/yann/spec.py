@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from robocritic.controllers import MPCConfig
 from robocritic.dynamics import Box, LinearModel
+from robocritic.utils.safe_yaml import YamlError, load_yaml
 
 FIELDS = {
     "name", "dt", "A", "B", "Q", "R", "horizon", "terminal_cost", "state_bounds", "input_bounds",
@@ -259,11 +259,9 @@ def load_spec(path: str | Path) -> ExplicitSpec:
     """Read and validate a YAML spec file; errors start with the file name."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read: {exc}") from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: not valid YAML: {exc}") from exc
+        data = load_yaml(path)  # bounded: size, alias expansion, depth
+    except YamlError as exc:
+        raise SpecError(str(exc)) from None
     try:
         return parse_spec(data)
     except SpecError as exc:

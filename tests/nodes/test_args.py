@@ -82,7 +82,7 @@ def test_params_file_wildcards_and_nesting(tmp_path):
         (["--ros-args", "--log-level", "loud"], "--log-level must be one of"),
         (["--transport", "zeromq"], "--transport must be one of"),
         (["--ros-args", "-r", "__node:=9lives"], "invalid node name"),
-        (["--ros-args", "--params-file", "/nonexistent/params.yaml"], "cannot read it"),
+        (["--ros-args", "--params-file", "/nonexistent/params.yaml"], "cannot read"),
     ],
 )
 def test_bad_command_lines_name_the_argument(argv, match):

@@ -15,7 +15,11 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
+from robocritic.utils.safe_yaml import shorten
+
+from ..transport.dds import MAX_DOMAIN_ID
 from .description import LaunchPlan, load_launch_file, parse_launch_arguments
 from .errors import LaunchError
 from .packages import find_package_share
@@ -42,9 +46,48 @@ def _seconds(*, positive: bool) -> Callable[[str], float]:
     return parse
 
 
+def _domain_id(text: str) -> int:
+    """argparse ``type``: a DDS domain id Cyclone can use (the port arithmetic stops at 232)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer; got {text[:60]!r}") from None
+    if not 0 <= value <= MAX_DOMAIN_ID:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, {MAX_DOMAIN_ID}]; got {text[:60]!r}")
+    return value
+
+
+def _log_dir(text: str) -> str:
+    """argparse ``type``: a folder for log files: not empty, not an existing file."""
+    if not text.strip() or "\0" in text:
+        raise argparse.ArgumentTypeError(f"expected a folder; got {text[:60]!r}")
+    path = Path(text)
+    try:
+        is_other = path.exists() and not path.is_dir()
+    except OSError as exc:  # a name too long for the file system
+        raise argparse.ArgumentTypeError(f"cannot use {text[:60]!r}: {exc.strerror}") from None
+    if is_other:
+        raise argparse.ArgumentTypeError(f"{text[:60]!r} exists and is not a folder")
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its error line kept short: it quotes the bad value, which can be any length."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(shorten(message, 500))
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        # Before Python 3.12, argparse drops a "--" given as an option's value (--steps=--) and
+        # hands the option an empty list, past its type check.
+        if action.option_strings and "--" in arg_strings:
+            raise argparse.ArgumentError(action, "'--' is not a value")
+        return super()._get_values(action, arg_strings)
+
+
 def build_parser(prog: str = "robocritic launch") -> argparse.ArgumentParser:
     """Argument parser of ``robocritic launch``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=prog,
         description=(
             "Start the nodes of a ROS 2 YAML launch file (*.launch.yaml) as processes over robocritic's "
@@ -70,7 +113,9 @@ def build_parser(prog: str = "robocritic launch") -> argparse.ArgumentParser:
         action="store_true",
         help="print each node's command line and environment additions, start nothing",
     )
-    parser.add_argument("--domain-id", type=int, metavar="N", help="ROS_DOMAIN_ID for the nodes")
+    parser.add_argument(
+        "--domain-id", type=_domain_id, metavar="N", help=f"ROS_DOMAIN_ID for the nodes (0 to {MAX_DOMAIN_ID})"
+    )
     parser.add_argument(
         "--transport",
         choices=PROCESS_TRANSPORTS,
@@ -93,7 +138,7 @@ def build_parser(prog: str = "robocritic launch") -> argparse.ArgumentParser:
         help="seconds from SIGTERM to SIGKILL at shutdown (default 5)",
     )
     parser.add_argument(
-        "--log-dir", metavar="DIR", help="where output: log files go (default ~/.ros/log/...)"
+        "--log-dir", type=_log_dir, metavar="DIR", help="where output: log files go (default ~/.ros/log/...)"
     )
     return parser  # fmt: skip
 

@@ -45,6 +45,15 @@ from typing import Any
 
 import yaml
 
+from robocritic.utils.safe_yaml import (
+    YamlError,
+    YamlReadError,
+    YamlSyntaxError,
+    compose_yaml,
+    construct_node,
+    load_yaml,
+)
+
 from ..transport.names import normalize_namespace, validate_node_name
 from .errors import LaunchError
 from .packages import find_executable, find_package_share
@@ -210,8 +219,8 @@ def format_parameter_value(value: ParameterValue) -> str:
         return mantissa + e + exponent
     if isinstance(value, str):
         try:
-            plain = yaml.safe_load(value) == value and value == value.strip() and value != ""
-        except yaml.YAMLError:
+            plain = load_yaml(value, "a parameter value") == value and value == value.strip() and value != ""
+        except YamlError:  # not YAML on its own (or over the reader's limits): quote it
             plain = False
         return value if plain and "\n" not in value else "'" + value.replace("'", "''") + "'"
     if isinstance(value, list):
@@ -235,7 +244,12 @@ def _display(path: Path) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
-_constructor = yaml.constructor.SafeConstructor()
+def _construct(node: yaml.Node, where: str) -> Any:
+    """The value of a node; a tagged scalar that cannot be built (``!!int abc``) is a LaunchError."""
+    try:
+        return construct_node(node, "YAML")
+    except YamlError as exc:
+        raise LaunchError(exc.reason, where) from None
 
 
 class _Entity:
@@ -248,7 +262,7 @@ class _Entity:
         self.key_lines: dict[str, int] = {}
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
-                key = _constructor.construct_object(key_node, deep=True)
+                key = _construct(key_node, self._at(key_node.start_mark.line + 1))
                 if not isinstance(key, str):
                     raise LaunchError(
                         f"keys must be strings; got {key!r}", self._at(key_node.start_mark.line + 1)
@@ -289,7 +303,7 @@ class _Entity:
         node = self.items[key]
         if not isinstance(node, yaml.ScalarNode):
             raise self.error(f"must be a scalar; got a {_kind(node)}", key)
-        return _constructor.construct_object(node, deep=True)
+        return _construct(node, self.where_key(key))
 
     def text(self, key: str, default: str | None = None) -> str | None:
         """A string attribute (ros2 launch types these strictly: ``1.0`` must be quoted)."""
@@ -306,9 +320,9 @@ class _Entity:
         """Any YAML value (scalar or list of scalars) for parameter values."""
         node = self.items[key]
         if isinstance(node, yaml.ScalarNode):
-            return _constructor.construct_object(node, deep=True)
+            return _construct(node, self.where_key(key))
         if isinstance(node, yaml.SequenceNode) and all(isinstance(n, yaml.ScalarNode) for n in node.value):
-            return [_constructor.construct_object(n, deep=True) for n in node.value]
+            return [_construct(n, self.where_key(key)) for n in node.value]
         raise self.error(f"must be a scalar or a list of scalars; got a {_kind(node)}", key)
 
     def entities(self, key: str) -> list[_Entity]:
@@ -340,7 +354,7 @@ def _actions(node: yaml.Node, file: Path, path: str) -> Iterator[tuple[str, _Ent
         if not isinstance(item, yaml.MappingNode) or len(item.value) != 1:
             raise LaunchError("each entity must be a mapping with exactly one key, the entity type", where)
         key_node, value_node = item.value[0]
-        kind = _constructor.construct_object(key_node, deep=True)
+        kind = _construct(key_node, where)
         if kind not in ACTIONS:
             raise LaunchError(
                 f"unsupported entity {kind!r} (robocritic launch supports: "
@@ -430,14 +444,7 @@ class _Reader:
                 "Python and XML launch files need ros2 launch",
                 where,
             )
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise LaunchError(f"cannot read launch file {_display(path)}: {exc.strerror}", where) from None
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError as exc:
-            raise LaunchError(f"{_display(path)}: invalid YAML: {exc}", where) from None
+        root = _compose_launch_file(path, where)
         self.files.append(path)
         if root is None:
             raise LaunchError(f"{_display(path)}: empty launch file (expected 'launch:' and a list)", where)
@@ -517,7 +524,7 @@ class _Reader:
             return default
         value = entity.scalar(key)
         if isinstance(value, str):
-            value = yaml.safe_load(self.sub(entity, key, scope))
+            value = _safe_yaml(self.sub(entity, key, scope), entity.where_key(key))
         if not isinstance(value, bool):
             raise entity.error(f"must be true or false; got {value!r}", key)
         return value
@@ -670,9 +677,21 @@ def _check_list(values: list, where: str) -> list:
 
 def _safe_yaml(text: str, where: str) -> Any:
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise LaunchError(f"{text!r} is not a YAML value: {exc}", where) from None
+        return load_yaml(text, "value")
+    except YamlError as exc:
+        raise LaunchError(f"{text!r} is not a YAML value: {exc.reason}", where) from None
+
+
+def _compose_launch_file(path: Path, where: str | None) -> yaml.Node | None:
+    """The node tree of a launch file, read within the limits of robocritic.utils.safe_yaml."""
+    try:
+        return compose_yaml(path, _display(path))
+    except YamlReadError as exc:
+        raise LaunchError(f"cannot read launch file {_display(path)}: {exc.reason}", where) from None
+    except YamlSyntaxError as exc:
+        raise LaunchError(f"{_display(path)}: invalid YAML: {exc.reason}", where) from None
+    except YamlError as exc:  # a limit: size, alias expansion, nesting, a recursive alias
+        raise LaunchError(str(exc), where) from None
 
 
 def _coerce(text: str, expected: type | None, where: str) -> Any:
@@ -714,11 +733,13 @@ def _join_namespace(base: str | None, namespace: str, entity: _Entity, key: str 
 def _check_params_file(path: Path, where: str) -> None:
     """A ROS 2 parameters file: ``NODE_PATTERN: {ros__parameters: {...}}`` at the top."""
     try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise LaunchError(f"cannot read parameter file {_display(path)}: {exc.strerror}", where) from None
-    except yaml.YAMLError as exc:
-        raise LaunchError(f"parameter file {_display(path)} is not valid YAML: {exc}", where) from None
+        data = load_yaml(path, _display(path))
+    except YamlReadError as exc:
+        raise LaunchError(f"cannot read parameter file {_display(path)}: {exc.reason}", where) from None
+    except YamlSyntaxError as exc:
+        raise LaunchError(f"parameter file {_display(path)} is not valid YAML: {exc.reason}", where) from None
+    except YamlError as exc:  # a limit
+        raise LaunchError(f"parameter file {exc}", where) from None
     if not isinstance(data, dict) or not data:
         raise LaunchError(f"parameter file {_display(path)} must map node names to 'ros__parameters'", where)
     for node, body in data.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from robocritic.utils.safe_yaml import shorten
+
 
 class LaunchError(ValueError):
     """A launch file is malformed, uses an unsupported feature, or cannot be resolved.
@@ -13,8 +15,10 @@ class LaunchError(ValueError):
     """
 
     def __init__(self, message: str, where: str | None = None) -> None:
-        self.where = where
-        super().__init__(f"{where}: {message}" if where else message)
+        # Both parts quote what a file or the command line holds, which can be arbitrarily long.
+        self.where = None if where is None else shorten(where, 400)
+        message = shorten(message, 1000)
+        super().__init__(f"{self.where}: {message}" if self.where else message)
 
 
 __all__ = ["LaunchError"]
