@@ -30,7 +30,14 @@ from torch import Tensor, nn
 
 from robocritic.bresa.numpy_critic import ACTIVATIONS as _ACTIVATIONS
 from robocritic.bresa.numpy_critic import NumpyCritic
-from robocritic.learning.checkpoint import CheckpointError, load_weights, read_json, save_weights
+from robocritic.learning.checkpoint import (
+    CheckpointError,
+    fitted_module,
+    load_weights,
+    read_json,
+    require,
+    save_weights,
+)
 from robocritic.utils.atomic import atomic_write_json
 
 __all__ = [
@@ -191,21 +198,28 @@ def load_critic(path: str | os.PathLike[str]) -> SafetyCritic:
     """
     path = Path(path)
     meta = read_json(_sidecar(path))
-    if meta.get("format") != CRITIC_FORMAT or meta.get("kind") != "bresa.SafetyCritic":
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{_sidecar(path)}: expected a JSON object; got {type(meta).__name__}")
+    fmt = meta.get("format")
+    if type(fmt) is not int or fmt != CRITIC_FORMAT or meta.get("kind") != "bresa.SafetyCritic":
         raise CheckpointError(f"{_sidecar(path)}: not a Bresa critic of format {CRITIC_FORMAT}: "
-                              f"format={meta.get('format')!r}, kind={meta.get('kind')!r}")
+                              f"format={meta.get('format')!r:.60}, kind={meta.get('kind')!r:.60}")
     if not path.is_file():
         raise CheckpointError(f"{path}: missing")
     if _sha256(path) != meta.get("sha256"):
         raise CheckpointError(f"{path}: SHA-256 differs from {_sidecar(path).name} (corrupt or replaced file)")
     try:
         spec = CriticSpec.from_json(meta["spec"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{_sidecar(path)}: invalid spec: {exc}") from exc
-    state = load_weights(path)
-    critic = SafetyCritic(spec.n_in, spec.hidden, spec.activation, dtype=spec.dtype)
+        with torch.device("meta"):  # shapes only: a huge recorded size costs no memory
+            SafetyCritic(spec.n_in, spec.hidden, spec.activation, dtype=spec.dtype)
+    # from_json documents ValueError; a value of the wrong type in a hand-edited sidecar
+    # surfaces from the constructors: all name the sidecar.
+    except (KeyError, TypeError, ValueError, OverflowError, RuntimeError) as exc:
+        raise CheckpointError(f"{_sidecar(path)}: invalid spec: {str(exc)[:300]}") from exc
+    weights = require(load_weights(path), "state_dict", path)
     try:
-        critic.load_state_dict(state["state_dict"], strict=True)
-    except (KeyError, RuntimeError) as exc:
-        raise CheckpointError(f"{path}: weights do not fit the architecture in the sidecar: {exc}") from exc
+        critic = fitted_module(lambda: SafetyCritic(spec.n_in, spec.hidden, spec.activation, dtype=spec.dtype),
+                               weights, path, "state_dict")
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc} (weights do not fit the architecture in the sidecar)") from None
     return critic.eval()

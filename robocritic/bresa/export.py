@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -65,13 +66,16 @@ def load_exported(path: str | os.PathLike[str], *, max_batch: int = 64) -> tuple
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path}: not a readable exported critic ({exc})") from exc
+    # A damaged zip header can also claim encryption (RuntimeError), an unknown compression
+    # (NotImplementedError, a RuntimeError) or deflate over stored bytes (zlib.error).
+    except (OSError, ValueError, EOFError, RuntimeError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ValueError(f"{path}: not a readable exported critic ({type(exc).__name__}: {str(exc)[:200]})") from exc
     digest = arrays.pop("sha256", None)
     if digest is None or str(digest) != _digest(arrays):
         raise ValueError(f"{path}: sha256 missing or different from the contents (corrupt or edited file)")
-    if int(arrays.get("format", -1)) != EXPORT_FORMAT:
-        raise ValueError(f"{path}: format {arrays.get('format')!r}, expected {EXPORT_FORMAT}")
+    fmt = arrays.get("format")
+    if fmt is None or fmt.shape != () or fmt.dtype.kind not in "iu" or int(fmt) != EXPORT_FORMAT:
+        raise ValueError(f"{path}: format {fmt!r:.60}, expected {EXPORT_FORMAT}")
     n_layers = sum(1 for name in arrays if name.startswith("W"))
     try:
         weights = [arrays[f"W{i}"] for i in range(n_layers)]
@@ -81,8 +85,10 @@ def load_exported(path: str | os.PathLike[str], *, max_batch: int = 64) -> tuple
                              max_batch=max_batch)
         if critic.evaluate(np.zeros(critic.n_in)).shape != (1, 2):  # layer sizes must chain to twin outputs
             raise ValueError("the layers do not end in two outputs")
-    except (KeyError, ValueError) as exc:
-        raise ValueError(f"{path}: invalid exported critic: {exc}") from exc
+    # KeyError: a missing field; TypeError / IndexError: a field of the wrong kind or rank (in a
+    # file whose digest was recomputed after an edit).
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise ValueError(f"{path}: invalid exported critic: {type(exc).__name__}: {str(exc)[:300]}") from exc
     if len(names) != critic.n_in:
         raise ValueError(f"{path}: {len(names)} feature names for {critic.n_in} inputs")
     return critic, names

@@ -275,15 +275,23 @@ def load_onnx_critic(path: str | os.PathLike[str], *, max_batch: int = 64) -> On
     try:
         meta = json.loads(side.read_text())
         model = path.read_bytes()
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a readable ONNX critic with sidecar {side.name} ({exc})") from exc
-    if not isinstance(meta, dict) or meta.get("format") != ONNX_CRITIC_FORMAT or meta.get("kind") != _KIND:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
+        raise ValueError(f"{path}: not a readable ONNX critic with sidecar {side.name} "
+                         f"({type(exc).__name__}: {str(exc)[:200]})") from exc
+    if (not isinstance(meta, dict) or type(meta.get("format")) is not int or meta["format"] != ONNX_CRITIC_FORMAT
+            or meta.get("kind") != _KIND):
         got = (meta.get("format"), meta.get("kind")) if isinstance(meta, dict) else type(meta).__name__
-        raise ValueError(f"{side}: format/kind: expected ({ONNX_CRITIC_FORMAT}, {_KIND!r}), got {got!r}")
+        raise ValueError(f"{side}: format/kind: expected ({ONNX_CRITIC_FORMAT}, {_KIND!r}), got {got!r:.120}")
     if hashlib.sha256(model).hexdigest() != meta.get("sha256"):
         raise ValueError(f"{path}: sha256 differs from {side.name} (corrupt or replaced file)")
-    critic = OnnxCritic(model, max_batch=max_batch, feature_names=meta.get("feature_names"))
-    if critic.n_in != meta.get("n_in") or critic.dtype.name != meta.get("dtype"):
+    names = meta.get("feature_names")
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise ValueError(f"{side}: feature_names must be a list of strings or null; got {type(names).__name__}")
+    try:
+        critic = OnnxCritic(model, max_batch=max_batch, feature_names=names)
+    except ValueError as exc:  # e.g. as many feature names as inputs: a field of the sidecar
+        raise ValueError(f"{side}: {exc}") from exc
+    if type(meta.get("n_in")) is not int or critic.n_in != meta["n_in"] or critic.dtype.name != meta.get("dtype"):
         raise ValueError(f"{side}: n_in/dtype {meta.get('n_in')!r}/{meta.get('dtype')!r} differ from "
                          f"the model's {critic.n_in}/{critic.dtype.name}")
     return critic

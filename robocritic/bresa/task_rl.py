@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import math
 import shutil
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -50,7 +52,17 @@ from robocritic.bresa.methods import METHODS, build_method, needs_critic
 from robocritic.bresa.refresh import CriticRefresher, set_filter_model
 from robocritic.bresa.task_env import TaskEnvConfig, TaskLevelEnv, task_action
 from robocritic.interfaces import SafetyFilter
-from robocritic.learning.checkpoint import CheckpointError, CheckpointStore, load_weights
+from robocritic.learning.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointStore,
+    check_module_state,
+    check_rng_state,
+    load_module_state,
+    load_optimizer_state,
+    read_json,
+    require,
+)
 from robocritic.learning.rollout import EpisodeResult, episode_seed
 from robocritic.learning.runs import CurveLogger, PolicySidecar, RunFolder, RunMetrics, versions
 from robocritic.learning.sb3 import build_sb3_policy, require_sb3
@@ -344,15 +356,26 @@ def _model_state(model: Any) -> dict[str, Any]:
     return state
 
 
-def _load_model_state(model: Any, state: dict[str, Any]) -> None:
-    model.policy.load_state_dict(state["policy"])
-    model.actor.optimizer.load_state_dict(state["actor_optimizer"])
-    model.critic.optimizer.load_state_dict(state["critic_optimizer"])
-    if "log_ent_coef" in state:
+def _load_model_state(model: Any, ckpt: Checkpoint) -> None:
+    """The SAC model's networks, optimisers, entropy coefficient and the torch RNG from ``ckpt``.
+
+    Raises:
+        CheckpointError: naming ``state.pt`` and the key that is missing or does not fit.
+    """
+    path = ckpt.path / "state.pt"
+    load_module_state(model.policy, ckpt.entry("policy"), path, "policy")
+    load_optimizer_state(model.actor.optimizer, ckpt.entry("actor_optimizer"), path, "actor_optimizer")
+    load_optimizer_state(model.critic.optimizer, ckpt.entry("critic_optimizer"), path, "critic_optimizer")
+    if "log_ent_coef" in ckpt.state:
+        mine = getattr(model, "log_ent_coef", None)
+        value = ckpt.entry("log_ent_coef", torch.Tensor)
+        if mine is None or value.shape != mine.shape:
+            raise CheckpointError(f"{path}: 'log_ent_coef' {tuple(value.shape)} does not fit the model's "
+                                  f"{None if mine is None else tuple(mine.shape)}")
+        load_optimizer_state(model.ent_coef_optimizer, ckpt.entry("ent_coef_optimizer"), path, "ent_coef_optimizer")
         with torch.no_grad():
-            model.log_ent_coef.copy_(state["log_ent_coef"])
-        model.ent_coef_optimizer.load_state_dict(state["ent_coef_optimizer"])
-    torch.set_rng_state(state["torch_rng"])
+            mine.copy_(value)
+    torch.set_rng_state(check_rng_state(ckpt.entry("torch_rng"), path, "torch_rng"))
 
 
 _BUFFER_FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
@@ -369,16 +392,39 @@ def _save_buffer(buffer: Any):
 
 
 def _load_buffer(buffer: Any, path: Path) -> None:
-    with np.load(path, allow_pickle=False) as z:
-        pos, full = int(z["pos"]), bool(z["full"])
-        n = buffer.buffer_size if full else pos
-        for k in _BUFFER_FIELDS:
-            arr = z[k]
-            if arr.shape[0] != n or arr.shape[1:] != getattr(buffer, k).shape[1:]:
-                raise CheckpointError(f"{path}: replay field {k!r} has shape {arr.shape}, expected "
-                                      f"({n}, *{getattr(buffer, k).shape[1:]})")
-            getattr(buffer, k)[:n] = arr
+    """The SB3 replay buffer from ``path`` (:func:`_save_buffer`).
+
+    Raises:
+        CheckpointError: naming ``path`` and the field, for an unreadable file, a missing field, or
+            a field of another shape.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            pos, full = _replay_position(z, buffer.buffer_size, path)
+            n = buffer.buffer_size if full else pos
+            for k in _BUFFER_FIELDS:
+                arr = z[k]
+                if arr.shape[:1] != (n,) or arr.shape[1:] != getattr(buffer, k).shape[1:]:
+                    raise CheckpointError(f"{path}: replay field {k!r} has shape {arr.shape}, expected "
+                                          f"({n}, *{getattr(buffer, k).shape[1:]})")
+                getattr(buffer, k)[:n] = arr
+    except CheckpointError:
+        raise
+    # KeyError: a missing field; ValueError: an object array (pickle refused) or a damaged header;
+    # RuntimeError / zlib.error: a damaged zip header (see robocritic.bresa.export).
+    except (KeyError, ValueError, TypeError, OSError, EOFError, RuntimeError, zipfile.BadZipFile, zlib.error) as exc:
+        raise CheckpointError(f"{path}: unreadable replay buffer: {type(exc).__name__}: {str(exc)[:200]}") from exc
     buffer.pos, buffer.full = pos, full
+
+
+def _replay_position(z: Any, size: int, path: Path) -> tuple[int, bool]:
+    """``pos`` (0 .. size) and ``full`` of a replay file."""
+    pos, full = z["pos"], z["full"]
+    if pos.shape != () or pos.dtype.kind not in "iu" or not 0 <= int(pos) <= size:
+        raise CheckpointError(f"{path}: replay field 'pos' must be an integer in [0, {size}]; got {pos!r:.60}")
+    if full.shape != () or full.dtype.kind != "b":
+        raise CheckpointError(f"{path}: replay field 'full' must be a boolean; got {full!r:.60}")
+    return int(pos), bool(full)
 
 
 def _np_global_state() -> dict[str, Any]:
@@ -390,6 +436,45 @@ def _np_global_state() -> dict[str, Any]:
 def _set_np_global_state(s: dict[str, Any]) -> None:
     np.random.set_state((s["name"], np.array(s["keys"], dtype=np.uint32), s["pos"], s["has_gauss"],
                          s["cached_gaussian"]))
+
+
+def _check_task_meta(ckpt: Checkpoint) -> RunMetrics:
+    """The metrics of a task-RL checkpoint, after checking every ``meta.json`` entry the resume
+    reads (so that restoring it cannot fail half-way on a malformed value).
+
+    Raises:
+        CheckpointError: naming ``meta.json`` and the key.
+    """
+    where = ckpt.path / "meta.json"
+    for key in ("num_timesteps", "n_updates", "episode_num"):
+        if ckpt.meta_entry(key, int) < 0:
+            raise CheckpointError(f"{where}: '{key}' must be >= 0; got {ckpt.meta[key]}")
+    ckpt.meta_entry("numpy_global_rng", dict)
+    ckpt.meta_entry("action_space_rng", dict)
+    for key, default, kinds in (("interventions", None, (int,)), ("successes", None, (bool, int)),
+                                ("penalties", [], (int, float)), ("refresh_log", [], (dict,))):
+        values = ckpt.meta_entry(key, list) if default is None else ckpt.meta.get(key, default)
+        if not isinstance(values, list) or not all(isinstance(v, kinds) for v in values):
+            raise CheckpointError(f"{where}: '{key}' must be a list of {'/'.join(k.__name__ for k in kinds)}")
+    if type(ckpt.meta.get("critic_refreshes", 0)) is not int:
+        raise CheckpointError(f"{where}: 'critic_refreshes' must be an integer")
+    try:
+        return RunMetrics.from_json(ckpt.meta_entry("metrics", dict))
+    except ValueError as exc:
+        raise CheckpointError(f"{where}: {exc}") from None
+
+
+def _set_rngs(model: Any, ckpt: Checkpoint) -> None:
+    """numpy's global RNG and the action space's RNG from ``meta.json``."""
+    where = ckpt.path / "meta.json"
+    generator = model.action_space.np_random.bit_generator
+    for key, restore in (("numpy_global_rng", _set_np_global_state),
+                         ("action_space_rng", lambda s: setattr(generator, "state", s))):
+        try:
+            restore(ckpt.meta[key])
+        # numpy rejects a malformed generator state with any of these.
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise CheckpointError(f"{where}: '{key}' is not a valid RNG state: {str(exc)[:200]}") from exc
 
 
 def _sidecar(config: TaskRLConfig, seed: int, normalization: ObsNormalization) -> PolicySidecar:
@@ -457,29 +542,29 @@ def train_task_policy(
     if latest is not None:
         ckpt = store.load(latest)
         meta = ckpt.meta
-        if int(meta.get("seed", -1)) != int(seed):
-            raise CheckpointError(f"{ckpt.path}: checkpoint of seed {meta.get('seed')}; asked for seed {seed}")
-        stored, current = meta.get("config", {}), config.to_json()
+        if meta.get("seed") != int(seed):
+            raise CheckpointError(f"{ckpt.path}: checkpoint of seed {meta.get('seed')!r:.40}; asked for seed {seed}")
+        stored, current = ckpt.meta_entry("config", dict), config.to_json()
         stored = {**{k: _ADDED_DEFAULTS[k] for k in _ADDED_FIELDS}, **stored}
         diff = sorted(k for k in set(stored) | set(current)
                       if stored.get(k) != current.get(k) and k not in _RESUMABLE_CHANGES)
         if diff:
             raise CheckpointError(f"{ckpt.path}: written with another config (differs in {diff}); use a new run_dir")
-        _load_model_state(model, ckpt.state)
+        metrics = _check_task_meta(ckpt)
+        _load_model_state(model, ckpt)
         if ckpt.replay_path is not None:
             _load_buffer(model.replay_buffer, ckpt.replay_path)
         model.num_timesteps = int(meta["num_timesteps"])
         model._n_updates = int(meta["n_updates"])
         model._episode_num = int(meta["episode_num"])
-        _set_np_global_state(meta["numpy_global_rng"])
-        model.action_space.np_random.bit_generator.state = meta["action_space_rng"]
-        metrics = RunMetrics.from_json(meta["metrics"])
+        _set_rngs(model, ckpt)
         interventions, successes = list(meta["interventions"]), [bool(s) for s in meta["successes"]]
         penalties = [float(p) for p in meta.get("penalties", [])]
         if penalties:
             task_env.violation_penalty = penalties[-1]
         seeds_env.episode = metrics.episodes_done
         if refresher is not None and "safety_critic" in ckpt.state:
+            check_module_state(refresher.critic, ckpt.state["safety_critic"], ckpt.path / "state.pt", "safety_critic")
             refresher.load_state_dict(ckpt.state["safety_critic"])
             set_filter_model(safety, refresher.numpy_critic(_max_batch(safety)))
         refreshes_done = int(meta.get("critic_refreshes", 0))
@@ -627,31 +712,57 @@ def _episode_ticks(config: TaskRLConfig) -> int:
 
 
 def _read_extra(run: RunFolder) -> dict[str, Any]:
-    from robocritic.learning.checkpoint import read_json
-
-    data = read_json(run.path / "task_rl.json")
-    return {"interventions": list(data["interventions"]), "successes": [bool(s) for s in data["successes"]],
-            "critic_refreshes": list(data.get("critic_refreshes", []))}
+    """``task_rl.json`` of a finished run. Raises CheckpointError naming it and the key."""
+    path = run.path / "task_rl.json"
+    data = read_json(path)
+    refreshes = require({"critic_refreshes": [], **data} if isinstance(data, dict) else data,
+                        "critic_refreshes", path, list)
+    return {"interventions": list(require(data, "interventions", path, list)),
+            "successes": [bool(s) for s in require(data, "successes", path, list)],
+            "critic_refreshes": list(refreshes)}
 
 
 def load_task_policy(run_dir: str | Path) -> SB3TaskPolicy:
-    """The trained policy of a finished run folder (weights-only ``actor.pt`` + ``actor.json``)."""
+    """The trained policy of a finished run folder (weights-only ``actor.pt`` + ``actor.json``).
+
+    Raises:
+        CheckpointError: naming the file and the key: a missing or invalid sidecar or weights
+            file, a ``weights`` entry leading out of the run folder, or weights that do not fit
+            the recorded network.
+    """
     run = RunFolder(run_dir)
     sidecar = run.read_sidecar()
     if sidecar.kind != "bresa.task_rl" or sidecar.observation is None:
-        raise CheckpointError(f"{run.sidecar_path}: not a Bresa task policy (kind {sidecar.kind!r})")
-    cfg = sidecar.config
-    hcfg_d = dict(cfg["env"]["hierarchy"])
-    for k in ("stiffness_range", "torque_limit"):
-        if hcfg_d.get(k) is not None:
-            hcfg_d[k] = tuple(hcfg_d[k])
-    hcfg = HierarchyConfig(**hcfg_d)
+        raise CheckpointError(f"{run.sidecar_path}: not a Bresa task policy (kind {sidecar.kind!r:.60})")
+    hcfg, net_arch = _policy_config(run.sidecar_path, sidecar.config)
     m = 2
     space = gym.spaces.Box(-1.0, 1.0, shape=(2 * m,), dtype=np.float32)
-    policy = build_sb3_policy("sac", sidecar.observation, space, cfg["net_arch"])
-    policy.load_state_dict(load_weights(run.path / sidecar.weights)["policy"])
+    try:
+        policy = build_sb3_policy("sac", sidecar.observation, space, net_arch)
+    except (ValueError, TypeError, OverflowError, RuntimeError) as exc:  # e.g. a width too large to build
+        raise CheckpointError(f"{run.sidecar_path}: cannot build its policy: {str(exc)[:200]}") from exc
+    weights = run.member(sidecar.weights, run.sidecar_path)
+    state = run.read_weights(sidecar)
+    load_module_state(policy, require(state, "policy", weights), weights, "policy")
     policy.set_training_mode(False)
     return SB3TaskPolicy(policy, sidecar.observation, hcfg)
+
+
+def _policy_config(where: Path, cfg: dict[str, Any]) -> tuple[HierarchyConfig, list[int]]:
+    """The hierarchy and the network widths of a task policy's recorded config."""
+    try:
+        hcfg_d = dict(cfg["env"]["hierarchy"])
+        for k in ("stiffness_range", "torque_limit"):
+            if hcfg_d.get(k) is not None:
+                hcfg_d[k] = tuple(hcfg_d[k])
+        hcfg = HierarchyConfig(**hcfg_d)
+    # the record is plain JSON: a missing key or a value of the wrong type surfaces as any of these
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{where}: config.env.hierarchy: {type(exc).__name__}: {str(exc)[:200]}") from None
+    net_arch = cfg.get("net_arch")
+    if not isinstance(net_arch, list) or not all(type(w) is int and w >= 1 for w in net_arch):
+        raise CheckpointError(f"{where}: config.net_arch must be a list of layer widths >= 1; got {net_arch!r:.60}")
+    return hcfg, net_arch
 
 
 # -- evaluation -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from torch import nn
 from robocritic.bresa.collect import CriticDataset
 from robocritic.bresa.critic import SafetyCritic
 from robocritic.bresa.pretrain import pretrain_bce
-from robocritic.learning.checkpoint import CheckpointStore
+from robocritic.learning.checkpoint import Checkpoint, CheckpointError, CheckpointStore, load_module_state
 
 __all__ = ["TrainHistory", "base_rate_bce", "mean_bce", "split_episodes", "train_critic"]
 
@@ -65,6 +65,26 @@ def base_rate_bce(rate: float, labels: np.ndarray) -> float:
     p = float(np.clip(rate, 1e-7, 1 - 1e-7))
     y = np.asarray(labels, dtype=np.float64)
     return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+
+
+def _restore(ckpt: Checkpoint, critic: SafetyCritic, history: TrainHistory) -> int:
+    """Resume from ``ckpt``: the critic's weights and the losses so far; returns the epochs done.
+
+    Raises:
+        CheckpointError: naming the file and the key, for a missing key, weights that do not fit
+            the critic, or losses that are not one number per epoch done.
+    """
+    load_module_state(critic, ckpt.entry("critic"), ckpt.path / "state.pt", "critic")
+    losses = {}
+    for key in ("train_loss", "val_loss"):
+        values = ckpt.meta_entry(key, list)
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        if len(values) != ckpt.step or not numbers:
+            raise CheckpointError(f"{ckpt.path / 'meta.json'}: '{key}' must hold {ckpt.step} losses "
+                                  f"(one number per epoch done)")
+        losses[key] = [float(v) for v in values]
+    history.train_loss, history.val_loss = losses["train_loss"], losses["val_loss"]
+    return ckpt.step
 
 
 def train_critic(
@@ -126,9 +146,7 @@ def train_critic(
         if ckpt.meta.get("run") != run:
             raise ValueError(f"checkpoint_dir {checkpoint_dir}: holds a run with other data or settings "
                              f"({ckpt.meta.get('run')}); use another folder")
-        critic.load_state_dict(ckpt.state["critic"])
-        history.train_loss, history.val_loss = list(ckpt.meta["train_loss"]), list(ckpt.meta["val_loss"])
-        start = ckpt.step
+        start = _restore(ckpt, critic, history)
     for epoch in range(start, int(epochs)):
         # One epoch per call keeps the per-epoch validation loss; a fresh seed per epoch keeps
         # the minibatch orders distinct. (Adam's moments restart each epoch; a short warm-up.)

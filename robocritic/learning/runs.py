@@ -17,14 +17,14 @@ from __future__ import annotations
 import math
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from robocritic.interfaces import Controller
-from robocritic.learning.checkpoint import CheckpointError, read_json, save_weights
+from robocritic.learning.checkpoint import CheckpointError, file_sha256, load_weights, read_json, save_weights
 from robocritic.learning.rollout import EpisodeResult, EvalResult
 from robocritic.learning.spec import ObsNormalization, PlantSpec
 from robocritic.utils.atomic import atomic_write_json
@@ -93,15 +93,69 @@ def _curve_to_json(curve: TrainCurve | EvalCurve) -> dict[str, list[Any]]:
     return {name: list(values) for name, values in vars(curve).items()}
 
 
-def _curve_from_json(cls: type[TrainCurve | EvalCurve], data: dict[str, Any], where: str) -> Any:
+def _curve_from_json(cls: type[TrainCurve | EvalCurve], data: Any, where: str) -> Any:
     names = set(cls.__dataclass_fields__)
+    _mapping(data, f"metrics.{where}")
     if set(data) != names:
-        raise ValueError(f"metrics.{where}: keys {sorted(data)}; expected {sorted(names)}")
+        raise ValueError(f"metrics.{where}: keys {sorted(map(str, data))[:12]}; expected {sorted(names)}")
+    bad = sorted(k for k, v in data.items() if not isinstance(v, list))
+    if bad:
+        raise ValueError(f"metrics.{where}.{bad[0]}: must be a list")
     return cls(**{k: list(v) for k, v in data.items()})
 
 
-def _eval_or_none(data: Any) -> EvalResult | None:
-    return None if data is None else EvalResult.from_json(data)
+# What the nested parsers (numpy conversions, the plant spec, ...) raise on a value of the wrong
+# type or size; turned into a ValueError naming the key, as the readers document.
+_PARSE_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError)
+
+
+def _parsed(where: str, parse: Any, data: Any) -> Any:
+    """``parse(data)``; a :data:`_PARSE_ERRORS` error becomes a ValueError naming ``where``."""
+    try:
+        return parse(data)
+    except _PARSE_ERRORS as exc:
+        raise ValueError(f"{where}: {type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+def _eval_or_none(data: Any, where: str) -> EvalResult | None:
+    return None if data is None else _parsed(f"metrics.{where}", EvalResult.from_json, data)
+
+
+def _mapping(data: Any, where: str) -> None:
+    """A ValueError naming ``where`` unless ``data`` is a mapping."""
+    if not isinstance(data, dict):
+        # ValueError like every other malformed-file case: readers catch one exception type.
+        raise ValueError(f"{where}: must be a mapping; got {type(data).__name__}")  # noqa: TRY004
+
+
+def _str_map(data: Any, where: str) -> None:
+    """A ValueError naming ``where`` unless ``data`` maps strings to strings."""
+    _mapping(data, where)
+    bad = [k for k, v in data.items() if not isinstance(v, str)]
+    if bad:
+        raise ValueError(f"{where}.{str(bad[0])[:40]}: must be a string")
+
+
+def _of_type(value: Any, what: str, kind: type | tuple[type, ...]) -> Any:
+    """``value`` if it is a ``kind`` (a ``bool`` is not an ``int``); else a ValueError naming ``what``."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise ValueError(f"{what}: must be {'/'.join(k.__name__ for k in kinds)}; got {type(value).__name__}")
+    return value
+
+
+def _typed(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    """``data[key]`` checked by :func:`_of_type`; a missing key raises KeyError (the callers name
+    it as missing)."""
+    return _of_type(data[key], f"{where}.{key}", kind)
+
+
+def _selection(data: Any) -> Selection | None:
+    if data is None:
+        return None
+    _mapping(data, "metrics.selection")
+    cost = _typed(data, "validation_cost", (int, float), "metrics.selection")
+    return Selection(_typed(data, "episode", int, "metrics.selection"), float(cost))
 
 
 @dataclass
@@ -164,31 +218,29 @@ class RunMetrics:
         Raises:
             ValueError: not a mapping, or a missing or unknown key (named).
         """
-        if not isinstance(data, dict):
-            # ValueError like every other malformed-file case: readers catch one exception type.
-            raise ValueError(f"metrics must be a mapping; got {type(data).__name__}")
+        _mapping(data, "metrics")
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"metrics: unknown key(s) {unknown}")
         try:
-            selection = data["selection"]
+            versions = data.get("versions")
+            if versions is not None:
+                _str_map(versions, "metrics.versions")
             return cls(
-                env_id=str(data["env_id"]),
-                algorithm=str(data["algorithm"]),
-                seed=int(data["seed"]),
-                episodes_done=int(data["episodes_done"]),
+                env_id=_typed(data, "env_id", str, "metrics"),
+                algorithm=_typed(data, "algorithm", str, "metrics"),
+                seed=_typed(data, "seed", int, "metrics"),
+                episodes_done=_typed(data, "episodes_done", int, "metrics"),
                 curve=_curve_from_json(TrainCurve, data["curve"], "curve"),
                 eval_curve=_curve_from_json(EvalCurve, data["eval_curve"], "eval_curve"),
-                test_before=_eval_or_none(data["test_before"]),
-                test_after=_eval_or_none(data["test_after"]),
-                test_after_last=_eval_or_none(data["test_after_last"]),
-                selection=None
-                if selection is None
-                else Selection(int(selection["episode"]), float(selection["validation_cost"])),
-                training_violations=int(data["training_violations"]),
-                training_violation_steps=int(data["training_violation_steps"]),
-                versions=None if data.get("versions") is None else dict(data["versions"]),
+                test_before=_eval_or_none(data["test_before"], "test_before"),
+                test_after=_eval_or_none(data["test_after"], "test_after"),
+                test_after_last=_eval_or_none(data["test_after_last"], "test_after_last"),
+                selection=_selection(data["selection"]),
+                training_violations=_typed(data, "training_violations", int, "metrics"),
+                training_violation_steps=_typed(data, "training_violation_steps", int, "metrics"),
+                versions=None if versions is None else dict(versions),
             )
         except KeyError as exc:
             raise ValueError(f"metrics: missing key {exc}") from None
@@ -233,6 +285,9 @@ class PolicySidecar:
             observations).
         extra: method-specific keys, kept as they are (YANN-RL: ``"law"``, the law file).
         versions: software versions. format: :data:`SIDECAR_FORMAT` of the writer.
+        weights_sha256: SHA-256 of the weights file, set by :meth:`RunFolder.write_policy` and
+            checked by :meth:`RunFolder.read_weights` (``None`` in sidecars written before it:
+            their weights load unchecked, as they did).
     """
 
     kind: str
@@ -246,6 +301,7 @@ class PolicySidecar:
     extra: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     format: int = SIDECAR_FORMAT
+    weights_sha256: str | None = None
 
     _KEYS = (
         "format",
@@ -258,12 +314,15 @@ class PolicySidecar:
         "plant",
         "observation",
         "versions",
+        "weights_sha256",
     )
 
     def to_json(self) -> dict[str, Any]:
+        """The ``actor.json`` form (``weights_sha256`` only once set)."""
         clash = sorted(set(self.extra) & set(self._KEYS))
         if clash:
             raise ValueError(f"PolicySidecar.extra must not reuse the keys {clash}")
+        digest = {} if self.weights_sha256 is None else {"weights_sha256": self.weights_sha256}
         return {
             "format": self.format,
             "kind": self.kind,
@@ -276,6 +335,7 @@ class PolicySidecar:
             "plant": None if self.plant is None else self.plant.to_json(),
             "observation": None if self.observation is None else self.observation.to_json(),
             "versions": dict(self.versions),
+            **digest,
         }
 
     @classmethod
@@ -283,29 +343,68 @@ class PolicySidecar:
         """Read a sidecar of any format (format 1: no ``format``, ``plant``, ``observation``).
 
         Raises:
-            ValueError: a missing key (named) or a format newer than this robocritic reads.
+            ValueError: not a mapping, a missing key or a value of the wrong type (named), a
+                ``weights`` that is not a plain file name, or a format newer than this robocritic
+                reads.
         """
-        fmt = int(data.get("format", 1))
+        _mapping(data, "sidecar")
+        fmt = data.get("format", 1)
+        if type(fmt) is not int or fmt < 1:
+            raise ValueError(f"sidecar: 'format' must be an integer >= 1; got {fmt!r:.60}")
         if fmt > SIDECAR_FORMAT:
             raise ValueError(f"sidecar format {fmt}; this robocritic reads up to {SIDECAR_FORMAT}")
         try:
             return cls(
-                kind=str(data.get("kind", "")),
-                algorithm=str(data["algorithm"]),
-                seed=int(data["seed"]),
-                env_id=str(data["env_id"]),
-                config=data["config"],
-                weights=str(data["weights"]),
-                plant=None if data.get("plant") is None else PlantSpec.from_json(data["plant"]),
-                observation=None
-                if data.get("observation") is None
-                else ObsNormalization.from_json(data["observation"]),
+                kind=_of_type(data.get("kind", ""), "sidecar.kind", str),
+                algorithm=_typed(data, "algorithm", str, "sidecar"),
+                seed=_typed(data, "seed", int, "sidecar"),
+                env_id=_typed(data, "env_id", str, "sidecar"),
+                config=_typed(data, "config", dict, "sidecar"),
+                weights=_plain_file_name(_typed(data, "weights", str, "sidecar"), "sidecar.weights"),
+                plant=_optional(data, "plant", PlantSpec.from_json),
+                observation=_optional(data, "observation", ObsNormalization.from_json),
                 extra={k: v for k, v in data.items() if k not in cls._KEYS},
-                versions=dict(data.get("versions") or {}),
+                versions=_versions(data.get("versions")),
                 format=fmt,
+                weights_sha256=_digest_or_none(data.get("weights_sha256")),
             )
         except KeyError as exc:
             raise ValueError(f"sidecar: missing key {exc}") from None
+
+
+def _versions(value: Any) -> dict[str, str]:
+    """``versions`` of a sidecar: names to version strings (absent or null: none recorded)."""
+    if value is None:
+        return {}
+    _str_map(value, "sidecar.versions")
+    return dict(value)
+
+
+def _digest_or_none(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and len(value) == 64):
+        return value
+    raise ValueError(f"sidecar.weights_sha256: must be a SHA-256 hex digest or absent; got {value!r:.80}")
+
+
+def _optional(data: dict[str, Any], key: str, parse: Any) -> Any:
+    """``parse(data[key])``, ``None`` when absent or null; a malformed value is a ValueError naming it."""
+    value = data.get(key)
+    if value is None:
+        return None
+    _mapping(value, f"sidecar.{key}")
+    return _parsed(f"sidecar.{key}", parse, value)
+
+
+def _plain_file_name(name: str, where: str) -> str:
+    """``name`` if it names a file directly in its folder (no path, not ``.``/``..``): a pointer in
+    a run's files must not lead out of the run folder.
+
+    Raises:
+        ValueError: naming ``where``.
+    """
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ValueError(f"{where}: must be a file name in the run folder (no path); got {name!r:.80}")
+    return name
 
 
 # -- the run folder ------------------------------------------------------------------------
@@ -358,10 +457,45 @@ class RunFolder:
         """Write ``metrics.json`` atomically (do it last: it marks the run finished)."""
         return atomic_write_json(self.metrics_path, metrics.to_json())
 
-    def write_policy(self, weights: dict[str, Any], sidecar: PolicySidecar) -> None:
-        """The final weights (weights-only ``torch.save``) then the sidecar, each atomically."""
-        save_weights(self.path / sidecar.weights, weights)
-        atomic_write_json(self.sidecar_path, sidecar.to_json())
+    def member(self, name: str, pointer: Path) -> Path:
+        """The file ``name`` of this run, as named by the file ``pointer`` (``actor.json``'s
+        ``weights``, YANN-RL's ``law``).
+
+        Raises:
+            CheckpointError: naming ``pointer``, when ``name`` is not a plain file name or the file
+                resolves outside the run folder (a symlink out); not when it is missing (the
+                reader says so).
+        """
+        if not isinstance(name, str):
+            raise CheckpointError(f"{pointer}: a file name must be a string; got {type(name).__name__}")
+        try:
+            path = self.path / _plain_file_name(name, "file name")
+        except ValueError as exc:
+            raise CheckpointError(f"{pointer}: {exc}") from None
+        if path.is_symlink() and not path.resolve().is_relative_to(self.path.resolve()):
+            raise CheckpointError(f"{pointer}: {name!r} is a symlink out of the run folder {self.path}; refused")
+        return path
+
+    def write_policy(self, weights: dict[str, Any], sidecar: PolicySidecar) -> PolicySidecar:
+        """The final weights (weights-only ``torch.save``) then the sidecar with their digest,
+        each atomically. Returns the sidecar as written."""
+        path = save_weights(self.path / sidecar.weights, weights)
+        written = replace(sidecar, weights_sha256=file_sha256(path))
+        atomic_write_json(self.sidecar_path, written.to_json())
+        return written
+
+    def read_weights(self, sidecar: PolicySidecar) -> dict[str, Any]:
+        """The weights ``sidecar`` names (:meth:`member`), checked against its ``weights_sha256``
+        when it has one, loaded weights-only.
+
+        Raises:
+            CheckpointError: naming the file: missing, a digest that differs (a truncated or
+                changed file), not weights-only, or a name leading out of the run folder.
+        """
+        path = self.member(sidecar.weights, self.sidecar_path)
+        if sidecar.weights_sha256 is not None and path.is_file() and file_sha256(path) != sidecar.weights_sha256:
+            raise CheckpointError(f"{path}: SHA-256 differs from {self.SIDECAR} (corrupt or replaced file)")
+        return load_weights(path)
 
     def read_sidecar(self) -> PolicySidecar:
         """The policy sidecar. Raises CheckpointError (missing or invalid file)."""

@@ -32,7 +32,16 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from robocritic.learning.checkpoint import CheckpointError, CheckpointStore, load_weights, save_weights
+from robocritic.learning.checkpoint import (
+    CheckpointError,
+    CheckpointStore,
+    check_rng_state,
+    fitted_module,
+    load_optimizer_state,
+    load_weights,
+    require,
+    save_weights,
+)
 from robocritic.navdp.config import NavDPConfig
 from robocritic.navdp.model import NavDPNet
 
@@ -82,19 +91,21 @@ def save_model(model: NavDPNet, path: str | os.PathLike[str]) -> Path:
     return save_weights(path, data)
 
 
-def _build(path: Path, config: object, state: object) -> NavDPNet:
-    """A model of ``config`` holding ``state``; :class:`CheckpointError` naming ``path`` if they do
-    not fit."""
+def _build(config_path: Path, config: object, path: Path, key: str, state: object) -> NavDPNet:
+    """A model of ``config`` (recorded in ``config_path``) holding ``state`` (entry ``key`` of
+    ``path``); :class:`CheckpointError` naming the file and the key if they do not fit."""
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{config_path}: 'config' must be a NavDP config mapping; got {type(config).__name__}")
     try:
-        cfg = NavDPConfig.from_dict(config)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: invalid NavDP config: {exc}") from exc
-    model = NavDPNet(cfg)
+        cfg = NavDPConfig.from_dict(config)
+        with torch.device("meta"):  # shapes only: a huge recorded size costs no memory
+            NavDPNet(cfg)
+    except (TypeError, ValueError, OverflowError, RuntimeError) as exc:
+        raise CheckpointError(f"{config_path}: invalid NavDP config: {str(exc)[:300]}") from exc
     try:
-        model.load_state_dict(state, strict=True)  # type: ignore[arg-type]
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        raise CheckpointError(f"{path}: weights do not fit the recorded config: {exc}") from exc
-    return model
+        return fitted_module(lambda: NavDPNet(cfg), state, path, key)  # type: ignore[return-value]
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc} (weights do not fit the config recorded in {config_path.name})") from None
 
 
 def load_model(path: str | os.PathLike[str]) -> NavDPNet:
@@ -106,28 +117,24 @@ def load_model(path: str | os.PathLike[str]) -> NavDPNet:
             contents, or its tensors do not fit its config (names or shapes).
     """
     path = Path(path)
-    try:
-        data = load_weights(path)
-    except CheckpointError:
-        raise
-    except Exception as exc:  # a damaged archive can fail anywhere inside the unpickler
-        raise CheckpointError(f"{path}: unreadable checkpoint: {exc!r}") from exc
+    data = load_weights(path)  # any failure of a damaged archive is a CheckpointError there
     missing = [k for k in _KEYS if k not in data]
     if missing:
         raise CheckpointError(f"{path}: not a NavDP model file: missing keys {missing}")
     if type(data["format"]) is not int or data["format"] != MODEL_FORMAT or data["kind"] != _KIND:
-        raise CheckpointError(f"{path}: format {data['format']!r}, kind {data['kind']!r}; "
+        raise CheckpointError(f"{path}: format {data['format']!r:.60}, kind {data['kind']!r:.60}; "
                               f"this robocritic reads format {MODEL_FORMAT}, kind {_KIND!r}")
     state = data["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
-        raise CheckpointError(f"{path}: state_dict must map names to tensors")
+    if (not isinstance(state, dict) or not all(isinstance(k, str) for k in state)
+            or not all(isinstance(v, Tensor) for v in state.values())):
+        raise CheckpointError(f"{path}: 'state_dict' must map names to tensors")
     try:
         digest = _digest(data["format"], data["kind"], data["config"], state)
-    except (TypeError, ValueError) as exc:  # a config that is not plain JSON
-        raise CheckpointError(f"{path}: invalid contents: {exc}") from exc
-    if data["sha256"] != digest:
+    except (TypeError, ValueError, RuntimeError, RecursionError) as exc:  # not plain JSON, odd tensors
+        raise CheckpointError(f"{path}: invalid contents: {str(exc)[:300]}") from exc
+    if not isinstance(data["sha256"], str) or data["sha256"] != digest:
         raise CheckpointError(f"{path}: sha256 differs from the contents (corrupt or edited file)")
-    return _build(path, data["config"], state).eval()
+    return _build(path, data["config"], path, "state_dict", state).eval()
 
 
 @dataclass
@@ -173,21 +180,21 @@ def load_training_state(directory: str | os.PathLike[str],
             ``lambda p: torch.optim.Adam(p, lr=1e-4)``; its state is then loaded.
 
     Raises:
-        CheckpointError: naming the file, for no checkpoint, a digest mismatch, a state that is not
-            weights-only, another kind, or a state that does not fit the recorded config.
+        CheckpointError: naming the file and the key, for no checkpoint, a digest mismatch, a state
+            that is not weights-only, another kind, a missing key, or a model or optimiser state
+            that does not fit the recorded config (names, shapes, dtypes).
     """
     ckpt = CheckpointStore(directory).load(path)
     meta_path, state_path = ckpt.path / "meta.json", ckpt.path / "state.pt"
     if ckpt.meta.get("kind") != _TRAINING_KIND:
-        raise CheckpointError(f"{meta_path}: kind {ckpt.meta.get('kind')!r}, expected {_TRAINING_KIND!r}")
+        raise CheckpointError(f"{meta_path}: kind {ckpt.meta.get('kind')!r:.60}, expected {_TRAINING_KIND!r}")
     missing = [k for k in ("model", "optimizer", "torch_rng", "extra") if k not in ckpt.state]
     if missing:
         raise CheckpointError(f"{state_path}: missing keys {missing}")
-    model = _build(state_path, ckpt.meta.get("config"), ckpt.state["model"]).train()
+    config = require(ckpt.meta, "config", meta_path, dict)
+    model = _build(meta_path, config, state_path, "model", ckpt.state["model"]).train()
     optimizer = make_optimizer(model.parameters())
-    try:
-        optimizer.load_state_dict(ckpt.state["optimizer"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{state_path}: optimiser state does not fit: {exc}") from exc
-    return TrainingState(model=model, optimizer=optimizer, step=ckpt.step, torch_rng=ckpt.state["torch_rng"],
-                         extra=ckpt.state["extra"], meta=ckpt.meta, path=ckpt.path)
+    load_optimizer_state(optimizer, ckpt.state["optimizer"], state_path, "optimizer")
+    return TrainingState(model=model, optimizer=optimizer, step=ckpt.step,
+                         torch_rng=check_rng_state(ckpt.state["torch_rng"], state_path, "torch_rng"),
+                         extra=ckpt.entry("extra", dict), meta=ckpt.meta, path=ckpt.path)

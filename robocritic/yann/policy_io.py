@@ -22,7 +22,7 @@ import torch
 
 from robocritic.controllers.explicit_mpc import ExplicitLaw
 from robocritic.interfaces import BatchController
-from robocritic.learning.checkpoint import CheckpointError, load_weights
+from robocritic.learning.checkpoint import CheckpointError, load_module_state
 from robocritic.learning.runs import SIDECAR_FORMAT, PolicySidecar, RunFolder, versions
 from robocritic.learning.spec import ObsNormalization, PlantSpec, half_widths
 from robocritic.utils.atomic import atomic_write_json
@@ -79,19 +79,23 @@ class LoadedPolicy:
 
 def load_policy(run_dir: str | Path) -> LoadedPolicy:
     """The trained policy of a finished run, rebuilt from ``actor.json`` + ``actor.pt``
-    (weights-only) and, for YANN-DDPG, ``law.npz``; no PPOPT, no env, no simulator (for a format-1
-    sidecar, see the module docstring).
+    (weights-only, checked against the sidecar's digest where it has one) and, for YANN-DDPG,
+    ``law.npz``; no PPOPT, no env, no simulator (for a format-1 sidecar, see the module
+    docstring).
 
     Raises:
-        CheckpointError: a missing or invalid file, a weights file that is not weights-only, or
-            an unknown algorithm.
+        CheckpointError: naming the file: a missing or invalid file, a weights file that is not
+            weights-only or does not fit the config's network (a missing or extra key, another
+            shape or dtype), a ``weights`` / ``law`` entry of ``actor.json`` that leads out of the
+            run folder, or an unknown algorithm.
     """
     folder = RunFolder(run_dir)
     side = folder.read_sidecar()
     if side.algorithm not in ALGORITHMS:
-        raise CheckpointError(f"{folder.sidecar_path}: unknown algorithm {side.algorithm!r}")
+        raise CheckpointError(f"{folder.sidecar_path}: unknown algorithm {side.algorithm!r:.80}")
     config = _config(side, folder)
-    state = load_weights(folder.path / side.weights)
+    weights = folder.member(side.weights, folder.sidecar_path)
+    state = folder.read_weights(side)
     plant, observation = side.plant, side.observation
     if plant is None:
         plant, observation = _plant_from_env(config)
@@ -101,20 +105,22 @@ def load_policy(run_dir: str | Path) -> LoadedPolicy:
             raise CheckpointError(
                 f"{folder.sidecar_path}: an SB3 policy needs its 'observation' normalisation"
             )
-        policy = _sb3_policy(config, side.algorithm, plant, observation, state, folder.path / side.weights)
+        policy = _sb3_policy(config, side.algorithm, plant, observation, state, weights)
     else:
-        law_file = side.extra.get("law")
-        law = ExplicitLaw.load(folder.path / law_file) if law_file else None
-        actor = build_actor(
-            config,
-            side.algorithm,
-            law,
-            x_eq=plant.x_eq,
-            x_scale=half_widths(plant.state_low, plant.state_high),
-            u_low=plant.input_low,
-            u_high=plant.input_high,
-        )
-        _load_state(actor, state, "actor", folder.path / side.weights)
+        law = _law(folder, side)
+        try:
+            actor = build_actor(
+                config,
+                side.algorithm,
+                law,
+                x_eq=plant.x_eq,
+                x_scale=half_widths(plant.state_low, plant.state_high),
+                u_low=plant.input_low,
+                u_high=plant.input_high,
+            )
+        except ValueError as exc:  # e.g. yann_ddpg without its law: what the sidecar records
+            raise CheckpointError(f"{folder.sidecar_path}: {exc}") from None
+        _load_state(actor, state, "actor", weights)
         policy = TorchPolicy(actor)
     return LoadedPolicy(policy=policy, config=config, algorithm=side.algorithm, plant=plant, sidecar=side)
 
@@ -141,17 +147,32 @@ def upgrade_sidecar(run_dir: str | Path) -> PolicySidecar:
 def _config(side: PolicySidecar, folder: RunFolder) -> RLConfig:
     try:
         return config_from_record(side.config)
-    except ValueError as exc:
-        raise CheckpointError(f"{folder.sidecar_path}: config: {exc}") from None
+    # config_from_record documents ValueError; a value of the wrong type in a hand-edited record
+    # can still surface as TypeError from a constructor: both name the sidecar.
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"{folder.sidecar_path}: config: {str(exc)[:300]}") from None
+
+
+def _law(folder: RunFolder, side: PolicySidecar) -> ExplicitLaw | None:
+    """YANN-DDPG's explicit law (``"law"`` of the sidecar: a file of the run folder, or null)."""
+    law_file = side.extra.get("law")
+    if law_file is None:
+        return None
+    if not isinstance(law_file, str):
+        raise CheckpointError(f"{folder.sidecar_path}: 'law' must be a file name or null; got {law_file!r:.60}")
+    path = folder.member(law_file, folder.sidecar_path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing (the law named by {folder.SIDECAR})")
+    return ExplicitLaw.load(path)
 
 
 def _load_state(module: torch.nn.Module, state: dict, key: str, path: Path) -> None:
+    if key not in state:
+        raise CheckpointError(f"{path}: no '{key}' weights")
     try:
-        module.load_state_dict(state[key])
-    except KeyError:
-        raise CheckpointError(f"{path}: no '{key}' weights") from None
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: the weights do not fit the config's network: {exc}") from None
+        load_module_state(module, state[key], path, key)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc} (the weights do not fit the config's network)") from None
 
 
 def _sb3_policy(

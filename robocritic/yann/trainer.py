@@ -36,7 +36,15 @@ import torch
 
 from robocritic.controllers.explicit_mpc import ExplicitLaw
 from robocritic.learning.buffer import ReplayBuffer
-from robocritic.learning.checkpoint import CheckpointError, CheckpointStore
+from robocritic.learning.checkpoint import (
+    CheckpointError,
+    CheckpointStore,
+    check_module_state,
+    check_rng_state,
+    load_module_state,
+    load_optimizer_state,
+    require,
+)
 from robocritic.learning.rollout import (
     EpisodeResult,
     EvalResult,
@@ -152,18 +160,24 @@ class DDPGTrainer:
         if latest is None:
             return False
         ckpt = self.store.load(latest)
-        meta = ckpt.meta
-        if meta["algorithm"] != self.algorithm or meta["seed"] != self.seed:
+        state_file, meta_file = ckpt.path / "state.pt", ckpt.path / "meta.json"
+        algorithm, seed = ckpt.meta_entry("algorithm", str), ckpt.meta_entry("seed", int)
+        if algorithm != self.algorithm or seed != self.seed:
             raise CheckpointError(
-                f"{ckpt.path}: checkpoint of {meta['algorithm']} seed {meta['seed']}; asked to resume "
-                f"{self.algorithm} seed {self.seed}"
+                f"{ckpt.path}: checkpoint of {algorithm} seed {seed}; asked to resume {self.algorithm} seed {self.seed}"
             )
-        _check_same_config(meta["config"], config_to_dict(self.config), ckpt.path)
-        self.learner.load_state_dict(ckpt.state["learner"])
-        self.best_actor = ckpt.state.get("best_actor")
-        torch.set_rng_state(ckpt.state["torch_rng"])
-        self.rng.bit_generator.state = meta["numpy_rng"]
-        self.start_rng.bit_generator.state = meta["start_rng"]
+        _check_same_config(ckpt.meta_entry("config", dict), config_to_dict(self.config), ckpt.path)
+        self._restore_learner(ckpt.entry("learner", dict), state_file)
+        best = ckpt.state.get("best_actor")
+        if best is not None:
+            check_module_state(self.learner.actor, best, state_file, "best_actor")
+        self.best_actor = best
+        torch.set_rng_state(check_rng_state(ckpt.entry("torch_rng"), state_file, "torch_rng"))
+        for key, rng in (("numpy_rng", self.rng), ("start_rng", self.start_rng)):
+            try:
+                rng.bit_generator.state = ckpt.meta_entry(key, dict)
+            except (TypeError, ValueError, KeyError) as exc:  # numpy checks the state's fields itself
+                raise CheckpointError(f"{meta_file}: '{key}' is not a numpy generator state: {exc}") from None
         if ckpt.replay_path is None:
             raise CheckpointError(f"{ckpt.path}: no replay.npz")
         buf = ReplayBuffer.load(ckpt.replay_path)
@@ -173,11 +187,21 @@ class DDPGTrainer:
             )
         self.buffer = buf
         try:
-            self.metrics = RunMetrics.from_json(meta["metrics"])
-        except ValueError as exc:
+            self.metrics = RunMetrics.from_json(ckpt.meta_entry("metrics"))
+        except (TypeError, ValueError) as exc:
             raise CheckpointError(f"{ckpt.path}: {exc}") from None
         logger.info("resumed %s after episode %d", ckpt.path, ckpt.step)
         return True
+
+    def _restore_learner(self, state: dict[str, Any], path: Path) -> None:
+        """The learner's networks, optimisers and update count from a checkpoint's ``learner``
+        entry, every part checked against the learner first (names, shapes, dtypes)."""
+        learner = self.learner
+        for name in ("actor", "critic", "actor_target", "critic_target"):
+            load_module_state(getattr(learner, name), require(state, name, path), path, f"learner.{name}")
+        for name in ("actor_opt", "critic_opt"):
+            load_optimizer_state(getattr(learner, name), require(state, name, path), path, f"learner.{name}")
+        learner.n_updates = int(require(state, "n_updates", path, int))
 
     # -- loop ------------------------------------------------------------------------------
 

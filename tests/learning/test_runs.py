@@ -130,10 +130,12 @@ def test_policy_sidecar_round_trip_and_format_1(tmp_path):
     side = PolicySidecar(kind="k", algorithm="ddpg", seed=1, env_id="e", config={"a": [1, 2]}, weights="actor.pt",
                          plant=plant, extra={"law": None}, versions={"torch": "x"})  # fmt: skip
     folder = RunFolder(tmp_path / "run")
-    folder.write_policy({"actor": {}}, side)
+    written = folder.write_policy({"actor": {}}, side)
     back = folder.read_sidecar()
     assert back.format == 2 and back.extra == {"law": None} and back.plant.to_json() == plant.to_json()
-    assert back.to_json() == side.to_json()
+    # the sidecar as written adds the weights' digest, nothing else
+    assert back.to_json() == written.to_json() == {**side.to_json(), "weights_sha256": back.weights_sha256}
+    assert folder.read_weights(back) == {"actor": {}}
     old = {"kind": "robocritic.yann actor", "algorithm": "td3", "seed": 0, "env_id": "e", "config": {},
            "weights": "actor.pt", "law": None, "versions": {}}  # fmt: skip
     old_side = PolicySidecar.from_json(old)
