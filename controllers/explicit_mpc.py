@@ -9,7 +9,7 @@ continuous across shared facets. :class:`ExplicitLaw` is that solution as a smal
 artefact: one ``.npz`` of plain arrays (metadata as a JSON string) with a SHA-256 digest per field,
 so a controller or a ROS node loads it without pickle, without PPOPT, with every size bounded
 before reading and every value checked (:meth:`ExplicitLaw.load`,
-:mod:`~robocritic.controllers.law_archive`). :mod:`robocritic.yann.mpqp` computes it.
+:mod:`~robocritic.utils.npz_archive`). :mod:`robocritic.yann.mpqp` computes it.
 
 :class:`ExplicitMPC` evaluates the law (``Controller``: ``reset``/``act``) by vectorised point
 location in "gather form" (every region padded to the same number of facet rows, so one dense
@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from robocritic.controllers.law_archive import MAX_LAW_BYTES, field_digest, read_npz, write_npz
+from robocritic.utils.npz_archive import MAX_LAW_BYTES, field_digest, read_npz, write_npz
 
 from robocritic.utils.atomic import atomic_write
 from robocritic.utils.fields import check_real, is_int
@@ -280,7 +280,7 @@ class ExplicitLaw:
 
         Only plain numeric / unicode arrays are written (readable with ``allow_pickle=False``);
         metadata goes in as a JSON string, and ``digest`` holds the SHA-256 of every other field
-        (:func:`~robocritic.controllers.law_archive.field_digest`), checked by :meth:`load`. The
+        (:func:`~robocritic.utils.npz_archive.field_digest`), checked by :meth:`load`. The
         bytes depend on the law only (fixed zip timestamps), so equal laws give equal files.
         Returns the path written.
         """
@@ -307,7 +307,7 @@ class ExplicitLaw:
     def load(cls, path: str | os.PathLike[str], *, max_bytes: int = MAX_LAW_BYTES) -> ExplicitLaw:
         """Read an artefact written by :meth:`save`; never unpickles, never calls ``np.load``.
 
-        Reading is bounded (:mod:`~robocritic.controllers.law_archive`): the file, each field's
+        Reading is bounded (:mod:`~robocritic.utils.npz_archive`): the file, each field's
         declared uncompressed size and their total are held to ``max_bytes`` before anything is
         inflated, and each array's declared shape to the bytes it has. Every field's SHA-256 is
         checked against the stored ``digest``, so an edited value is refused, not used. A

@@ -27,6 +27,7 @@ from robocritic.bresa.labels import violation_labels
 from robocritic.bresa.peg_policies import PEG_GEOMETRY, peg_policy_for_env
 from robocritic.bresa.policies import policy_for_env
 from robocritic.utils.atomic import atomic_write
+from robocritic.utils.npz_archive import read_npz
 
 __all__ = [
     "DATASET_FORMAT",
@@ -74,6 +75,8 @@ def default_env_kwargs(env_id: str = ENV_ID) -> dict[str, Any]:
 _JITTER_STREAM = 0x1177  # separates the jitter's random stream from the env's and the policy's
 _PER_TICK = ("state", "action", "cost", "episode", "force_filtered")
 _PER_EPISODE = ("truncated", "seeds")
+MAX_DATASET_BYTES = 2**30
+"""Largest critic dataset :func:`load_dataset` reads (and its members' total) [bytes]."""
 
 
 @dataclass
@@ -303,29 +306,15 @@ def load_dataset(path: str | os.PathLike[str]) -> CriticDataset:
     """Read a dataset written by :func:`save_dataset`.
 
     Raises:
-        ValueError: naming the file and the field, for a missing or unknown key, a pickled
+        ValueError: naming the file and the field, for a missing key, a pickled
             (object) array, a wrong version, dtype or shape, or inconsistent sizes.
     """
     path = Path(path)
     keys = set(_PER_TICK + _PER_EPISODE + ("feature_names", "format_version"))
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            found = set(z.files)
-            missing, extra = sorted(keys - found), sorted(found - keys)
-            if missing or extra:
-                raise ValueError(f"{path}: dataset keys differ: missing {missing}, unknown {extra}")
-            data = {}
-            for k in sorted(keys):
-                try:
-                    data[k] = z[k]
-                except ValueError as exc:  # object arrays need pickle, which is refused
-                    raise ValueError(f"{path}: field {k!r} cannot be read without pickle ({exc})") from exc
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"{path}: not a readable .npz dataset ({exc})") from exc
-    except ValueError as exc:
-        if str(path) in str(exc):
-            raise
-        raise ValueError(f"{path}: not a dataset .npz ({exc})") from exc
+    # Bounded and pickle-free; a damaged zip (any header, CRC or deflate error) is a named ValueError.
+    data = read_npz(path, sorted(keys), max_bytes=MAX_DATASET_BYTES, what="a critic dataset .npz")
+    if set(data) != keys:
+        raise ValueError(f"{path}: dataset keys differ: missing {sorted(keys - set(data))}")
 
     def bad(field: str, why: str) -> ValueError:
         return ValueError(f"{path}: field {field!r}: {why}")

@@ -14,10 +14,23 @@ from pathlib import Path
 
 import numpy as np
 
+from robocritic.utils.npz_archive import read_npz
+
 __all__ = ["Batch", "ReplayBuffer"]
 
 _FIELDS = ("obs", "action", "reward", "cost", "next_obs", "terminated")
 _OPTIONAL = ("reward",)  # absent from buffers saved before rewards were stored: read as NaN
+MAX_BUFFER_BYTES = 2**30
+"""Largest replay-buffer file :meth:`ReplayBuffer.load` reads (and its members' total) [bytes]."""
+MAX_BUFFER_ROWS = 10**8
+"""Largest capacity a loaded buffer may declare (it is allocated in full)."""
+
+
+def _count(path: Path, value: np.ndarray, name: str) -> int:
+    """A stored counter (``capacity``, ``size``, ``ptr``) as an int >= 0, or a ValueError naming it."""
+    if value.shape != () or value.dtype.kind not in "iu" or int(value) < 0:
+        raise ValueError(f"{path}: replay buffer field '{name}' must be an integer >= 0; got {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -115,23 +128,26 @@ class ReplayBuffer:
             ValueError: a missing or malformed field (named).
         """
         path = Path(path)
-        with np.load(path, allow_pickle=False) as data:
-            required = [k for k in _FIELDS if k not in _OPTIONAL]
-            missing = [k for k in (*required, "ptr", "size", "capacity") if k not in data.files]
-            if missing:
-                raise ValueError(f"{path}: replay buffer field(s) {missing} missing")
-            obs, action = data["obs"], data["action"]
-            buf = cls(int(data["capacity"]), obs.shape[1], action.shape[1])
-            n = int(data["size"])
-            for name in _FIELDS:
-                if name not in data.files:
-                    getattr(buf, name)[:n] = np.nan
-                    continue
-                arr = data[name]
-                if arr.shape[0] != n:
-                    raise ValueError(
-                        f"{path}: replay buffer field '{name}' has {arr.shape[0]} rows, size is {n}"
-                    )
-                getattr(buf, name)[:n] = arr
-            buf.size, buf.ptr = n, int(data["ptr"])
+        data = read_npz(path, (*_FIELDS, "ptr", "size", "capacity"), max_bytes=MAX_BUFFER_BYTES,
+                        what="a replay buffer")  # bounded, no pickles, damage named
+        required = [k for k in _FIELDS if k not in _OPTIONAL]
+        missing = [k for k in (*required, "ptr", "size", "capacity") if k not in data]
+        if missing:
+            raise ValueError(f"{path}: replay buffer field(s) {missing} missing")
+        capacity, n, ptr = (_count(path, data[k], k) for k in ("capacity", "size", "ptr"))
+        obs, action = data["obs"], data["action"]
+        if obs.ndim != 2 or action.ndim != 2 or not n <= capacity <= MAX_BUFFER_ROWS or ptr >= max(capacity, 1):
+            raise ValueError(f"{path}: replay buffer of capacity {capacity}, size {n}, ptr {ptr} with obs "
+                             f"{obs.shape} and action {action.shape} is inconsistent")
+        buf = cls(capacity, obs.shape[1], action.shape[1])
+        for name in _FIELDS:
+            if name not in data:
+                getattr(buf, name)[:n] = np.nan
+                continue
+            arr = data[name]
+            if arr.shape[0] != n or arr.shape[1:] != getattr(buf, name).shape[1:]:
+                raise ValueError(f"{path}: replay buffer field '{name}' has shape {arr.shape}; expected "
+                                 f"({n}, {', '.join(map(str, getattr(buf, name).shape[1:]))})")
+            getattr(buf, name)[:n] = arr
+        buf.size, buf.ptr = n, ptr
         return buf

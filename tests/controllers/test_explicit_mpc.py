@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from robocritic.controllers.explicit_mpc import FORMAT_VERSION, ExplicitLaw, ExplicitMPC
-from robocritic.controllers.law_archive import field_digest
+from robocritic.utils.npz_archive import field_digest
 
 from robocritic.interfaces import Controller
 

@@ -32,7 +32,7 @@ from harness import bounded, expect_clear
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from robocritic.controllers.explicit_mpc import ExplicitLaw, UncheckedArtefactWarning
-from robocritic.controllers.law_archive import MAX_LAW_BYTES
+from robocritic.utils.npz_archive import MAX_LAW_BYTES
 
 from robocritic.cli import main
 from robocritic.dynamics import Box, LinearModel
@@ -262,7 +262,7 @@ def test_too_many_zip_entries_are_refused_before_parsing(tmp_path: Path):
 
 
 def test_deep_nesting_is_refused_without_recursion_errors(law_bytes: bytes, tmp_path: Path):
-    from robocritic.controllers.law_archive import field_digest
+    from robocritic.utils.npz_archive import field_digest
 
     arrays = _members(law_bytes)
     arrays["metadata"] = np.array("[" * 200_000 + "]" * 200_000)

@@ -1,4 +1,4 @@
-"""Bounded, reproducible ``.npz`` reading and writing for the explicit-law artefact.
+"""Bounded, reproducible ``.npz`` reading and writing (explicit-law artefacts, replay buffers, data sets).
 
 :func:`write_npz` writes plain arrays as an uncompressed zip of ``.npy`` members with a fixed
 timestamp, so one law gives the same bytes on every save. :func:`read_npz` reads named members
@@ -15,7 +15,7 @@ decompressed or allocated:
 
 Every failure -- a truncated or bit-flipped file (zip CRC, header or deflate errors), a bad
 header, an unsupported compression -- is a ``ValueError`` naming the file (and the field where one
-is being read). :func:`field_digest` is the per-field SHA-256 the artefact stores for integrity.
+is being read). :func:`field_digest` is a per-field SHA-256 (the explicit-law artefact stores it).
 """
 
 from __future__ import annotations
@@ -33,14 +33,15 @@ from typing import IO
 
 import numpy as np
 
-__all__ = ["MAX_LAW_BYTES", "MAX_MEMBERS", "field_digest", "read_npz", "write_npz"]
+__all__ = ["MAX_LAW_BYTES", "MAX_MEMBERS", "MAX_NPZ_BYTES", "field_digest", "read_npz", "write_npz"]
 
-MAX_LAW_BYTES = 256 * 2**20
-"""Default bound on an artefact's size on disk, on each member's and on all read members'
-uncompressed size (bytes); :meth:`ExplicitLaw.load` takes ``max_bytes`` to raise it."""
+MAX_NPZ_BYTES = 256 * 2**20
+"""Default bound on an archive's size on disk, on each member's and on all read members'
+uncompressed size (bytes); readers take ``max_bytes`` to raise it."""
+MAX_LAW_BYTES = MAX_NPZ_BYTES  # the explicit-law artefact's name for it
 
 MAX_MEMBERS = 64
-"""Most zip entries an artefact may have (it has 20)."""
+"""Most zip entries an archive may have (an explicit-law artefact has 20)."""
 
 # Fixed zip timestamp (the zip epoch): the same law saves to the same bytes.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -72,25 +73,27 @@ def write_npz(fh: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
                 np.lib.format.write_array(out, np.asarray(value), allow_pickle=False)
 
 
-def read_npz(path: Path, names: Iterable[str], *, max_bytes: int = MAX_LAW_BYTES) -> dict[str, np.ndarray]:
+def read_npz(path: Path, names: Iterable[str], *, max_bytes: int = MAX_NPZ_BYTES,
+             what: str = "an explicit-law artefact") -> dict[str, np.ndarray]:
     """The members ``NAME.npy`` for each of ``names`` that the archive has (a missing one is left
-    out for the caller to name); bounded and pickle-free (module docstring).
+    out for the caller to name); bounded and pickle-free (module docstring). ``what`` names the
+    kind of file in messages, with its article.
 
     Raises:
         ValueError: the file cannot be read, is not a zip of ``.npy`` members, is over a bound, or
             a member is damaged; the message starts with the file (and names the field).
     """
-    _check_file_size(path, max_bytes)
+    _check_file_size(path, max_bytes, what)
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed by the with below; only the open is guarded
     except OSError as exc:
-        raise ValueError(f"{path}: cannot read an explicit-law artefact: {exc}") from exc
+        raise ValueError(f"{path}: cannot read {what}: {exc}") from exc
     with fh:
-        _check_entry_count(path, fh)
+        _check_entry_count(path, fh, what)
         try:
             zf = zipfile.ZipFile(fh)
         except _READ_ERRORS as exc:
-            raise ValueError(f"{path}: not an explicit-law artefact (not a readable zip archive): {exc}") from exc
+            raise ValueError(f"{path}: not {what} (not a readable zip archive): {exc}") from exc
         with zf:
             infos = _member_infos(path, zf)
             wanted = [n for n in names if n in infos]
@@ -98,43 +101,43 @@ def read_npz(path: Path, names: Iterable[str], *, max_bytes: int = MAX_LAW_BYTES
             return {n: _read_member(path, zf, n, infos[n]) for n in wanted}
 
 
-def _check_file_size(path: Path, max_bytes: int) -> None:
+def _check_file_size(path: Path, max_bytes: int, what: str) -> None:
     try:
         size = os.stat(path).st_size
     except OSError as exc:
-        raise ValueError(f"{path}: cannot read an explicit-law artefact: {exc}") from exc
+        raise ValueError(f"{path}: cannot read {what}: {exc}") from exc
     if size > max_bytes:
-        raise ValueError(f"{path}: artefact of {size} bytes exceeds the bound of {max_bytes} bytes "
-                         "(pass max_bytes to ExplicitLaw.load to allow larger laws)")
+        raise ValueError(f"{path}: file of {size} bytes exceeds the bound of {max_bytes} bytes "
+                         "(the reader's max_bytes allows larger files)")
 
 
-def _check_entry_count(path: Path, fh: IO[bytes]) -> None:
+def _check_entry_count(path: Path, fh: IO[bytes], what: str) -> None:
     """Refuse a zip whose end record declares more than :data:`MAX_MEMBERS` entries, before
     ``zipfile`` builds an object per central-directory entry (memory grows with the count)."""
     try:
         head = fh.read(6)
         if head.startswith(b"\x93NUMPY"):
-            raise ValueError(f"{path}: not an explicit-law artefact (a single .npy array, expected an .npz)")
+            raise ValueError(f"{path}: not {what} (a single .npy array, expected an .npz)")
         size = fh.seek(0, os.SEEK_END)
         # The end record is 22 bytes plus a comment of at most 64 KiB; zipfile searches it the same way.
         fh.seek(max(0, size - _EOCD_SIZE - 0xFFFF))
         tail = fh.read()
         fh.seek(0)
     except OSError as exc:
-        raise ValueError(f"{path}: cannot read an explicit-law artefact: {exc}") from exc
+        raise ValueError(f"{path}: cannot read it: {exc}") from exc
     at = len(tail) - _EOCD_SIZE if tail[-_EOCD_SIZE:-_EOCD_SIZE + 4] == _EOCD else tail.rfind(_EOCD)
     if at < 0 or len(tail) - at < _EOCD_SIZE:
-        raise ValueError(f"{path}: not an explicit-law artefact (no zip end record: not an .npz, or truncated)")
+        raise ValueError(f"{path}: not {what} (no zip end record: not an .npz, or truncated)")
     entries = struct.unpack_from("<H", tail, at + 10)[0]
     if entries > MAX_MEMBERS:  # 0xFFFF (a zip64 count) is over the bound as well
-        raise ValueError(f"{path}: zip declares {entries} entries; an explicit-law artefact has at most {MAX_MEMBERS}")
+        raise ValueError(f"{path}: zip declares {entries} entries; at most {MAX_MEMBERS} are read")
 
 
 def _member_infos(path: Path, zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     """``{field: ZipInfo}`` of the ``.npy`` members; duplicates and odd members are refused."""
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
-        raise ValueError(f"{path}: zip has {len(infos)} entries; an explicit-law artefact has at most {MAX_MEMBERS}")
+        raise ValueError(f"{path}: zip has {len(infos)} entries; at most {MAX_MEMBERS} are read")
     out: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
         name = info.filename.removesuffix(".npy")
