@@ -23,9 +23,10 @@ import os
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 import gymnasium as gym
+from robocritic.envs.base.errors import SimulationDiverged
 from robocritic.envs.base.randomization import DomainRandomization
 
-__all__ = ["ENV_IDS", "DomainRandomization"]
+__all__ = ["ENV_IDS", "DomainRandomization", "SimulationDiverged"]
 
 _SPECS = {
     "robocritic/ClippedPendulum-v0": ("robocritic.envs.pendulum.clipped_pendulum_v0:ClippedPendulumEnv", 200),

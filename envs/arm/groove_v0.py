@@ -70,8 +70,9 @@ read as lateral force in full: ``ArmPegInHole-v0``'s pushes must stay below its 
 | 0 | torque at joint1 (shoulder) | -40 | 40 | N m |
 | 1 | torque at joint2 (elbow) | -30 | 30 | N m |
 | 2 | torque at joint3 (wrist) | -10 | 10 | N m |
-As ``ArmPressWipe-v0``: saturated outside the range (``info["action_saturations"]``); NaN, inf or
-a wrong shape raise ``ValueError`` naming ``action``; ``tau = arm_state().bias`` holds the arm.
+As ``ArmPressWipe-v0``: saturated outside the range (``info["action_saturations"]``); NaN, inf,
+a wrong shape or a value that is no real number (a string, bool, complex number) raise
+``ValueError`` naming the env and ``action``; ``tau = arm_state().bias`` holds the arm.
 
 ## Observation space
 | idx | observation | unit |
@@ -123,7 +124,8 @@ mean ``floor_gap`` over them [m]. ``info["success"]``: the end was reached with 
 The TCP is drawn uniformly in ``x in [0.385, 0.405] m`` (within 1 cm of the nominal entry point,
 15 mm past the start wall), the stylus's lowest point 3-5 cm above the nominal table top, the
 tool within 0.02 rad of straight down, elbow up, at rest, held by its gravity torques; or exactly
-``reset(options={"state": [q1, q2, q3, qd1, qd2, qd3]})``.
+``reset(options={"state": [q1, q2, q3, qd1, qd2, qd3]})`` within the physical range of
+``ArmPressWipe-v0`` (joint limits widened by 0.1 rad, ``|qd| <= 10`` rad/s).
 
 ## Perturbations (seeded by ``reset(seed=...)``; drawn in this order)
 * Groove position offset along x (both end walls and the obstacle's path move): from
@@ -183,6 +185,7 @@ from robocritic.envs.arm.task import (
 )
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
+from robocritic.envs.base.robocritic_env import names_env_errors
 
 GROOVE_MJCF = "arm3_groove.xml"
 #: Default safety limit on the filtered lateral force, N (module docstring).
@@ -282,6 +285,7 @@ class GrooveTask(LateralForceTask):
     """The groove-following task (see the module docstring) on the planar arm's engine hooks, plus
     the groove and obstacle hooks of :class:`MujocoGrooveArm`."""
 
+    @names_env_errors
     def __init__(
         self,
         model: PlanarArmModel | None = None,
@@ -463,5 +467,6 @@ class GrooveTask(LateralForceTask):
 class ArmGrooveEnv(MujocoGrooveArm, GrooveTask, MujocoEnv):
     """MuJoCo implementation of ArmGroove-v0 (see module docstring)."""
 
+    env_name = "ArmGroove-v0"
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 1000}
     render_camera = "side"

@@ -29,6 +29,8 @@ from robocritic.envs.arm.constants import ARM_LINKS, ARM_MJCF, TCP_SITE, TOOL_BO
 from robocritic.envs.base.assets import asset_path
 
 from robocritic.dynamics import Box, DynamicsModel
+from robocritic.utils.fields import is_finite_real
+from robocritic.utils.validation import as_real_array, short_repr
 
 
 @dataclass(frozen=True)
@@ -108,14 +110,17 @@ class PlanarArmModel(DynamicsModel):
 
     def __post_init__(self) -> None:
         owner = "PlanarArmModel"
-        if not (np.isfinite(self.dt) and self.dt > 0):
-            raise ValueError(f"{owner}.dt must be a positive finite number of seconds; got {self.dt!r}")
-        if not (np.isfinite(self.max_speed) and self.max_speed > 0):
-            raise ValueError(f"{owner}.max_speed must be a positive finite number; got {self.max_speed!r}")
+        if not (is_finite_real(self.dt) and self.dt > 0):
+            raise ValueError(
+                f"{owner}.dt must be a positive finite number of seconds; got {short_repr(self.dt)}")
+        if not (is_finite_real(self.max_speed) and self.max_speed > 0):
+            raise ValueError(
+                f"{owner}.max_speed must be a positive finite number; got {short_repr(self.max_speed)}")
         for name in ("torque_limit", "joint_low", "joint_high"):
-            v = np.asarray(getattr(self, name), dtype=np.float64)
+            v = as_real_array(f"{owner}.{name}", getattr(self, name), max_size=3, finite=False)
             if v.shape != (3,) or not np.all(np.isfinite(v)):
-                raise ValueError(f"{owner}.{name} must be 3 finite numbers; got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{owner}.{name} must be 3 finite numbers; got {short_repr(getattr(self, name))}")
             object.__setattr__(self, name, tuple(float(a) for a in v))
         if min(self.torque_limit) <= 0:
             raise ValueError(f"{owner}.torque_limit must be > 0; got {self.torque_limit!r}")

@@ -26,6 +26,8 @@ from robocritic.envs.arm.constants7 import ARM7_MJCF, ARM7_TCP_SITE
 from robocritic.envs.base.assets import asset_path
 
 from robocritic.dynamics import Box, DynamicsModel
+from robocritic.utils.fields import is_finite_real
+from robocritic.utils.validation import as_real_array, short_repr
 
 #: Franka Panda DH parameters (Craig's modified convention), one row per joint:
 #: ``(a_{i-1} [m], d_i [m], alpha_{i-1} [rad])``; the flange adds ``d = 0.107`` m.
@@ -189,12 +191,14 @@ class Arm7Model(DynamicsModel):
 
     def __post_init__(self) -> None:
         owner = "Arm7Model"
-        if not (np.isfinite(self.dt) and self.dt > 0):
-            raise ValueError(f"{owner}.dt must be a positive finite number of seconds; got {self.dt!r}")
+        if not (is_finite_real(self.dt) and self.dt > 0):
+            raise ValueError(
+                f"{owner}.dt must be a positive finite number of seconds; got {short_repr(self.dt)}")
         for name in ("torque_limit", "joint_low", "joint_high", "velocity_limit"):
-            v = np.asarray(getattr(self, name), dtype=np.float64)
+            v = as_real_array(f"{owner}.{name}", getattr(self, name), max_size=7, finite=False)
             if v.shape != (7,) or not np.all(np.isfinite(v)):
-                raise ValueError(f"{owner}.{name} must be 7 finite numbers; got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{owner}.{name} must be 7 finite numbers; got {short_repr(getattr(self, name))}")
             object.__setattr__(self, name, tuple(float(a) for a in v))
         for name in ("torque_limit", "velocity_limit"):
             if min(getattr(self, name)) <= 0:

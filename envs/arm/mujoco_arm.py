@@ -177,6 +177,7 @@ class MujocoArm:
         self._read_step_outputs()
         mujoco.mj_step1(m, d)
         self._push_view[:] = 0.0
+        self._check_engine_reset()  # type: ignore[attr-defined]  # MujocoEnv's
 
     # ---- ArmTask hooks -----------------------------------------------------------------------
     def _read_step_outputs(self) -> None:

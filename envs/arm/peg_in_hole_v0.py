@@ -57,8 +57,9 @@ push that loads an inserted peg against a wall is exactly the lateral load the l
 | 0 | torque at joint1 (shoulder) | -40 | 40 | N m |
 | 1 | torque at joint2 (elbow) | -30 | 30 | N m |
 | 2 | torque at joint3 (wrist) | -10 | 10 | N m |
-As ``ArmPressWipe-v0``: saturated outside the range (``info["action_saturations"]``); NaN, inf or
-a wrong shape raise ``ValueError`` naming ``action``; ``tau = arm_state().bias`` holds the arm.
+As ``ArmPressWipe-v0``: saturated outside the range (``info["action_saturations"]``); NaN, inf,
+a wrong shape or a value that is no real number (a string, bool, complex number) raise
+``ValueError`` naming the env and ``action``; ``tau = arm_state().bias`` holds the arm.
 
 ## Observation space
 | idx | observation | unit |
@@ -103,7 +104,8 @@ step of the episode (``max_depth``); it stays True once reached.
 The TCP is drawn uniformly in ``x in [0.43, 0.47] m`` (within 2 cm of the nominal slot), the
 peg's lowest point 3-5 cm above the nominal table top, the tool within 0.02 rad of straight
 down, elbow up, at rest, held by its gravity torques; or exactly
-``reset(options={"state": [q1, q2, q3, qd1, qd2, qd3]})``.
+``reset(options={"state": [q1, q2, q3, qd1, qd2, qd3]})`` within the physical range of
+``ArmPressWipe-v0`` (joint limits widened by 0.1 rad, ``|qd| <= 10`` rad/s).
 
 ## Perturbations (seeded by ``reset(seed=...)``)
 * Hole position offset along x: from ``hole_offset_range`` (default (-0.002, 0.002) m), or
@@ -151,6 +153,7 @@ from robocritic.envs.arm.task import (
 )
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
+from robocritic.envs.base.robocritic_env import names_env_errors
 
 PEG_MJCF = "arm3_peg.xml"
 #: Default safety limit on the filtered lateral force, N (module docstring).
@@ -214,6 +217,7 @@ class PegInHoleTask(LateralForceTask):
     """The peg-in-hole task (see the module docstring) on the planar arm's engine hooks, plus
     ``_set_hole_x`` / ``hole_x`` / ``contact_force_xz`` from :class:`MujocoPegArm`."""
 
+    @names_env_errors
     def __init__(
         self,
         model: PlanarArmModel | None = None,
@@ -312,5 +316,6 @@ class PegInHoleTask(LateralForceTask):
 class ArmPegInHoleEnv(MujocoPegArm, PegInHoleTask, MujocoEnv):
     """MuJoCo implementation of ArmPegInHole-v0 (see module docstring)."""
 
+    env_name = "ArmPegInHole-v0"
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 1000}
     render_camera = "side"

@@ -36,8 +36,9 @@ tool axis's angle from straight down every step.
 |---|---|---|---|---|
 | 0-3 | torques at panda_joint1-4 | -87 | 87 | N m |
 | 4-6 | torques at panda_joint5-7 | -12 | 12 | N m |
-Commands outside the range are saturated (``info["action_saturations"]``); NaN, inf or a wrong
-shape raise ``ValueError`` naming ``action``. Gravity is *not* compensated by the env:
+Commands outside the range are saturated (``info["action_saturations"]``); NaN, inf, a wrong
+shape or a value that is no real number (a string, bool, complex number) raise ``ValueError``
+naming the env and ``action``. Gravity is *not* compensated by the env:
 ``tau = arm_state().bias`` holds the arm still.
 
 ## Observation space
@@ -84,7 +85,8 @@ The TCP is drawn uniformly in ``x in [0.48, 0.52] m``, ``y in [-0.02, 0.02] m``,
 above the nominal contact height (>= 2 cm above the highest surface), the tool vertical, at rest;
 the joint angles come from a damped-least-squares IK (:class:`~robocritic.envs.arm.model7.Arm7Kinematics`,
 seeded at :data:`~robocritic.envs.arm.model7.POSTURE`, deterministic), which keeps the elbow
-bent and every joint far from its limits. Or exactly ``reset(options={"state": [q (7), qd (7)]})``.
+bent and every joint far from its limits. Or exactly ``reset(options={"state": [q (7), qd (7)]})``
+within the physical range of the planar env (joint limits widened by 0.1 rad, ``|qd| <= 10`` rad/s).
 The arm starts held by its gravity torques.
 
 ## Perturbations (seeded by ``reset(seed=...)``)
@@ -195,6 +197,8 @@ class Arm7PressWipeTask(PressWipeTask):
 
 class Arm7PressWipeEnv(MujocoArm, Arm7PressWipeTask, MujocoEnv):
     """MuJoCo implementation of Arm7PressWipe-v0 (see module docstring)."""
+
+    env_name = "Arm7PressWipe-v0"
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 1000}
     render_camera = "side"

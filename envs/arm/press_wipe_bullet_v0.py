@@ -20,8 +20,9 @@ Jacobian rows for the plane from ``calculateJacobian``, the mass matrix from
 
 ## Action space
 As ArmPressWipe-v0: torques at joint1-3, limits 40 / 30 / 10 N m, positive turns a link from +x
-towards +z; saturated (counted in ``info["action_saturations"]``); NaN, inf or a wrong shape raise
-``ValueError`` naming ``action``. ``tau = arm_state().bias`` holds the arm still.
+towards +z; saturated (counted in ``info["action_saturations"]``); NaN, inf, a wrong shape or a
+value that is no real number (a string, bool, complex number) raise ``ValueError`` naming the env
+and ``action``. ``tau = arm_state().bias`` holds the arm still.
 
 ## Observation space
 As ArmPressWipe-v0: 13 unbounded float32 values, ``[q (3), qd (3), TCP (x, z), TCP velocity
@@ -94,6 +95,8 @@ PHYSICS_TIMESTEP = 0.001
 
 class ArmPressWipeBulletEnv(BulletArm, PressWipeTask, PyBulletEnv):
     """PyBullet implementation of ArmPressWipe-v0 (see module docstring)."""
+
+    env_name = "ArmPressWipeBullet-v0"
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 1000}
     # The MJCF's "side" camera: from -y, level with the table.

@@ -24,9 +24,9 @@ MuJoCo integrates at 1 ms (``implicitfast``), one physics step per control step.
 | 1 | torque at joint2 (elbow) | -30 | 30 | N m |
 | 2 | torque at joint3 (wrist) | -10 | 10 | N m |
 Positive torque turns a link from +x towards +z. Commands outside the range are saturated
-(counted in ``info["action_saturations"]``); NaN, inf or a wrong shape raise ``ValueError``
-naming ``action``. Gravity is *not* compensated by the env: ``tau = arm_state().bias`` holds the
-arm still.
+(counted in ``info["action_saturations"]``); NaN, inf, a wrong shape or a value that is no real
+number (a string, bool, complex number) raise ``ValueError`` naming the env and ``action``.
+Gravity is *not* compensated by the env: ``tau = arm_state().bias`` holds the arm still.
 
 ## Observation space
 | idx | observation | unit |
@@ -81,8 +81,10 @@ The TCP is drawn uniformly in ``x in [0.38, 0.42] m``, ``z in [-0.20, -0.17] m``
 the nominal contact height, >= 2 cm above the highest surface), tool angle ``q1 + q2 + q3`` within
 0.1 rad of straight down, elbow up, at rest; over this box the elbow angle stays within
 [-1.9, -1.5] rad, far from the stretched singularity (q2 = 0; the joint limit stops it at -0.15).
-Or exactly ``reset(options={"state": [q1, q2, q3, qd1, qd2, qd3]})``. The arm starts held by its
-gravity torques (the sensor readings at reset assume them).
+Or exactly ``reset(options={"state": [q1, q2, q3, qd1, qd2, qd3]})`` within the physical range:
+each q within its joint limits widened by 0.1 rad (the limits are soft), each ``|qd| <= 10`` rad/s
+(or the speed limit where that is wider); outside it, ``ValueError`` naming the env and the entry.
+The arm starts held by its gravity torques (the sensor readings at reset assume them).
 
 ## Perturbations (seeded by ``reset(seed=...)``)
 * Surface height offset: drawn per episode from ``surface_offset_range`` (default (0, 0.03) m,
@@ -106,14 +108,17 @@ gravity torques (the sensor readings at reset assume them).
 ## Episode end
 Terminated when ``info["unsafe"]`` only if ``terminate_on_violation=True`` (then with
 ``violation_penalty`` added to the cost). Truncated after 2000 steps (2 s) by the registered
-``TimeLimit``.
+``TimeLimit``. A step after which MuJoCo reset itself (a NaN or huge state) or the observation is
+not finite raises :class:`~robocritic.envs.SimulationDiverged` instead (every arm env).
 
 ## Arguments
 ``gym.make("robocritic/ArmPressWipe-v0", model=PlanarArmModel(), randomization=None,
 force_limit=30.0, surface_offset_range=(0.0, 0.03), contact_stiffness_range=(1.0, 1.0),
 force_filter_tau=0.005, push_duration=0.05, terminate_on_violation=False,
 violation_penalty=0.0, render_mode=None)``. ``model`` sets the torque limits, joint limits and
-speed limit (:class:`robocritic.envs.arm.model.PlanarArmModel`).
+speed limit (:class:`robocritic.envs.arm.model.PlanarArmModel`). ``push_duration`` is one step to
+an hour; every setting takes real numbers only, and a bad one raises ``ValueError`` naming the env
+and the setting.
 
 ## Version history
 v0: first release.
@@ -138,6 +143,7 @@ from robocritic.envs.arm.task import (
 )
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
+from robocritic.envs.base.robocritic_env import names_env_errors
 
 from robocritic.dynamics import DynamicsModel
 
@@ -208,6 +214,7 @@ class PressWipeTask(ArmTask):
     #: Start and end of the stroke along base x, m.
     stroke: tuple[float, float] = STROKE_X
 
+    @names_env_errors
     def __init__(
         self,
         model: DynamicsModel | None = None,
@@ -337,6 +344,8 @@ class PressWipeTask(ArmTask):
 
 class ArmPressWipeEnv(MujocoArm, PressWipeTask, MujocoEnv):
     """MuJoCo implementation of ArmPressWipe-v0 (see module docstring)."""
+
+    env_name = "ArmPressWipe-v0"
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 1000}
     render_camera = "side"

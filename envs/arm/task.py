@@ -60,10 +60,12 @@ from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
+from robocritic.envs.base.robocritic_env import reset_options
 from robocritic.envs.base.task import EngineHooks
 
 from robocritic.interfaces import ArmState
-from robocritic.utils.validation import as_vector, check_finite
+from robocritic.utils.fields import is_finite_real
+from robocritic.utils.validation import short_repr
 
 if TYPE_CHECKING:
     from robocritic.envs.arm.model import ArmGeometry
@@ -82,6 +84,13 @@ PUSH_DURATION = 0.05
 SPATIAL_SLICE = slice(0, 3)
 #: Allowed contact stiffness scales (``contact_stiffness_range``, ``options["contact_stiffness_scale"]``).
 STIFFNESS_SCALE_LIMITS = (0.1, 10.0)
+#: Longest push, s (an hour: far beyond any episode; the step count it becomes stays an int).
+MAX_PUSH_DURATION = 3600.0
+#: Physical range of a given start state (``options["state"]``): joint angles up to this far
+#: outside the joint limits, rad (the limits are soft constraints the engine pushes back from), and
+#: joint speeds up to this, rad/s (a few times the arms' speed limits).
+START_JOINT_MARGIN = 0.1
+START_SPEED_LIMIT = 10.0
 
 
 class EnvArmState(ArmState):
@@ -118,8 +127,9 @@ class FirstOrderLowPass:
     ``dt`` (see the module docstring)."""
 
     def __init__(self, tau: float, dt: float) -> None:
-        if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau > 0):
-            raise ValueError(f"force_filter_tau must be a positive finite number of seconds; got {tau!r}")
+        if not (is_finite_real(tau) and tau > 0):
+            raise ValueError(
+                f"force_filter_tau must be a positive finite number of seconds; got {short_repr(tau)}")
         self.tau = float(tau)
         self.dt = float(dt)
         self.alpha = 1.0 - math.exp(-self.dt / self.tau)
@@ -135,31 +145,29 @@ class FirstOrderLowPass:
 
 
 def check_range(name: str, value: Any, low: float, high: float) -> tuple[float, float]:
-    """A constructor's ``(low, high)`` draw range, inside ``[low, high]`` (ValueError naming ``name``)."""
+    """A constructor's ``(low, high)`` draw range of real numbers, inside ``[low, high]``
+    (ValueError naming ``name``)."""
     try:
-        lo, hi = (float(v) for v in value)
+        lo, hi = value
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a (low, high) pair; got {value!r}") from exc
-    if not (math.isfinite(lo) and math.isfinite(hi) and low <= lo <= hi <= high):
-        raise ValueError(f"{name} must satisfy {low:g} <= low <= high <= {high:g}; got {value!r}")
-    return lo, hi
+        raise ValueError(f"{name} must be a (low, high) pair; got {short_repr(value)}") from exc
+    if not (is_finite_real(lo) and is_finite_real(hi) and low <= lo <= hi <= high):
+        raise ValueError(f"{name} must satisfy {low:g} <= low <= high <= {high:g}; got {short_repr(value)}")
+    return float(lo), float(hi)
 
 
 def check_option(name: str, value: Any, low: float, high: float) -> float:
     """A ``reset(options=...)`` number inside ``[low, high]`` (ValueError naming ``options[name]``)."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not (ok and math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"options[{name!r}] must be a finite number in [{low:g}, {high:g}]; got {value!r}")
+    if not (is_finite_real(value) and low <= value <= high):
+        raise ValueError(f"options[{name!r}] must be a finite number in [{low:g}, {high:g}]; "
+                         f"got {short_repr(value)}")
     return float(value)
 
 
 def check_options(options: dict[str, Any] | None, keys: tuple[str, ...]) -> dict[str, Any]:
-    """A copy of ``reset``'s ``options`` (``{}`` for None); ValueError on a key not in ``keys``."""
-    options = dict(options or {})
-    unknown = sorted(set(options) - set(keys))
-    if unknown:
-        raise ValueError(f"reset options: unknown key(s) {unknown}; known: {list(keys)}")
-    return options
+    """A copy of ``reset``'s ``options`` (``{}`` for None); ValueError unless it is a dict of keys
+    in ``keys``."""
+    return reset_options(options, keys)
 
 
 def check_model(model: Any, model_type: type) -> Any:
@@ -185,7 +193,7 @@ def planar_start_state(rng: np.random.Generator, geometry: ArmGeometry, x_range:
 
 
 def _finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return is_finite_real(value)
 
 
 class ArmTask(EngineHooks):
@@ -210,16 +218,21 @@ class ArmTask(EngineHooks):
         return float(self.np_random.uniform(*draw))
 
     def _start_state(self, options: dict[str, Any]) -> np.ndarray:
-        """``options["state"]`` (``[q, qd]``, finite, checked) or a sampled start state."""
+        """``options["state"]`` (``[q, qd]``, checked against :meth:`state_bounds`) or a sampled
+        start state."""
         if "state" not in options:
             return self.sample_start_state()
-        try:
-            raw = np.asarray(options["state"], dtype=np.float64)
-        except (TypeError, ValueError):
-            raw = None
-        if raw is not None:
-            check_finite("options['state']", raw)
-        return as_vector("options['state']", options["state"], self.dynamics.n_x)
+        return self._state_option(options["state"])  # type: ignore[attr-defined]  # RobocriticEnv's
+
+    def state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Joint angles within the model's joint limits widened by :data:`START_JOINT_MARGIN` (the
+        limits are soft), joint speeds within :data:`START_SPEED_LIMIT` (or the model's speed
+        limits where those are wider)."""
+        box = self.dynamics.state_box
+        n = box.low.size // 2
+        margin = np.r_[np.full(n, START_JOINT_MARGIN), np.zeros(n)]
+        speed = np.r_[np.zeros(n), np.full(n, START_SPEED_LIMIT)]
+        return np.minimum(box.low - margin, -speed), np.maximum(box.high + margin, speed)
     #: Base-frame axes of the task coordinates (``x``, Jacobian rows, ``wrench``), as a basic
     #: slice: the arm plane (x, z) by default; a spatial arm sets :data:`SPATIAL_SLICE`.
     task_slice: slice = PLANE_SLICE
@@ -303,15 +316,18 @@ class ArmTask(EngineHooks):
         """Check and keep the arguments every arm task takes, then :meth:`_init_arm`; ``n_obs`` is
         the observation's size (``randomization.obs_noise_std`` has 1 or ``n_obs`` values)."""
         if not (_finite_number(force_limit) and force_limit > 0):
-            raise ValueError(f"force_limit must be a positive finite number of newtons; got {force_limit!r}")
+            raise ValueError(
+                f"force_limit must be a positive finite number of newtons; got {short_repr(force_limit)}")
         if not isinstance(terminate_on_violation, bool):
-            raise ValueError(f"terminate_on_violation must be a bool; got {terminate_on_violation!r}")
+            raise ValueError(
+                f"terminate_on_violation must be a bool; got {short_repr(terminate_on_violation)}")
         if not (_finite_number(violation_penalty) and violation_penalty >= 0):
-            raise ValueError(f"violation_penalty must be finite and >= 0; got {violation_penalty!r}")
+            raise ValueError(
+                f"violation_penalty must be finite and >= 0; got {short_repr(violation_penalty)}")
         noise = np.atleast_1d(np.asarray(self.randomization.obs_noise_std))
         if noise.size not in (1, n_obs):
             raise ValueError(f"randomization.obs_noise_std must be a scalar or {n_obs} values (one per "
-                             f"observation); got {self.randomization.obs_noise_std!r}")
+                             f"observation); got {short_repr(self.randomization.obs_noise_std)}")
         self.force_limit = float(force_limit)
         self.contact_stiffness_range = check_range("contact_stiffness_range", contact_stiffness_range,
                                                     *STIFFNESS_SCALE_LIMITS)
@@ -322,11 +338,10 @@ class ArmTask(EngineHooks):
 
     def _init_arm(self, force_filter_tau: float, push_duration: float) -> None:
         """The force filter, pushes, the arm-state cache and the step count."""
-        if not (isinstance(push_duration, (int, float)) and math.isfinite(push_duration)
-                and push_duration >= self.dt):
+        if not (is_finite_real(push_duration) and self.dt <= push_duration <= MAX_PUSH_DURATION):
             raise ValueError(
-                f"push_duration must be a finite number of seconds >= one step ({self.dt:g} s); "
-                f"got {push_duration!r}"
+                f"push_duration must be a finite number of seconds >= one step ({self.dt:g} s) and <= "
+                f"{MAX_PUSH_DURATION:g} s; got {short_repr(push_duration)}"
             )
         self.step_dt = float(self.dt)  # s, read once: the engine computes dt on every access
         self.force_filter = FirstOrderLowPass(force_filter_tau, self.step_dt)

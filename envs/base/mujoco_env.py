@@ -9,9 +9,14 @@ import mujoco
 import numpy as np
 from robocritic.envs.base.assets import asset_path
 from robocritic.envs.base.randomization import DomainRandomization
-from robocritic.envs.base.robocritic_env import RobocriticEnv, check_frame_skip
+from robocritic.envs.base.robocritic_env import RobocriticEnv, check_frame_skip, names_env_errors
 
 from robocritic.dynamics import DynamicsModel
+
+#: MuJoCo warnings on which ``mj_step`` resets the data to the model's default state (a NaN or
+#: huge position, velocity or acceleration): a step that raised one must not pass as normal.
+_BADQPOS, _BADQVEL, _BADQACC = ENGINE_RESET_WARNINGS = tuple(int(w) for w in (
+    mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL, mujoco.mjtWarning.mjWARN_BADQACC))
 
 
 class MujocoEnv(RobocriticEnv):
@@ -54,6 +59,8 @@ class MujocoEnv(RobocriticEnv):
             raise ValueError(f"push_body {self.push_body!r} is not a body of {asset}")
         self._width, self._height = width, height
         self._renderer: mujoco.Renderer | None = None
+        # A view: the counts MuJoCo raises in place (and mj_resetData zeroes at every reset).
+        self._warning_counts = self.data.warning.number
 
     @property
     def dt(self) -> float:
@@ -68,6 +75,7 @@ class MujocoEnv(RobocriticEnv):
         self.model.geom_friction[:, 0] = self._nominal["geom_friction"][:, 0] * p.friction_scale
         self.model.dof_damping[:] = self._nominal["dof_damping"] + p.joint_damping
 
+    @names_env_errors
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -95,6 +103,16 @@ class MujocoEnv(RobocriticEnv):
             self.data.xfrc_applied[self._push_body_id, :3] = push
         mujoco.mj_step(self.model, self.data, nstep=self.frame_skip)
         self.data.xfrc_applied[:] = 0.0
+        self._check_engine_reset()
+
+    def _check_engine_reset(self) -> None:
+        """Raise :class:`~robocritic.envs.base.errors.SimulationDiverged` if MuJoCo reset the
+        simulation during the last step (call after every ``mj_step``)."""
+        counts = self._warning_counts
+        if counts[_BADQPOS] or counts[_BADQVEL] or counts[_BADQACC]:  # unrolled: runs every step
+            hit = [i for i in ENGINE_RESET_WARNINGS if counts[i]]
+            names = ", ".join(mujoco.mjtWarning(i).name for i in hit)
+            raise self._diverged_error(f"MuJoCo reset the simulation to its default state after {names}")
 
     def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from robocritic.envs.base.assets import asset_path
 from robocritic.envs.base.randomization import DomainRandomization
-from robocritic.envs.base.robocritic_env import RobocriticEnv, check_frame_skip
+from robocritic.envs.base.robocritic_env import RobocriticEnv, check_frame_skip, names_env_errors
 
 from robocritic.dynamics import DynamicsModel
 from robocritic.utils.optional import require
@@ -152,6 +152,7 @@ class PyBulletEnv(RobocriticEnv):
         for j, damping in nom["damping"].items():
             self._p.changeDynamics(self.body, j, jointDamping=damping + p.joint_damping)
 
+    @names_env_errors
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:

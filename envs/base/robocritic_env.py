@@ -10,6 +10,18 @@ violation. By default it is the state box (``info["violated"]``); a task with it
 (the CSTR's 480 K, a force limit, a collision) passes ``unsafe=`` to ``_cost_info``, and
 ``info["violated"]`` stays as an observation of the state box.
 
+Bad input is refused where it enters, with a ``ValueError`` that names the env and the field:
+an action or ``options["state"]`` must hold real numbers (strings, bytes, bools, complex
+numbers, datetimes and other objects are refused, not converted), of the right shape, finite,
+and a start state must lie in the env's physical range (:meth:`RobocriticEnv.state_bounds`,
+documented per env). Constructor errors name the env too (:func:`names_env_errors`).
+
+Divergence: a step is never returned as normal when the simulation has left the finite numbers.
+If the true observation holds NaN or inf, or the engine reset itself to escape a bad state
+(MuJoCo does so on a NaN or huge position, velocity or acceleration), ``step`` raises
+:class:`~robocritic.envs.base.errors.SimulationDiverged`; the episode is over and every later
+``step`` raises it again until ``reset``.
+
 Engine bases (:class:`~robocritic.envs.base.mujoco_env.MujocoEnv`,
 :class:`~robocritic.envs.base.pybullet_env.PyBulletEnv`) add the simulator; a concrete env
 implements the override surface ``step``, ``reset_model`` and ``_get_obs``.
@@ -17,16 +29,44 @@ implements the override surface ``step``, ``reset_model`` and ``_get_obs``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import gymnasium as gym
 import numpy as np
+from robocritic.envs.base.errors import SimulationDiverged
 from robocritic.envs.base.randomization import DomainRandomization, EpisodePhysics
 
 from robocritic.dynamics import DynamicsModel
-from robocritic.utils.validation import as_vector
+from robocritic.utils.fields import is_int
+from robocritic.utils.validation import as_real_vector, short_repr
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def names_env_errors(method: _Method) -> _Method:
+    """Decorate an env's ``__init__`` or ``reset``: a ``ValueError`` it raises is raised again with
+    the env's name in front (once), so that every refused argument or option names its env."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except ValueError as exc:
+            prefix = f"{env_label(self)}: "
+            if type(exc) is not ValueError or str(exc).startswith(prefix):
+                raise
+            raise ValueError(prefix + str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def env_label(env: Any) -> str:
+    """The env's name for messages: its ``env_name`` (the registered name), else its class name."""
+    return getattr(type(env), "env_name", "") or type(env).__name__
 
 
 class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -34,6 +74,8 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
     action bounds and the safety constraints reported in ``info``."""
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 20}
+    #: The registered name without its namespace (``"ClippedPendulum-v0"``), for messages.
+    env_name: str = ""
 
     def __init__(
         self,
@@ -41,10 +83,9 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
         randomization: DomainRandomization | dict[str, Any] | None = None,
         render_mode: str | None = None,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']} or None; got {render_mode!r}"
-            )
+        modes = self.metadata["render_modes"]
+        if render_mode is not None and not (isinstance(render_mode, str) and render_mode in modes):
+            raise ValueError(f"render_mode must be one of {modes} or None; got {short_repr(render_mode)}")
         self.dynamics = dynamics
         self.randomization = DomainRandomization.from_any(randomization)
         self.render_mode = render_mode
@@ -67,6 +108,14 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
         self._x_shape = (n_x,) if n_x < 8 else None
         self._x_bounds = list(zip(self.state_box.low.tolist(), self.state_box.high.tolist()))
         self.action_saturation_count = 0  # commands clipped to the actuator limits, this episode
+        self._diverged: str | None = None  # why the episode ended in a diverged simulation
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        """Seed the env's generator: ``seed`` is an integer >= 0 or None (ValueError naming the env
+        otherwise). Engine bases extend this with the episode's set-up."""
+        if seed is not None and not (is_int(seed) and seed >= 0):
+            raise ValueError(f"{env_label(self)}: seed must be an integer >= 0 or None; got {short_repr(seed)}")
+        return super().reset(seed=None if seed is None else int(seed))
 
     # ---- override surface (shared by every engine) ----------------------------------------
     def reset_model(self, options: dict[str, Any] | None) -> np.ndarray:
@@ -77,6 +126,14 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
         """The true (noise-free) observation of the current state."""
         raise NotImplementedError(f"{type(self).__name__} must implement _get_obs")
 
+    def state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The physical range ``(low, high)`` of a start state ``options["state"]``, per entry:
+        the states the simulation models (each env documents its range under *Start state*).
+        Wider than the safety constraints, so a start in violation can be tested. Default: every
+        finite state."""
+        n_x = int(self.dynamics.n_x)
+        return np.full(n_x, -np.inf), np.full(n_x, np.inf)
+
     # ---- helpers for concrete envs -------------------------------------------------------
     def _begin_episode(self) -> None:
         """Draw this episode's physics and reset delay line and counters (call in ``reset``)."""
@@ -84,20 +141,38 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
         neutral = self.dynamics.u_eq.copy()
         self._delay_line = deque([neutral] * self.episode_physics.actuator_delay)
         self.action_saturation_count = 0
+        self._diverged = None
+
+    def _diverged_error(self, reason: str) -> SimulationDiverged:
+        """End the episode as diverged (every later ``step`` raises until ``reset``); the error to raise."""
+        self._diverged = (f"{env_label(self)}: the simulation diverged ({reason}); this episode is over, "
+                          "call reset()")
+        return SimulationDiverged(self._diverged)
+
+    def _check_finite(self, what: str, values: np.ndarray) -> None:
+        """Raise :class:`SimulationDiverged` if ``values`` (the true ``what``) holds NaN or inf."""
+        # A sum of the entries is finite when every entry is (a few floats: cheaper than numpy);
+        # a non-finite sum is checked exactly, since finite entries can overflow it.
+        flat = values.tolist() if values.ndim == 1 else values.ravel().tolist()
+        if math.isfinite(sum(flat)) or np.isfinite(values).all():
+            return
+        raise self._diverged_error(f"the {what} holds non-finite values: {short_repr(flat)}")
 
     def _prepare_action(self, action: Any) -> np.ndarray:
         """Validate and saturate ``action``, pass it through the delay line; return the input
         the actuator applies this step, shape ``(n_u,)``."""
         # A float64 array of the right shape is saturated on Python floats (a few entries, where
         # each numpy call costs more than the loop); anything else, or a NaN or inf (a non-finite
-        # sum), takes as_vector, which converts it or names the problem.
+        # sum), takes as_real_vector, which converts it or names the problem (and the env).
+        if self._diverged is not None:
+            raise SimulationDiverged(self._diverged)
         values = None
         if type(action) is np.ndarray and action.dtype == np.float64 and action.shape == self._u_shape:
             values = action.tolist()
             if not math.isfinite(sum(values)):
                 values = None
         if values is None:
-            values = as_vector("action", action, self.dynamics.n_u).tolist()
+            values = as_real_vector(f"{env_label(self)}: action", action, self._u_shape[0]).tolist()
         clipped = [low if v < low else high if v > high else v for v, (low, high) in zip(values, self._u_bounds)]
         if clipped != values:
             self.action_saturation_count += 1
@@ -114,7 +189,9 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
         return magnitude * np.array([np.cos(angle), np.sin(angle), 0.0])
 
     def _observe(self, obs: np.ndarray) -> np.ndarray:
-        """Add the configured sensor noise to the true observation."""
+        """Add the configured sensor noise to the true observation (which must be finite:
+        :class:`SimulationDiverged` otherwise)."""
+        self._check_finite("observation", obs)
         if self._noisy:
             obs = obs + self._noise_std * self.np_random.standard_normal(obs.shape)
         return obs.astype(self.observation_space.dtype)
@@ -146,15 +223,42 @@ class RobocriticEnv(gym.Env[np.ndarray, np.ndarray]):
             "action_saturations": self.action_saturation_count,
         }
 
+    def _state_option(self, value: Any) -> np.ndarray:
+        """``options["state"]``: real numbers, shape ``(n_x,)``, finite and inside
+        :meth:`state_bounds` (ValueError naming the entry otherwise)."""
+        name = "options['state']"
+        x = as_real_vector(f"{env_label(self)}: {name}", value, int(self.dynamics.n_x))
+        low, high = self.state_bounds()
+        outside = np.flatnonzero((x < low) | (x > high))
+        if outside.size:
+            i = int(outside[0])
+            names = self.dynamics.state_names
+            label = f" ({names[i]})" if i < len(names) else ""
+            raise ValueError(f"{env_label(self)}: {name}[{i}]{label} = {x[i]:g} is outside the physical "
+                             f"range [{low[i]:g}, {high[i]:g}] (see the env's docstring, Start state)")
+        return x
+
     def _initial_state(self, options: dict[str, Any] | None, sample: Any) -> np.ndarray:
-        """``options["state"]`` if given (validated), else ``sample()``."""
-        if options and "state" in options:
-            return as_vector("options['state']", options["state"], self.dynamics.n_x)
-        if options:
-            unknown = sorted(set(options) - {"state"})
-            if unknown:
-                raise ValueError(f"reset options: unknown key(s) {unknown}; known: ['state']")
+        """``options["state"]`` if given (validated by :meth:`_state_option`), else ``sample()``."""
+        options = reset_options(options, ("state",))
+        if "state" in options:
+            return self._state_option(options["state"])
         return np.asarray(sample(), dtype=np.float64)
+
+
+def reset_options(options: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of ``reset``'s ``options`` (``{}`` for None); ValueError unless it is a dict whose
+    keys are all in ``keys``."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        message = f"reset options must be a dict or None; got {short_repr(options)}"
+        raise ValueError(message)  # noqa: TRY004 - bad input is a ValueError, whatever its type
+    unknown = sorted((k for k in options if k not in keys), key=repr)
+    if unknown:
+        shown = short_repr(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+        raise ValueError(f"reset options: unknown key(s) {shown}; known: {list(keys)}")
+    return dict(options)
 
 
 def check_frame_skip(frame_skip: int) -> None:

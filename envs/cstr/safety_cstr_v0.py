@@ -14,7 +14,8 @@ temperature runs away to ~750 K.
 |---|---|---|---|---|
 | 0 | U, overall jacket heat-transfer coefficient | U_eq - 55 (57.8) | U_eq + 55 (167.8) | W/(m^2 K) |
 Larger U cools more (jacket at 373 K, area 5.3 m^2). Commands outside the range are saturated
-(counted in ``info["action_saturations"]``); NaN, inf or a wrong shape raise ``ValueError``.
+(counted in ``info["action_saturations"]``); NaN, inf, a wrong shape or a value that is no real
+number (a string, bool, complex number) raise ``ValueError`` naming the env and ``action``.
 
 ## Observation space
 | idx | observation | min | max | unit |
@@ -40,7 +41,10 @@ cost (plus the penalty on termination) and ``info["state"]`` the true, noise-fre
 ## Start state
 ``x_eq + U(-h, h)`` with ``h = (0.2, 0.2, 0.2 mol/L, 3 K)``, drawn from the env's seeded
 generator -- inside the MPC's constraint set and recoverable with the available cooling -- or
-exactly ``reset(options={"state": [C_A, C_B, C_S, T]})`` (concentrations >= 0, T > 0).
+exactly ``reset(options={"state": [C_A, C_B, C_S, T]})`` within the physical range: each
+concentration in [0, 36] mol/L (the mixture's molar density, ``CSTRModel.molar_density``) and
+T in [1, 1000] K (above the peak of any runaway); outside it, ``ValueError``. A step whose state is
+not finite raises :class:`~robocritic.envs.SimulationDiverged`.
 
 ## Episode end
 Terminated when ``T >= 480 K`` if ``terminate_on_violation=True`` (the default: this task is
@@ -61,16 +65,17 @@ v0: first release.
 
 from __future__ import annotations
 
-import math
 from dataclasses import fields
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from robocritic.envs.base.randomization import DomainRandomization
-from robocritic.envs.base.robocritic_env import RobocriticEnv
+from robocritic.envs.base.robocritic_env import RobocriticEnv, names_env_errors
 
 from robocritic.dynamics import CSTRModel
+from robocritic.utils.fields import is_finite_real
+from robocritic.utils.validation import short_repr
 
 #: Cost weights of the MPC benchmark (the YANN paper's CSTR), on deviation variables.
 STATE_WEIGHT = 0.1 * np.eye(4)
@@ -81,13 +86,18 @@ INPUT_WEIGHT = np.array([[1e-4]])
 START_HALF_WIDTH = np.array([0.2, 0.2, 0.2, 3.0])
 #: DomainRandomization fields an ODE reactor supports; the others must stay at their defaults.
 SUPPORTED_RANDOMIZATION = ("actuator_delay", "obs_noise_std")
+#: Physical range of a given start state: no concentration above the mixture's molar density
+#: (``CSTRModel.molar_density``), T from 1 K to 1000 K (above the peak of any runaway).
+START_TEMP_RANGE = (1.0, 1000.0)
 
 
 class SafetyCSTREnv(RobocriticEnv):
     """SafetyCSTR-v0 (see module docstring): the runaway-prone reactor as a Gymnasium env."""
 
     metadata: dict[str, Any] = {"render_modes": []}
+    env_name = "SafetyCSTR-v0"
 
+    @names_env_errors
     def __init__(
         self,
         model: CSTRModel | None = None,
@@ -101,10 +111,11 @@ class SafetyCSTREnv(RobocriticEnv):
         super().__init__(model or CSTRModel(), randomization, render_mode)
         self._check_randomization()
         if not isinstance(terminate_on_violation, bool):
-            raise ValueError(f"terminate_on_violation must be a bool; got {terminate_on_violation!r}")
-        penalty_ok = isinstance(violation_penalty, (int, float)) and math.isfinite(violation_penalty)
-        if not (penalty_ok and violation_penalty >= 0):
-            raise ValueError(f"violation_penalty must be finite and >= 0; got {violation_penalty!r}")
+            raise ValueError(
+                f"terminate_on_violation must be a bool; got {short_repr(terminate_on_violation)}")
+        if not (is_finite_real(violation_penalty) and violation_penalty >= 0):
+            raise ValueError(
+                f"violation_penalty must be finite and >= 0; got {short_repr(violation_penalty)}")
         self.terminate_on_violation = terminate_on_violation
         self.violation_penalty = float(violation_penalty)
         self.observation_space = gym.spaces.Box(
@@ -129,17 +140,24 @@ class SafetyCSTREnv(RobocriticEnv):
             value, nominal = getattr(self.randomization, field.name), getattr(default, field.name)
             if value != nominal:
                 raise ValueError(
-                    f"randomization.{field.name}={value!r} does not apply to SafetyCSTR-v0 (an ODE "
+                    f"randomization.{field.name}={short_repr(value)} does not apply to SafetyCSTR-v0 (an ODE "
                     f"reactor has no bodies, joints or contacts); leave it at {nominal!r}. "
                     f"Supported: {list(SUPPORTED_RANDOMIZATION)}"
                 )
         if np.atleast_1d(np.asarray(self.randomization.obs_noise_std)).size not in (1, 4):
             raise ValueError(
                 "randomization.obs_noise_std must be a scalar or 4 values (C_A, C_B, C_S in mol/L, "
-                f"T in K); got {self.randomization.obs_noise_std!r}"
+                f"T in K); got {short_repr(self.randomization.obs_noise_std)}"
             )
 
+    def state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Concentrations in ``[0, molar_density]`` mol/L, T in :data:`START_TEMP_RANGE` K."""
+        c_max = float(self.dynamics.molar_density)
+        return (np.array([0.0, 0.0, 0.0, START_TEMP_RANGE[0]]),
+                np.array([c_max, c_max, c_max, START_TEMP_RANGE[1]]))
+
     # ---- Gymnasium API ---------------------------------------------------------------------
+    @names_env_errors
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -153,10 +171,6 @@ class SafetyCSTREnv(RobocriticEnv):
         x0 = self._initial_state(
             options, lambda: self._x_eq + self.np_random.uniform(-START_HALF_WIDTH, START_HALF_WIDTH)
         )
-        if np.any(x0[:3] < 0) or x0[3] <= 0:
-            raise ValueError(
-                f"options['state'] must have concentrations >= 0 mol/L and T > 0 K; got {x0.tolist()}"
-            )
         self._x = x0
         return self._get_obs()
 

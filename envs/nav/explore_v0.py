@@ -51,7 +51,8 @@ Terminated on collision when ``terminate_on_collision`` (default). Truncated aft
 depth=None, scan=None, control_rate=10.0, start_clearance=0.35, travel_weight=1.0,
 area_weight=0.5, coverage_radius=1.0, coverage_cell=0.25, terminate_on_collision=True,
 collision_penalty=10.0, randomization=None, render_mode=None)``; shared arguments as in
-NavPointGoal-v0.
+NavPointGoal-v0. ``coverage_radius`` is at most the arena's diagonal and ``coverage_cell`` leaves at
+most ``MAX_COVERAGE_CELLS`` cells in the arena.
 
 ## Version history
 v0: first release.
@@ -64,12 +65,15 @@ from typing import Any
 
 import numpy as np
 from robocritic.envs.base.randomization import DomainRandomization
-from robocritic.envs.base.robocritic_env import RobocriticEnv
+from robocritic.envs.base.robocritic_env import RobocriticEnv, names_env_errors
 from robocritic.envs.nav.mujoco_nav import MujocoNav
 from robocritic.envs.nav.robot import RobotSpec
 from robocritic.envs.nav.sensors import DepthConfig, ScanConfig
-from robocritic.envs.nav.task import NavTask, check_nonnegative, check_positive
+from robocritic.envs.nav.task import NavTask, check_at_most, check_nonnegative, check_positive
 from robocritic.envs.nav.world import World, WorldSpec
+
+#: Most coverage cells (``coverage_cell`` over the arena): the coverage grid stays small in memory.
+MAX_COVERAGE_CELLS = 10**7
 
 
 class ExploreTask(NavTask):
@@ -82,9 +86,15 @@ class ExploreTask(NavTask):
                       coverage_cell: float) -> None:
         self.travel_weight = check_nonnegative("travel_weight", travel_weight)
         self.area_weight = check_nonnegative("area_weight", area_weight)
-        self.coverage_radius = check_positive("coverage_radius", coverage_radius)
-        self.coverage_cell = check_positive("coverage_cell", coverage_cell)
         size = np.array(self.world_spec.arena_size)
+        radius = check_positive("coverage_radius", coverage_radius)
+        self.coverage_radius = check_at_most("coverage_radius", radius, float(np.hypot(*size)),
+                                             "the arena's diagonal")
+        self.coverage_cell = check_positive("coverage_cell", coverage_cell)
+        cells = float(np.prod(np.ceil(size / self.coverage_cell)))
+        if cells > MAX_COVERAGE_CELLS:
+            raise ValueError(f"coverage_cell must leave at most {MAX_COVERAGE_CELLS:g} cells in the arena "
+                             f"({size[0]:g} x {size[1]:g} m); got {coverage_cell!r} ({cells:g} cells)")
         self._cov_shape = tuple(int(v) for v in np.ceil(size / self.coverage_cell))
         self._cov_origin = -0.5 * size
         k = math.ceil(self.coverage_radius / self.coverage_cell) + 1
@@ -129,6 +139,7 @@ class NavExploreEnv(MujocoNav, ExploreTask, RobocriticEnv):
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 10}
 
+    @names_env_errors
     def __init__(
         self,
         world_spec: WorldSpec | str = "default",

@@ -21,8 +21,9 @@ Frames: world x, y (m), yaw (rad) counter-clockwise from +x; robot frame x forwa
 |---|---|---|---|---|
 | 0 | v, forward speed | ``robot.v_min`` (0) | ``robot.v_max`` (0.5) | m/s |
 | 1 | omega, turn rate (+ = left, counter-clockwise) | ``-robot.omega_max`` (-1) | ``robot.omega_max`` (1) | rad/s |
-Commands outside the range are saturated (counted in ``info["action_saturations"]``); NaN, inf
-or a wrong shape raise ``ValueError`` naming ``action``. The command is held for the whole step.
+Commands outside the range are saturated (counted in ``info["action_saturations"]``); NaN, inf,
+a wrong shape or a value that is no real number (a string, bool, complex number) raise
+``ValueError`` naming the env and ``action``. The command is held for the whole step.
 
 ## Observation space (``gymnasium.spaces.Dict``, all float32)
 | key | shape | content | unit |
@@ -60,12 +61,13 @@ graph the privileged expert plans on) is in [``min_goal_distance``, ``max_goal_d
 (3 m, inf): every drawn goal is reachable. Or exactly ``options["start"] = (x, y, yaw)``
 (alias ``options["state"]``; inside the arena, not touching an obstacle) and/or
 ``options["goal"] = (x, y)`` (inside the arena, outside every obstacle, reachable from the start
-to within ``success_radius``). Bad options raise ``ValueError`` naming the option.
+to within ``success_radius``). Bad options raise ``ValueError`` naming the env and the option.
 
 ## Episode end
 Terminated on success (robot centre within ``success_radius`` = 0.5 m of the goal) or on
 collision when ``terminate_on_collision`` (default). Truncated after 600 steps (60 s at 10 Hz)
-by the registered ``TimeLimit``.
+by the registered ``TimeLimit``. A step whose pose or velocity is not finite raises
+:class:`~robocritic.envs.SimulationDiverged` instead.
 
 ## Arguments
 ``gym.make("robocritic/NavPointGoal-v0", world_spec="default", world_seed=None, world=None, robot=None,
@@ -79,6 +81,10 @@ replaces ``world_spec``; ``info["world_seed"]`` is its ``seed``, ``None`` if han
 Randomisation: ``actuator_delay`` (whole steps) and ``obs_noise_std`` (odometry) apply; the
 physical fields raise ``ValueError`` if set. ``render_mode="rgb_array"`` renders top-down with
 MuJoCo (needs OpenGL). The planar scan is available as ``env.unwrapped.scan()`` (not observed).
+Bounds: ``control_rate`` in [1, 100] Hz; ``start_clearance`` and ``goal_clearance`` at most half
+the arena's shorter side (no point has more clearance); ``min_goal_distance`` at most the longest
+path on the planner's grid (every cell once, diagonal moves). Every setting takes real numbers only
+(no strings or bools); a bad one raises ``ValueError`` naming the env and the setting.
 
 ## Version history
 v0: first release.
@@ -91,12 +97,24 @@ from typing import Any
 
 import numpy as np
 from robocritic.envs.base.randomization import DomainRandomization
-from robocritic.envs.base.robocritic_env import RobocriticEnv
+from robocritic.envs.base.robocritic_env import RobocriticEnv, names_env_errors
 from robocritic.envs.nav.mujoco_nav import MujocoNav
 from robocritic.envs.nav.robot import RobotSpec
 from robocritic.envs.nav.sensors import DepthConfig, ScanConfig
-from robocritic.envs.nav.task import START_TRIES, NavTask, check_nonnegative, check_positive, option_vector
+from robocritic.envs.nav.task import (
+    START_TRIES,
+    NavTask,
+    check_at_most,
+    check_nonnegative,
+    check_positive,
+    longest_path,
+    max_clearance,
+    option_vector,
+)
 from robocritic.envs.nav.world import World, WorldSpec
+
+from robocritic.utils.fields import is_finite_real, is_real
+from robocritic.utils.validation import short_repr
 
 
 class PointGoalTask(NavTask):
@@ -107,11 +125,18 @@ class PointGoalTask(NavTask):
 
     def _init_point_goal(self, goal_clearance: float, min_goal_distance: float, max_goal_distance: float,
                          success_radius: float, success_reward: float) -> None:
-        self.goal_clearance = check_positive("goal_clearance", goal_clearance)
-        self.min_goal_distance = check_nonnegative("min_goal_distance", min_goal_distance)
-        if not (isinstance(max_goal_distance, (int, float)) and max_goal_distance > self.min_goal_distance):
+        spec = self.world_spec
+        clearance = check_positive("goal_clearance", goal_clearance)
+        self.goal_clearance = check_at_most("goal_clearance", clearance, max_clearance(spec),
+                                            "half the arena's shorter side")
+        self.min_goal_distance = check_at_most(
+            "min_goal_distance", check_nonnegative("min_goal_distance", min_goal_distance),
+            longest_path(spec), "the longest path on the planner's grid")
+        # inf is allowed (no upper limit); an int too large for a float is not.
+        ok = is_real(max_goal_distance) and (is_finite_real(max_goal_distance) or max_goal_distance == math.inf)
+        if not (ok and max_goal_distance > self.min_goal_distance):
             raise ValueError(f"max_goal_distance must be > min_goal_distance ({self.min_goal_distance:g} m); "
-                             f"got {max_goal_distance!r}")
+                             f"got {short_repr(max_goal_distance)}")
         self.max_goal_distance = float(max_goal_distance)
         self.success_radius = check_positive("success_radius", success_radius)
         self.success_reward = check_nonnegative("success_reward", success_reward)
@@ -209,6 +234,7 @@ class NavPointGoalEnv(MujocoNav, PointGoalTask, RobocriticEnv):
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 10}
 
+    @names_env_errors
     def __init__(
         self,
         world_spec: WorldSpec | str = "default",

@@ -17,13 +17,12 @@ its trackers and planners); :class:`UnicycleModel`, :func:`integrate_unicycle` a
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from robocritic.envs.nav.constants import CAMERA_SITE, ROBOT_BODY, ROBOT_GEOM, ROBOT_JOINTS
 
 from robocritic.dynamics.unicycle import UnicycleModel, integrate_unicycle, wrap_angle
-from robocritic.utils.fields import is_real
+from robocritic.utils.fields import is_finite_real
 
 __all__ = ["RobotSpec", "UnicycleModel", "integrate_unicycle", "wrap_angle"]
 
@@ -48,9 +47,9 @@ class RobotSpec:
     def __post_init__(self) -> None:
         for name in ("radius", "height", "v_max", "omega_max"):
             v = getattr(self, name)
-            if not (is_real(v) and math.isfinite(v) and v > 0):
+            if not (is_finite_real(v) and v > 0):
                 raise ValueError(f"RobotSpec.{name} must be a positive finite number; got {v!r}")
-        if not (is_real(self.v_min) and math.isfinite(self.v_min) and self.v_min <= 0):
+        if not (is_finite_real(self.v_min) and self.v_min <= 0):
             raise ValueError(f"RobotSpec.v_min must be a finite number <= 0 m/s; got {self.v_min!r}")
 
     def mjcf(self) -> str:

@@ -28,16 +28,16 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from robocritic.utils.fields import is_int, is_real
+from robocritic.utils.fields import is_finite_real, is_int, is_real
 
 __all__ = ["DepthConfig", "RayCaster", "ScanConfig"]
 
 
 def _check_common(owner: str, cfg: DepthConfig | ScanConfig) -> None:
     lo, hi = cfg.range
-    if not (is_real(lo) and is_real(hi) and math.isfinite(hi) and 0 <= lo < hi):
+    if not (is_real(lo) and is_finite_real(hi) and 0 <= lo < hi):
         raise ValueError(f"{owner}.range must be (min, max) m with 0 <= min < max < inf; got {cfg.range!r}")
-    if not (is_real(cfg.noise_std) and math.isfinite(cfg.noise_std) and cfg.noise_std >= 0):
+    if not (is_finite_real(cfg.noise_std) and cfg.noise_std >= 0):
         raise ValueError(f"{owner}.noise_std must be a finite number of metres >= 0; got {cfg.noise_std!r}")
     if not (is_real(cfg.dropout) and 0 <= cfg.dropout < 1):
         raise ValueError(f"{owner}.dropout must be a probability in [0, 1); got {cfg.dropout!r}")
@@ -75,7 +75,7 @@ class DepthConfig:
             raise ValueError(f"DepthConfig.hfov must be in (0, pi) rad; got {self.hfov!r}")
         if not (is_real(self.pitch) and abs(self.pitch) < 0.5 * math.pi):
             raise ValueError(f"DepthConfig.pitch must be in (-pi/2, pi/2) rad; got {self.pitch!r}")
-        if len(self.position) != 2 or not all(is_real(a) and math.isfinite(a) for a in self.position):
+        if len(self.position) != 2 or not all(is_finite_real(a) for a in self.position):
             raise ValueError(f"DepthConfig.position must be (x, z) finite metres; got {self.position!r}")
         _check_common("DepthConfig", self)
 
@@ -121,7 +121,7 @@ class ScanConfig:
             raise ValueError(f"ScanConfig.n_beams must be an integer >= 1; got {self.n_beams!r}")
         if not (is_real(self.fov) and 0 < self.fov <= 2 * math.pi):
             raise ValueError(f"ScanConfig.fov must be in (0, 2 pi] rad; got {self.fov!r}")
-        if not (is_real(self.height) and math.isfinite(self.height) and self.height > 0):
+        if not (is_finite_real(self.height) and self.height > 0):
             raise ValueError(f"ScanConfig.height must be a positive finite number of metres; "
                              f"got {self.height!r}")
         _check_common("ScanConfig", self)

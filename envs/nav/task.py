@@ -25,6 +25,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from robocritic.envs.base.randomization import DomainRandomization
+from robocritic.envs.base.robocritic_env import names_env_errors, reset_options
 from robocritic.envs.base.task import EngineHooks
 from robocritic.envs.nav.constants import SAFETY_MARGIN
 from robocritic.envs.nav.grid import cost_to_go
@@ -33,8 +34,8 @@ from robocritic.envs.nav.sensors import DepthConfig, ScanConfig
 from robocritic.envs.nav.world import World, WorldSpec, generate_world
 from robocritic.envs.nav.world import world_spec as resolve_world_spec
 
-from robocritic.utils.fields import is_int, is_real
-from robocritic.utils.validation import as_vector, check_finite
+from robocritic.utils.fields import is_finite_real, is_int
+from robocritic.utils.validation import as_real_vector, short_repr
 
 #: DomainRandomization fields a kinematic robot supports; the others must stay at their defaults.
 SUPPORTED_RANDOMIZATION = ("actuator_delay", "obs_noise_std")
@@ -47,27 +48,41 @@ SOURCE_RADIUS = 0.3
 
 
 def check_positive(name: str, value: Any) -> float:
-    if not (is_real(value) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}")
+    if not (is_finite_real(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number; got {short_repr(value)}")
     return float(value)
 
 
 def check_nonnegative(name: str, value: Any) -> float:
-    if not (is_real(value) and math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+    if not (is_finite_real(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0; got {short_repr(value)}")
     return float(value)
 
 
+def check_at_most(name: str, value: float, limit: float, why: str) -> float:
+    """``value`` (already checked as a number) is ``<= limit``; ``why`` says what the limit is."""
+    if value > limit:
+        raise ValueError(f"{name} must be <= {limit:g} ({why}); got {value!r}")
+    return value
+
+
 def option_vector(options: dict[str, Any], key: str, size: int) -> np.ndarray:
-    """``options[key]`` as a finite float64 ``(size,)`` vector (errors name ``options[key]``)."""
-    name = f"options[{key!r}]"
-    try:
-        raw = np.asarray(options[key], dtype=np.float64)
-    except (TypeError, ValueError):
-        raw = None
-    if raw is not None:
-        check_finite(name, raw)
-    return as_vector(name, options[key], size)
+    """``options[key]`` as a finite float64 ``(size,)`` vector of real numbers (errors name
+    ``options[key]``)."""
+    return as_real_vector(f"options[{key!r}]", options[key], size)
+
+
+def max_clearance(spec: WorldSpec) -> float:
+    """The largest clearance any point of a world of ``spec`` can have, m: half the shorter
+    side of the arena (a larger clearance setting leaves no free cell to draw from)."""
+    return 0.5 * float(min(spec.arena_size))
+
+
+def longest_path(spec: WorldSpec) -> float:
+    """An upper bound on any geodesic distance in a world of ``spec``, m: a path through every
+    cell of the planner's grid once, each move a diagonal."""
+    cells = float(np.prod(np.ceil(np.array(spec.arena_size) / spec.resolution)))
+    return cells * spec.resolution * math.sqrt(2.0)
 
 
 class NavTask(EngineHooks):
@@ -126,7 +141,7 @@ class NavTask(EngineHooks):
         """Check and keep the shared settings; return the robot's model."""
         spec = resolve_world_spec(world_spec)
         if world_seed is not None and not (is_int(world_seed) and world_seed >= 0):
-            raise ValueError(f"world_seed must be an integer >= 0 or None; got {world_seed!r}")
+            raise ValueError(f"world_seed must be an integer >= 0 or None; got {short_repr(world_seed)}")
         if world is not None:
             if not isinstance(world, World):
                 raise ValueError(f"world must be a World or None; got {type(world).__name__}")
@@ -141,14 +156,17 @@ class NavTask(EngineHooks):
         if not 1.0 <= rate <= 100.0:
             raise ValueError(f"control_rate must be in [1, 100] Hz; got {control_rate!r}")
         if not isinstance(terminate_on_collision, bool):
-            raise ValueError(f"terminate_on_collision must be a bool; got {terminate_on_collision!r}")
+            raise ValueError(
+                f"terminate_on_collision must be a bool; got {short_repr(terminate_on_collision)}")
         self.world_spec = spec
         self.fixed_world_seed = None if world_seed is None else int(world_seed)
         self.fixed_world = world
         self.robot = robot or RobotSpec()
         self.depth_config = depth or DepthConfig()
         self.scan_config = scan or ScanConfig()
-        self.start_clearance = check_positive("start_clearance", start_clearance)
+        clearance = check_positive("start_clearance", start_clearance)
+        self.start_clearance = check_at_most("start_clearance", clearance, max_clearance(spec),
+                                             "half the arena's shorter side")
         if self.start_clearance < self.robot.radius + SAFETY_MARGIN:
             raise ValueError(f"start_clearance must be >= robot radius + {SAFETY_MARGIN:g} m "
                              f"({self.robot.radius + SAFETY_MARGIN:g}); got {start_clearance!r}")
@@ -189,13 +207,13 @@ class NavTask(EngineHooks):
             value, nominal = getattr(self.randomization, f.name), getattr(default, f.name)
             if value != nominal:
                 raise ValueError(
-                    f"randomization.{f.name}={value!r} does not apply to {self.env_name} (a "
+                    f"randomization.{f.name}={short_repr(value)} does not apply to {self.env_name} (a "
                     f"velocity-commanded, kinematic robot); leave it at {nominal!r}. "
                     f"Supported: {list(SUPPORTED_RANDOMIZATION)}")
         if np.atleast_1d(np.asarray(self.randomization.obs_noise_std)).size not in (1, N_ODOM):
             raise ValueError("randomization.obs_noise_std must be a scalar or 5 values (odometry x, y in "
                              "m, yaw in rad, v in m/s, omega in rad/s); "
-                             f"got {self.randomization.obs_noise_std!r}")
+                             f"got {short_repr(self.randomization.obs_noise_std)}")
 
     # ---- world ---------------------------------------------------------------------------------
     def _ensure_world(self, seed: int | None) -> None:
@@ -274,7 +292,7 @@ class NavTask(EngineHooks):
         if "world_seed" in options:
             seed = options["world_seed"]
             if not (is_int(seed) and seed >= 0):
-                raise ValueError(f"options['world_seed'] must be an integer >= 0; got {seed!r}")
+                raise ValueError(f"options['world_seed'] must be an integer >= 0; got {short_repr(seed)}")
             return int(seed)
         if self.fixed_world is not None:
             return None
@@ -317,6 +335,7 @@ class NavTask(EngineHooks):
         """Draw or check the task (goal) for this episode; return the start pose."""
         return self._draw_start() if start is None else start
 
+    @names_env_errors
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None,
               ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         super().reset(seed=seed)
@@ -325,10 +344,7 @@ class NavTask(EngineHooks):
         return obs, self._reset_info()
 
     def reset_model(self, options: dict[str, Any] | None) -> dict[str, np.ndarray]:
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(self.option_keys))
-        if unknown:
-            raise ValueError(f"reset options: unknown key(s) {unknown}; known: {list(self.option_keys)}")
+        options = reset_options(options, self.option_keys)
         self._ensure_world(self._world_seed_option(options))
         start = self._reset_task(options, self._start_option(options))
         self._set_true_state(start)
@@ -362,6 +378,8 @@ class NavTask(EngineHooks):
             raise RuntimeError(f"{type(self).__name__}: call reset() before step()")
         u = self._prepare_action(action)
         self._simulate(u)
+        state = np.concatenate([self.pose, self.velocity])
+        self._check_finite("pose and velocity", state)  # type: ignore[attr-defined]  # RobocriticEnv's
         reward, success, task_info = self._task_step()
         collided = self.step_collision
         if collided:

@@ -25,7 +25,7 @@ from functools import cached_property
 import numpy as np
 from robocritic.envs.nav.grid import GridMap, esdf
 
-from robocritic.utils.fields import is_int, is_real
+from robocritic.utils.fields import is_finite_real, is_int, is_real
 from robocritic.utils.validation import readonly_array
 
 __all__ = ["PRESETS", "Obstacle", "World", "WorldSpec", "generate_world", "world_spec"]
@@ -67,16 +67,16 @@ class Obstacle:
             raise ValueError(f"Obstacle.category must be one of {list(CATEGORIES)}; got {self.category!r}")
         for name in ("center", "half_size"):
             v = getattr(self, name)
-            if len(v) != 2 or not all(is_real(a) and math.isfinite(a) for a in v):
+            if len(v) != 2 or not all(is_finite_real(a) for a in v):
                 raise ValueError(f"Obstacle.{name} must be two finite numbers; got {v!r}")
             object.__setattr__(self, name, (float(v[0]), float(v[1])))
         if min(self.half_size) <= 0:
             raise ValueError(f"Obstacle.half_size must be > 0; got {self.half_size!r}")
         if self.shape == "cylinder" and self.half_size[0] != self.half_size[1]:
             raise ValueError(f"Obstacle.half_size of a cylinder must be (r, r); got {self.half_size!r}")
-        if not (is_real(self.yaw) and math.isfinite(self.yaw)):
+        if not (is_finite_real(self.yaw)):
             raise ValueError(f"Obstacle.yaw must be a finite number of radians; got {self.yaw!r}")
-        if not (is_real(self.height) and math.isfinite(self.height) and self.height > 0):
+        if not (is_finite_real(self.height) and self.height > 0):
             raise ValueError(f"Obstacle.height must be a positive finite number of metres; "
                              f"got {self.height!r}")
         object.__setattr__(self, "yaw", float(self.yaw))
@@ -120,7 +120,7 @@ def _pair(owner: str, name: str, value: object, *, integer: bool, low: float, hi
         lo, hi = value  # type: ignore[misc]
     except (TypeError, ValueError):
         lo = hi = None
-    ok = (lo is not None and ok_type(lo) and ok_type(hi) and math.isfinite(lo) and math.isfinite(hi)
+    ok = (lo is not None and ok_type(lo) and ok_type(hi) and is_finite_real(lo) and is_finite_real(hi)
           and (lo > low if low_open else lo >= low) and lo <= hi <= high)
     if not ok:
         kind = "integers" if integer else "finite numbers"
@@ -181,14 +181,14 @@ class WorldSpec:
         set_ = object.__setattr__
         for name in ("resolution", "wall_thickness", "wall_height"):
             v = getattr(self, name)
-            if not (is_real(v) and math.isfinite(v) and v > 0):
+            if not (is_finite_real(v) and v > 0):
                 raise ValueError(f"{owner}.{name} must be a positive finite number of metres; got {v!r}")
             set_(self, name, float(v))
         if self.resolution > 0.5:
             raise ValueError(f"{owner}.resolution must be <= 0.5 m; got {self.resolution!r}")
         for name in ("min_gap", "margin"):
             v = getattr(self, name)
-            if not (is_real(v) and math.isfinite(v) and v >= 0):
+            if not (is_finite_real(v) and v >= 0):
                 raise ValueError(f"{owner}.{name} must be a finite number of metres >= 0; got {v!r}")
             set_(self, name, float(v))
         size = _pair(owner, "arena_size", self.arena_size, integer=False, low=2.0)

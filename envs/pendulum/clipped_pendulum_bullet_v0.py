@@ -15,7 +15,8 @@ Needs the extra: ``pip install robocritic[pybullet]``.
 |---|---|---|---|---|
 | 0 | torque at the hinge | -2 | 2 | N m |
 Commands outside the range are saturated (counted in ``info["action_saturations"]``);
-NaN, inf or a wrong shape raise ``ValueError``.
+NaN, inf, a wrong shape or a value that is no real number (a string, bool, complex number) raise
+``ValueError`` naming the env and ``action``.
 
 ## Observation space
 | idx | observation | min | max | unit |
@@ -35,12 +36,14 @@ state.
 
 ## Start state
 ``theta ~ U(-0.3, 0.3)`` rad, ``theta_dot ~ U(-0.3, 0.3)`` rad/s, or exactly
-``reset(options={"state": [theta, theta_dot]})``.
+``reset(options={"state": [theta, theta_dot]})`` within the physical range of ClippedPendulum-v0
+(``|theta| <= 2 pi`` rad, ``|theta_dot| <= 100`` rad/s).
 
 ## Episode end
 Terminated on a constraint violation only if ``terminate_on_violation=True`` (then with
 ``violation_penalty`` added to the cost). Truncated after 200 steps (10 s) by the registered
-``TimeLimit``.
+``TimeLimit``. A step whose observation is not finite (Bullet's NaN) raises
+:class:`~robocritic.envs.SimulationDiverged` instead.
 
 ## Arguments
 ``gym.make("robocritic/ClippedPendulumBullet-v0", randomization=None,
@@ -59,8 +62,9 @@ from typing import Any
 import numpy as np
 from robocritic.envs.base.pybullet_env import PyBulletEnv
 from robocritic.envs.base.randomization import DomainRandomization
+from robocritic.envs.base.robocritic_env import names_env_errors
 from robocritic.envs.pendulum.constants import PENDULUM_BODY, PENDULUM_JOINT, PENDULUM_URDF
-from robocritic.envs.pendulum.task import PendulumTask
+from robocritic.envs.pendulum.task import PendulumTask, check_pendulum_model
 
 from robocritic.dynamics import PendulumModel
 
@@ -73,10 +77,13 @@ FRAME_SKIP = 50
 class ClippedPendulumBulletEnv(PendulumTask, PyBulletEnv):
     """PyBullet implementation of ClippedPendulum-v0 (see module docstring)."""
 
+    env_name = "ClippedPendulumBullet-v0"
+
     push_body = PENDULUM_BODY
     joint_names = (PENDULUM_JOINT,)
     gravity = (0.0, 0.0, -10.0)
 
+    @names_env_errors
     def __init__(
         self,
         model: PendulumModel | None = None,
@@ -85,7 +92,7 @@ class ClippedPendulumBulletEnv(PendulumTask, PyBulletEnv):
         violation_penalty: float = 0.0,
         render_mode: str | None = None,
     ) -> None:
-        dynamics = model or PendulumModel()
+        dynamics = check_pendulum_model(model)
         PyBulletEnv.__init__(
             self, PENDULUM_URDF, FRAME_SKIP, PHYSICS_TIMESTEP, dynamics, randomization, render_mode
         )

@@ -12,7 +12,8 @@ integrates them with RK4 at 5 ms (10 physics steps per control step).
 |---|---|---|---|---|
 | 0 | torque at the hinge | -2 | 2 | N m |
 Commands outside the range are saturated (counted in ``info["action_saturations"]``);
-NaN, inf or a wrong shape raise ``ValueError``.
+NaN, inf, a wrong shape or a value that is no real number (a string, bool, complex number) raise
+``ValueError`` naming the env and ``action``.
 
 ## Observation space
 | idx | observation | min | max | unit |
@@ -33,12 +34,15 @@ safety flag learning counts), ``info["cost"]`` the stage cost and
 
 ## Start state
 ``theta ~ U(-0.3, 0.3)`` rad, ``theta_dot ~ U(-0.3, 0.3)`` rad/s, or exactly
-``reset(options={"state": [theta, theta_dot]})``.
+``reset(options={"state": [theta, theta_dot]})`` within the physical range ``|theta| <= 2 pi`` rad,
+``|theta_dot| <= 100`` rad/s (widened to the model's constraints where those are wider); outside
+it, or not finite, ``ValueError`` naming the env and the entry.
 
 ## Episode end
 Terminated on a constraint violation only if ``terminate_on_violation=True`` (then with
 ``violation_penalty`` added to the cost). Truncated after 200 steps (10 s) by the registered
-``TimeLimit``.
+``TimeLimit``. A step after which MuJoCo reset itself (a NaN or huge state) or the observation is
+not finite raises :class:`~robocritic.envs.SimulationDiverged` instead.
 
 ## Arguments
 ``gym.make("robocritic/ClippedPendulum-v0", randomization=None, terminate_on_violation=False,
@@ -56,8 +60,9 @@ from typing import Any
 import numpy as np
 from robocritic.envs.base.mujoco_env import MujocoEnv
 from robocritic.envs.base.randomization import DomainRandomization
+from robocritic.envs.base.robocritic_env import names_env_errors
 from robocritic.envs.pendulum.constants import PENDULUM_ACTUATOR, PENDULUM_BODY, PENDULUM_JOINT, PENDULUM_MJCF
-from robocritic.envs.pendulum.task import PendulumTask
+from robocritic.envs.pendulum.task import PendulumTask, check_pendulum_model
 
 from robocritic.dynamics import PendulumModel
 
@@ -65,9 +70,12 @@ from robocritic.dynamics import PendulumModel
 class ClippedPendulumEnv(PendulumTask, MujocoEnv):
     """MuJoCo implementation of ClippedPendulum-v0 (see module docstring)."""
 
+    env_name = "ClippedPendulum-v0"
+
     push_body = PENDULUM_BODY
     render_camera = "side"
 
+    @names_env_errors
     def __init__(
         self,
         model: PendulumModel | None = None,
@@ -76,7 +84,7 @@ class ClippedPendulumEnv(PendulumTask, MujocoEnv):
         violation_penalty: float = 0.0,
         render_mode: str | None = None,
     ) -> None:
-        dynamics = model or PendulumModel()
+        dynamics = check_pendulum_model(model)
         MujocoEnv.__init__(self, PENDULUM_MJCF, 10, dynamics, randomization, render_mode)
         self._check_model_matches_asset("MuJoCo")
         self._actuator = self.model.actuator(PENDULUM_ACTUATOR).id

@@ -15,12 +15,19 @@ import numpy as np
 from robocritic.envs.base.task import EngineHooks
 
 from robocritic.dynamics import PendulumModel
+from robocritic.utils.fields import is_finite_real
+from robocritic.utils.validation import short_repr
 
 #: Cost weights of the MPC benchmark (the YANN paper's pendulum): c = x'Qx + u'Ru.
 STATE_WEIGHT = np.eye(2)
 INPUT_WEIGHT = np.array([[1e-3]])
 #: Half-widths of the uniform start-state box: theta (rad), theta_dot (rad/s).
 START_HALF_WIDTH = np.array([0.3, 0.3])
+#: Physical range of a given start state: |theta| <= one turn (every pose) and |theta_dot| <= 100
+#: rad/s (at 100 rad/s a 5 ms physics step already turns the pole by half a radian); widened to
+#: the model's state constraints if those are wider.
+START_ANGLE_LIMIT = 2.0 * np.pi
+START_SPEED_LIMIT = 100.0
 
 
 def wrap_angle(theta: np.ndarray | float) -> np.ndarray | float:
@@ -28,14 +35,25 @@ def wrap_angle(theta: np.ndarray | float) -> np.ndarray | float:
     return (np.asarray(theta) + np.pi) % (2 * np.pi) - np.pi
 
 
+def check_pendulum_model(model: Any) -> PendulumModel:
+    """The env's ``model``: a :class:`PendulumModel` (its defaults for None; ValueError otherwise)."""
+    if model is None:
+        return PendulumModel()
+    if not isinstance(model, PendulumModel):
+        raise ValueError(f"model must be a PendulumModel or None; got {type(model).__name__}")  # noqa: TRY004 - documented
+    return model
+
+
 class PendulumTask(EngineHooks):
     """Mixin for ClippedPendulum envs (MuJoCo and PyBullet); see clipped_pendulum_v0.py."""
 
     def __init__(self, terminate_on_violation: bool, violation_penalty: float) -> None:
         if not isinstance(terminate_on_violation, bool):
-            raise ValueError(f"terminate_on_violation must be a bool; got {terminate_on_violation!r}")
-        if not (np.isfinite(violation_penalty) and violation_penalty >= 0):
-            raise ValueError(f"violation_penalty must be finite and >= 0; got {violation_penalty!r}")
+            raise ValueError(
+                f"terminate_on_violation must be a bool; got {short_repr(terminate_on_violation)}")
+        if not (is_finite_real(violation_penalty) and violation_penalty >= 0):
+            raise ValueError(
+                f"violation_penalty must be finite and >= 0; got {short_repr(violation_penalty)}")
         self.terminate_on_violation = terminate_on_violation
         self.violation_penalty = float(violation_penalty)
         self.observation_space = gym.spaces.Box(
@@ -57,6 +75,12 @@ class PendulumTask(EngineHooks):
                 f"model: the {engine} asset encodes g=10, l=m=1, dt={self.dt:g}; got {model}. "
                 "Use the ODE reference (PendulumModel.step) for other parameters."
             )
+
+    def state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """``|theta| <= max(2 pi, max_angle)`` rad, ``|theta_dot| <= max(100, max_speed)`` rad/s."""
+        model = self.dynamics
+        limit = np.array([max(START_ANGLE_LIMIT, model.max_angle), max(START_SPEED_LIMIT, model.max_speed)])
+        return -limit, limit
 
     def reset_model(self, options: dict[str, Any] | None) -> np.ndarray:
         x0 = self._initial_state(

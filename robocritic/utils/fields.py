@@ -21,6 +21,7 @@ __all__ = [
     "check_real",
     "check_sizes",
     "check_vector",
+    "is_finite_real",
     "is_int",
     "is_real",
 ]
@@ -34,6 +35,17 @@ def is_int(v: object) -> bool:
 def is_real(v: object) -> bool:
     """A real number (Python or numpy int/float), not a bool."""
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def is_finite_real(v: object) -> bool:
+    """A finite real number (:func:`is_real`); an integer too large for a float is not finite,
+    and a ``numpy.timedelta64`` (a numpy integer subclass) is no number."""
+    if not is_real(v) or isinstance(v, np.timedelta64):
+        return False
+    try:
+        return math.isfinite(v)  # type: ignore[arg-type]  # is_real: int or float
+    except OverflowError:  # a Python int beyond the float range
+        return False
 
 
 def check_int(owner: str, name: str, v: object, low: int) -> None:

@@ -196,7 +196,7 @@ def test_bad_config_raises_naming_the_field(kwargs, match):
 
 def test_bad_reset_state_raises(make_env):
     env = make_env(ENV_ID)
-    with pytest.raises(ValueError, match=r"options\['state'\] must have concentrations >= 0"):
+    with pytest.raises(ValueError, match=r"options\['state'\]\[0\] \(C_A\) = -0.1 is outside the physical range"):
         env.reset(seed=0, options={"state": [-0.1, 1.4, 13.0, 475.0]})
     with pytest.raises(ValueError, match=r"options\['state'\] must have shape"):
         env.reset(seed=0, options={"state": [0.4, 1.4, 13.0]})
