@@ -9,6 +9,14 @@ from a torch generator seeded the same way, and the learning rate is a function 
 one step to the next: a run resumed from its newest checkpoint continues exactly as if it had
 never stopped, and ``--steps`` can be raised to extend a finished run.
 
+Fine-tuning (:func:`train` with ``init``): the network, its weights and its label normalisation
+come from a model file instead of a fresh seeded network (the optimiser starts anew). With
+``candidates`` (a folder of :mod:`robocritic.navdp.candidates` files for the training shards) and
+``candidate_batch > 0``, each step adds ``candidate_batch`` observation samples with all their
+``K`` sampled candidates and a critic MSE on their labels (standardised like the shards' labels)
+weighted by ``candidate_weight``, drawn from their own stream, so the shard batch of a step is the
+one it would be without them.
+
 Run folder::
 
     RUN_DIR/run.json          settings, data, shard split, versions (checked on resume)
@@ -48,6 +56,7 @@ __all__ = [
     "TrainResult",
     "check_model",
     "export_run",
+    "candidate_critic_loss",
     "model_config_for",
     "split_shards",
     "train",
@@ -81,6 +90,9 @@ class TrainConfig:
         log_every: steps between TensorBoard points (means of the loss parts since the last).
         threads: ``torch.set_num_threads``.
         progress: tqdm bar. tensorboard: write TensorBoard scalars (needs ``tensorboard``).
+        candidate_batch: observation samples per step from the candidate files (each with all
+            its ``K`` candidates); 0 = none (needs ``candidates`` in :func:`train` otherwise).
+        candidate_weight: weight of the critic MSE on those candidates in the loss.
     """
 
     steps: int = 2000
@@ -98,8 +110,12 @@ class TrainConfig:
     threads: int = 1
     progress: bool = True
     tensorboard: bool = True
+    candidate_batch: int = 0
+    candidate_weight: float = 0.2
 
     def __post_init__(self) -> None:
+        check_int(_OWNER, "candidate_batch", self.candidate_batch, low=0)
+        check_real(_OWNER, "candidate_weight", self.candidate_weight, low=0.0)
         for name in ("steps", "batch_size", "decay_steps", "val_every", "val_samples", "checkpoint_every",
                      "log_every", "threads"):
             check_int(_OWNER, name, getattr(self, name), low=1)
@@ -179,9 +195,77 @@ def _batch(data: ShardDataset, indices: np.ndarray) -> NavDPBatch:
     return NavDPBatch.from_mapping({k: torch.from_numpy(v) for k, v in data.batch(indices).items()})
 
 
+class CandidatePool:
+    """The candidate files of a :class:`ShardDataset`'s shards, joined to its samples.
+
+    Args:
+        folder: candidate files (``candidates_<seed>.npz``), one for every shard of ``data``.
+
+    Raises:
+        CandidateError: naming the file, if one is missing or bad, was made from another shard
+            (its SHA-256 differs) or has another ``N`` or label radius than the shards.
+
+    Attributes:
+        sample: ``(R,)`` int64 index into ``data`` of each row's observation sample.
+        actions: ``(R, K, N, 3)`` float32 increments. labels: ``(R, K)`` float32.
+        files: ``{name: sha256}`` of the candidate files used.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], data: ShardDataset) -> None:
+        from robocritic.navdp.candidates import CandidateError, candidate_name, file_sha256, load_candidates
+
+        folder = Path(folder)
+        offsets = np.concatenate([[0], np.cumsum([m["samples"] for m in data.metadata])])
+        rows, acts, labs, self.files = [], [], [], {}
+        for i, (shard, meta) in enumerate(zip(data.paths, data.metadata)):
+            path = folder / candidate_name(meta["world_seeds"][0])
+            got = load_candidates(path)
+            if got.metadata.get("shard_sha256") != file_sha256(shard):
+                raise CandidateError(f"{path}: made from another version of {shard}")
+            if (got.metadata["dims"]["N"] != data.dims["N"]
+                    or got.metadata.get("label_radius") != data.config.label_radius):
+                raise CandidateError(f"{path}: N or label radius differ from the shards'")
+            if len(got) and got.sample_index[-1] >= meta["samples"]:
+                raise CandidateError(f"{path}: field 'sample_index': beyond the {meta['samples']} samples "
+                                     f"of {shard}")
+            rows.append(offsets[i] + got.sample_index.astype(np.int64))
+            acts.append(got.actions)
+            labs.append(got.labels)
+            self.files[path.name] = file_sha256(path)
+        ks = {a.shape[1] for a in acts}
+        if len(ks) != 1:
+            raise CandidateError(f"{folder}: candidate files disagree on K ({sorted(ks)})")
+        self.sample = np.concatenate(rows)
+        self.actions, self.labels = np.concatenate(acts), np.concatenate(labs)
+        if len(self.sample) < 1:
+            raise CandidateError(f"{folder}: the candidate files hold no candidates")
+
+    def __len__(self) -> int:
+        return int(len(self.sample))
+
+    def batch(self, data: ShardDataset, rows: np.ndarray) -> dict[str, torch.Tensor]:
+        """``depth (B, T, H, W)``, ``actions (B, K, N, 3)``, ``labels (B, K)`` of ``rows`` ``(B,)``."""
+        return {"depth": torch.from_numpy(data.samples.depth[self.sample[rows]]),
+                "actions": torch.from_numpy(self.actions[rows]),
+                "labels": torch.from_numpy(self.labels[rows])}
+
+
+def candidate_critic_loss(model: NavDPNet, depth: torch.Tensor, actions: torch.Tensor,
+                          labels: torch.Tensor) -> torch.Tensor:
+    """Critic MSE on standardised labels for ``actions (B, K, N, 3)`` [m, m, rad] seen from
+    ``depth (B, T, H, W)`` [m] with ``labels (B, K)`` (the shards' critic loss, on candidates)."""
+    obs = model.encode(depth)
+    k = actions.shape[1]
+    value = model.critic_value(actions.flatten(0, 1), obs.repeat_interleave(k, dim=0))
+    target = (labels.flatten() - model.label_mean) / model.label_std
+    return torch.nn.functional.mse_loss(value, target)
+
+
 @torch.no_grad()
-def _validation_loss(model: NavDPNet, data: ShardDataset, cfg: TrainConfig) -> dict[str, float]:
-    """Mean loss parts on the same ``val_samples`` held-out samples with the same noise each time."""
+def _validation_loss(model: NavDPNet, data: ShardDataset, cfg: TrainConfig,
+                     pool: CandidatePool | None = None) -> dict[str, float]:
+    """Mean loss parts on the same ``val_samples`` held-out samples with the same noise each time
+    (and ``candidates``: the critic MSE on up to ``val_samples`` rows of ``pool``)."""
     was_training = model.training
     model.eval()
     n = len(data)
@@ -193,8 +277,16 @@ def _validation_loss(model: NavDPNet, data: ShardDataset, cfg: TrainConfig) -> d
         _, parts = model.loss(_batch(data, chunk), gen)
         for k, v in parts.items():
             sums[k] = sums.get(k, 0.0) + v * len(chunk)
+    out = {k: v / len(order) for k, v in sums.items()}
+    if pool is not None:
+        rows = np.random.default_rng([cfg.seed, 13]).permutation(len(pool))[: min(len(pool), cfg.val_samples)]
+        total = 0.0
+        for i in range(0, len(rows), cfg.batch_size):
+            chunk = rows[i:i + cfg.batch_size]
+            total += float(candidate_critic_loss(model, **pool.batch(data, chunk))) * len(chunk)
+        out["candidates"] = total / len(rows)
     model.train(was_training)
-    return {k: v / len(order) for k, v in sums.items()}
+    return out
 
 
 def _run_record(data_dir: Path, train_paths: list[Path], val_paths: list[Path], cfg: TrainConfig,
@@ -204,16 +296,20 @@ def _run_record(data_dir: Path, train_paths: list[Path], val_paths: list[Path], 
             "generator": generator}
 
 
+_TRAIN_DEFAULTS = TrainConfig().to_dict()
+
+
 def _check_resume(path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
     """Refuse to resume a run whose weights would depend on different data or settings."""
-    for key in ("format", "train_shards", "val_shards", "model", "generator"):
+    for key in ("format", "train_shards", "val_shards", "model", "generator", "init", "candidates"):
         was, now = old.get(key), new.get(key)
         if key == "model" and isinstance(was, dict) and isinstance(now, dict):  # planning-only fields may
             was, now = ({k: v for k, v in m.items() if k not in PLANNING_FIELDS} for m in (was, now))  # change
         if was != now:
             raise ValueError(f"{path}: the run was made with other {key!r}; use another run folder")
-    changed = sorted(k for k in new["train"]
-                     if k not in RESUMABLE_CHANGES and old["train"].get(k) != new["train"][k])
+    # A field the run's record lacks (it predates the field) had its default value.
+    changed = sorted(k for k in new["train"] if k not in RESUMABLE_CHANGES
+                     and old["train"].get(k, _TRAIN_DEFAULTS.get(k)) != new["train"][k])
     if changed:
         was = {k: old["train"].get(k) for k in changed}
         raise ValueError(f"{path}: TrainConfig fields {changed} differ from the run's ({was}); only "
@@ -222,14 +318,19 @@ def _check_resume(path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
 
 def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str],
           config: TrainConfig | None = None, model_overrides: Mapping[str, Any] | None = None, *,
-          until: int | None = None) -> TrainResult:
+          until: int | None = None, init: str | os.PathLike[str] | None = None,
+          candidates: str | os.PathLike[str] | None = None) -> TrainResult:
     """Train (or resume) a NavDP model on the shards of ``data_dir`` into ``run_dir`` (module docstring).
 
     Args:
         config: training settings. model_overrides: :class:`NavDPConfig` fields (sizes that the
-            data fixes may be left out; :func:`model_config_for`).
+            data fixes may be left out; :func:`model_config_for`); with ``init``, on top of the
+            init model's config (the weights must still fit).
         until: stop after this step (a checkpoint is written there), as if interrupted; the
             run stays resumable. Default ``config.steps``.
+        init: a model file (``save_model``) to start from: its weights and label normalisation.
+        candidates: a folder of candidate files for the shards (``navdp candidates``), used
+            when ``config.candidate_batch > 0``.
 
     Raises:
         ValueError: bad settings (naming the field), no shards, or a run folder of another run.
@@ -252,8 +353,30 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str],
     generator = data.metadata[0]["generator"]
     if val is not None and (val.dims != data.dims or val.metadata[0]["generator"] != generator):
         raise ValueError(f"{val_paths[0]}: made with other settings than {train_paths[0]}")
+    init_model = None
+    if init is not None:
+        from robocritic.navdp.candidates import file_sha256
+        from robocritic.navdp.checkpoint import load_model
+
+        init_model = load_model(init)
+        model_overrides = {**init_model.config.to_dict(), **(model_overrides or {})}
     model_cfg = model_config_for(data.dims, model_overrides)
+    if cfg.candidate_batch > 0 and candidates is None:
+        raise ValueError("TrainConfig.candidate_batch > 0 needs a folder of candidate files (candidates=...)")
+    pool = CandidatePool(candidates, data) if candidates is not None and cfg.candidate_batch > 0 else None
+    val_pool = None
+    if pool is not None and val is not None:
+        from robocritic.navdp.candidates import CandidateError
+
+        try:
+            val_pool = CandidatePool(candidates, val)  # type: ignore[arg-type]
+        except CandidateError:  # no candidates for the held-out shards: no candidate validation loss
+            val_pool = None
     record = _run_record(data_dir, train_paths, val_paths, cfg, model_cfg, generator)
+    if init is not None:
+        record["init"] = {"path": str(init), "sha256": file_sha256(init)}
+    if pool is not None:
+        record["candidates"] = {"folder": str(candidates), "files": pool.files}
 
     # -- network, optimiser, or the newest checkpoint of this run
     ckpt_dir = run_dir / "checkpoints"
@@ -270,7 +393,13 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str],
         history: dict[str, list[float]] = {k: list(v) for k, v in state.extra.get("history", {}).items()}
     else:
         model = NavDPNet(model_cfg, seed=cfg.seed)
-        model.set_label_normalisation(torch.from_numpy(data.samples.critic_labels))
+        if init_model is None:
+            model.set_label_normalisation(torch.from_numpy(data.samples.critic_labels))
+        else:  # weights and normalisation buffers of the init model
+            try:
+                model.load_state_dict(init_model.state_dict(), strict=True)
+            except RuntimeError as exc:
+                raise ValueError(f"{init}: its weights do not fit the model config: {exc}") from exc
         optimizer, start, history = make_optimizer(model.parameters()), 0, {}
     atomic_write_json(run_json, {**record, "versions": versions()})
 
@@ -287,7 +416,14 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str],
             idx = rng.choice(len(data), size=cfg.batch_size, replace=len(data) < cfg.batch_size)
             torch.manual_seed(_step_seed(cfg.seed, step, 1))  # dropout, if any
             gen = torch.Generator().manual_seed(_step_seed(cfg.seed, step, 2))
-            parts = _step(model, optimizer, _batch(data, idx), gen, cfg.grad_clip)
+            extra = None
+            if pool is not None:  # its own stream: the shard batch stays the one without candidates
+                crng = np.random.default_rng([cfg.seed, step, 3])
+                rows = crng.choice(len(pool), size=cfg.candidate_batch,
+                                   replace=len(pool) < cfg.candidate_batch)
+                extra = pool.batch(data, rows)
+            parts = _step(model, optimizer, _batch(data, idx), gen, cfg.grad_clip, extra,
+                          cfg.candidate_weight)
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v
             n_sum += 1
@@ -304,7 +440,7 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str],
                 sums, n_sum = {}, 0
             if val is not None and (done % cfg.val_every == 0 or done == cfg.steps):
                 history.setdefault("val_step", []).append(float(done))
-                for k, v in _validation_loss(model, val, cfg).items():
+                for k, v in _validation_loss(model, val, cfg, val_pool).items():
                     history.setdefault(f"val/{k}", []).append(v)
                     if writer is not None:
                         writer.add_scalar(f"val/{k}", v, done)
@@ -328,14 +464,20 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str],
 
 
 def _step(model: NavDPNet, optimizer: torch.optim.Optimizer, batch: NavDPBatch, gen: torch.Generator,
-          grad_clip: float) -> dict[str, float]:
-    if grad_clip <= 0:
+          grad_clip: float, candidates: dict[str, torch.Tensor] | None = None,
+          candidate_weight: float = 0.0) -> dict[str, float]:
+    if grad_clip <= 0 and candidates is None:
         return train_step(model, optimizer, batch, gen)
     model.train()
     optimizer.zero_grad(set_to_none=True)
     total, parts = model.loss(batch, gen)
+    if candidates is not None:
+        cand = candidate_critic_loss(model, **candidates)
+        total = total + candidate_weight * cand
+        parts = {**parts, "total": float(total.detach()), "candidates": float(cand.detach())}
     total.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     optimizer.step()
     return parts
 
