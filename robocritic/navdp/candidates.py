@@ -39,12 +39,10 @@ import os
 import re
 import sys
 import time
-import zipfile
-import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,7 +51,7 @@ from robocritic.navdp.checkpoint import load_model
 from robocritic.navdp.dataset import SampleConfig, SampleSet
 from robocritic.navdp.labels import ClearanceMap, critic_label, robot_to_world
 from robocritic.navdp.model import NavDPNet
-from robocritic.navdp.shards import list_shards, load_shard
+from robocritic.navdp.shards import list_shards, load_shard, open_npz, read_field, write_arrays
 from robocritic.utils.atomic import atomic_write, atomic_write_json
 from robocritic.utils.fields import check_int
 
@@ -85,7 +83,6 @@ RUN_FILE = "candidates.json"
 _ARRAYS = {"sample_index": (np.dtype(np.int32), ()), "actions": (np.dtype(np.float32), ("K", "N", "3")),
            "labels": (np.dtype(np.float32), ("K",))}
 _METADATA = "metadata"
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _TMP = re.compile(r"^\.candidates_\d+\.npz\..*\.tmp$")  # left by a writer killed mid-write
 _OWNER = "CandidateConfig"
 
@@ -215,17 +212,6 @@ def world_candidates(model: NavDPNet, samples: SampleSet, world: ClearanceMap, s
 # ---- file format ---------------------------------------------------------------------------------
 
 
-def _write_zip(fh: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
-    # Fixed member order, timestamps and compression: the same candidates give the same bytes.
-    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, arr in arrays.items():
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            with zf.open(info, "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.ascontiguousarray(arr), allow_pickle=False)
-
-
 def save_candidates(path: str | os.PathLike[str], sample_index: np.ndarray, actions: np.ndarray,
                     labels: np.ndarray, metadata: dict[str, Any]) -> Path:
     """Write one world's candidates atomically (module docstring); ``metadata`` gets ``format``,
@@ -237,7 +223,7 @@ def save_candidates(path: str | os.PathLike[str], sample_index: np.ndarray, acti
             "dims": {"K": int(k), "N": int(n)}}
     arrays[_METADATA] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
     buf = io.BytesIO()
-    _write_zip(buf, arrays)
+    write_arrays(buf, arrays)
     data = buf.getvalue()
     return atomic_write(path, lambda fh: fh.write(data))
 
@@ -270,27 +256,12 @@ def load_candidates(path: str | os.PathLike[str]) -> CandidateSet:
             non-finite values, or sample indices out of order.
     """
     path = Path(path)
-    try:
-        z = np.load(path, allow_pickle=False)
-    except FileNotFoundError as exc:
-        raise CandidateError(f"{path}: missing") from exc
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
-        raise CandidateError(f"{path}: not a readable candidate file (.npz): {exc}") from exc
-    if not isinstance(z, np.lib.npyio.NpzFile):
-        raise CandidateError(f"{path}: not a candidate file: a single .npy array, not an .npz archive")
+    z, files = open_npz(path, CandidateError, "candidate file")
     with z:
         expected = [*_ARRAYS, _METADATA]
-        if sorted(z.files) != sorted(expected):
-            raise CandidateError(f"{path}: fields {sorted(z.files)}, expected {sorted(expected)}")
-        arrays = {}
-        for name in expected:
-            try:
-                arrays[name] = z[name]
-            except ValueError as exc:  # object arrays need pickle, which is refused
-                raise CandidateError(f"{path}: field {name!r}: unreadable or pickled ({exc})") from exc
-            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-                raise CandidateError(f"{path}: field {name!r}: unreadable (truncated or corrupt file): "
-                                     f"{exc}") from exc
+        if sorted(files) != sorted(expected):
+            raise CandidateError(f"{path}: fields {sorted(files)}, expected {sorted(expected)}")
+        arrays = {name: read_field(path, z, name, CandidateError) for name in expected}
     meta = _metadata(path, arrays.pop(_METADATA))
     dims = {**meta["dims"], "3": 3}
     for name, (dtype, shape) in _ARRAYS.items():

@@ -76,7 +76,9 @@ def _metadata(samples: SampleSet, config: SampleConfig, world_seeds: Sequence[in
             "generator": config.to_dict()}
 
 
-def _write_zip(fh: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
+def write_arrays(fh: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
+    """``arrays`` as deflated ``NAME.npy`` members in a fixed order with fixed timestamps: the same
+    arrays give the same bytes (``np.load`` reads them)."""
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
         for name, arr in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
@@ -92,7 +94,7 @@ def shard_bytes(samples: SampleSet, config: SampleConfig, world_seeds: Sequence[
     arrays = {name: np.asarray(arr, dtype=SAMPLE_FIELDS[name][0]) for name, arr in samples.arrays().items()}
     arrays[_METADATA] = np.frombuffer(meta, dtype=np.uint8)
     buf = io.BytesIO()
-    _write_zip(buf, arrays)
+    write_arrays(buf, arrays)
     return buf.getvalue()
 
 
@@ -130,38 +132,42 @@ def _check_metadata(path: Path, raw: np.ndarray) -> dict[str, Any]:
     return meta
 
 
-def _open(path: Path) -> tuple[Any, list[str]]:
+def open_npz(path: Path, error: type[ValueError] = ShardError, what: str = "shard") -> tuple[Any, list[str]]:
+    """An open ``np.load`` archive of plain arrays and its member names; ``error`` (naming
+    ``path``) for a missing, unreadable or non-``.npz`` file. ``what`` names the kind of file."""
     try:
         z = np.load(path, allow_pickle=False)
     except FileNotFoundError as exc:
-        raise ShardError(f"{path}: missing") from exc
+        raise error(f"{path}: missing") from exc
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
-        raise ShardError(f"{path}: not a readable shard (.npz): {exc}") from exc
+        raise error(f"{path}: not a readable {what} (.npz): {exc}") from exc
     if not isinstance(z, np.lib.npyio.NpzFile):
-        raise ShardError(f"{path}: not a shard: a single .npy array, not an .npz archive")
+        raise error(f"{path}: not a {what}: a single .npy array, not an .npz archive")
     return z, list(z.files)
 
 
-def _read(path: Path, z: Any, name: str) -> np.ndarray:
+def read_field(path: Path, z: Any, name: str, error: type[ValueError] = ShardError) -> np.ndarray:
+    """Member ``name`` of an :func:`open_npz` archive; ``error`` naming the file and the field for
+    pickled objects (refused) or a truncated or corrupt member."""
     try:
         return z[name]
     except ValueError as exc:  # object arrays need pickle, which is refused
         if "pickle" in str(exc):
-            raise ShardError(f"{path}: field {name!r}: holds pickled objects (refused; shards are plain "
-                             "arrays)") from None
-        raise ShardError(f"{path}: field {name!r}: unreadable ({exc})") from exc
+            raise error(f"{path}: field {name!r}: holds pickled objects (refused; only plain arrays are "
+                        "read)") from None
+        raise error(f"{path}: field {name!r}: unreadable ({exc})") from exc
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise ShardError(f"{path}: field {name!r}: unreadable (truncated or corrupt file): {exc}") from exc
+        raise error(f"{path}: field {name!r}: unreadable (truncated or corrupt file): {exc}") from exc
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The checked ``metadata`` of a shard (the arrays are not read)."""
     path = Path(path)
-    z, files = _open(path)
+    z, files = open_npz(path)
     with z:
         if _METADATA not in files:
             raise ShardError(f"{path}: field 'metadata' is missing")
-        return _check_metadata(path, _read(path, z, _METADATA))
+        return _check_metadata(path, read_field(path, z, _METADATA))
 
 
 def load_shard(path: str | os.PathLike[str]) -> tuple[SampleSet, dict[str, Any]]:
@@ -174,7 +180,7 @@ def load_shard(path: str | os.PathLike[str]) -> tuple[SampleSet, dict[str, Any]]
         ShardError: naming ``path`` (and the field), for anything that does not match the format.
     """
     path = Path(path)
-    z, files = _open(path)
+    z, files = open_npz(path)
     with z:
         expected = [*SAMPLE_FIELDS, _METADATA]
         missing = [k for k in expected if k not in files]
@@ -183,8 +189,8 @@ def load_shard(path: str | os.PathLike[str]) -> tuple[SampleSet, dict[str, Any]]
             raise ShardError(f"{path}: field {missing[0]!r} is missing (missing: {missing})")
         if unknown:
             raise ShardError(f"{path}: unknown field {unknown[0]!r} (unknown: {unknown})")
-        meta = _check_metadata(path, _read(path, z, _METADATA))
-        arrays = {name: _read(path, z, name) for name in SAMPLE_FIELDS}
+        meta = _check_metadata(path, read_field(path, z, _METADATA))
+        arrays = {name: read_field(path, z, name) for name in SAMPLE_FIELDS}
     dims = {**meta["dims"], "3": 3}
     s = meta["samples"]
     for name, (dtype, shape) in SAMPLE_FIELDS.items():
