@@ -33,7 +33,8 @@ from typing import IO
 
 import numpy as np
 
-__all__ = ["MAX_LAW_BYTES", "MAX_MEMBERS", "MAX_NPZ_BYTES", "field_digest", "read_npz", "write_npz"]
+__all__ = ["MAX_LAW_BYTES", "MAX_MEMBERS", "MAX_NPZ_BYTES", "field_digest", "read_npy_header", "read_npz",
+           "write_npz"]
 
 MAX_NPZ_BYTES = 256 * 2**20
 """Default bound on an archive's size on disk, on each member's and on all read members'
@@ -176,16 +177,21 @@ def _read_member(path: Path, zf: zipfile.ZipFile, name: str, info: zipfile.ZipIn
                          f"{type(exc).__name__}: {str(exc)[:200]}") from exc
 
 
+def read_npy_header(fh: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` from the magic and header at the start of a ``.npy``
+    stream (format 1.0 or 2.0; another version is a ``ValueError``). Nothing else is read."""
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(fh)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(fh)
+    raise ValueError(f".npy format version {version} is not read")
+
+
 def _parse_npy(data: bytes) -> np.ndarray:
     """An array from ``.npy`` bytes, its declared size checked against the bytes there are."""
     fh = io.BytesIO(data)
-    version = np.lib.format.read_magic(fh)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-    else:
-        raise ValueError(f".npy format version {version} is not read")
+    shape, fortran, dtype = read_npy_header(fh)
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in _DTYPE_KINDS:
         raise ValueError(f"dtype {dtype} is not a plain numeric or string dtype (object arrays are refused)")
     if any(d < 0 for d in shape):

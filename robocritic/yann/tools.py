@@ -17,6 +17,7 @@ import numpy as np
 
 from robocritic.controllers.explicit_mpc import ExplicitLaw, ExplicitMPC
 from robocritic.utils.atomic import atomic_write
+from robocritic.utils.npz_archive import read_npy_header
 
 
 def build_explicit(spec_path: str | Path, out_path: str | Path, *, verify_states: int = 1000,
@@ -87,13 +88,7 @@ def _load_states(path: str | Path, n_x: int, *, max_bytes: int = MAX_STATES_BYTE
 
 def _npy_header(fh: Any, where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
     try:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-        else:
-            raise ValueError(f".npy format version {version} is not read")
+        shape, fortran, dtype = read_npy_header(fh)
     except (ValueError, EOFError, RecursionError, SyntaxError) as exc:
         raise ValueError(f"{where}: not a plain .npy array (truncated or another format?): {exc}") from exc
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in "biuf":
