@@ -19,7 +19,8 @@ Lockstep (the only mode): publish tick ``k`` (``/clock`` = ``k dt``, wrench and 
 ``k dt``), wait for the command of that tick, step the env once (1 ms), publish tick ``k+1``.
 ``real_time_factor`` > 0 paces the ticks to wall time; 0 runs as fast as the loop closes. While
 waiting, the tick is re-sent every ``resend_period_s``; after the first command, a tick without a
-command for ``lockstep_timeout_s`` of wall time is stepped with the safe command and counted. The
+command for ``lockstep_timeout_s`` of wall time is stepped with the safe command and counted (the
+pacing is :class:`~robocritic.nodes.lockstep.LockstepScheduler`, shared with ``nav_sim_bridge``). The
 env core (command checks, e-stop, records, episodes) is the pendulum bridge's
 :class:`~robocritic.nodes.bridge_logic.BridgeLogic`.
 
@@ -54,7 +55,6 @@ profile's ``control_hz``; an arm is commanded at ``critic_hz``.
 from __future__ import annotations
 
 import sys
-import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -64,6 +64,7 @@ import numpy as np
 
 from robocritic.nodes.bridge_logic import BridgeLogic
 from robocritic.nodes.io.arm import ArmIO
+from robocritic.nodes.lockstep import LockstepScheduler
 from robocritic.nodes.profile_params import (
     ESTOP_QOS,
     declare_profile,
@@ -71,7 +72,7 @@ from robocritic.nodes.profile_params import (
     require_topic,
     topic_qos,
 )
-from robocritic.nodes.report import percentiles_ms, write_report
+from robocritic.nodes.report import write_report
 from robocritic.nodes.runtime import run_node
 from robocritic.nodes.sim_bridge import GROUND_TRUTH_QOS
 from robocritic.nodes.validators import at_least, finite_list, non_negative, positive
@@ -80,7 +81,6 @@ from robocritic.ros.msgs.convert import ns_to_time, numpy_to_float64_multi_array
 from robocritic.ros.qos import CLOCK
 from robocritic.ros.transport.base import Node, ParameterError
 
-_HOUSEKEEPING_PERIOD_S = 0.02  # unpaced: how often re-sends and timeouts are checked
 _RECORD_TICKS = 100_000  # per-step force records kept (the most recent)
 
 
@@ -180,19 +180,9 @@ class ArmSimBridgeNode:
         self.arm = env.unwrapped
         self.frame_id = profile.frames.get("base", "")
         self.dt_s = dt
-        self.paced = self.real_time_factor > 0
-        self.deadline_s = dt / (self.real_time_factor if self.paced else 1.0)
         self.forces: deque[tuple[float, float]] = deque(maxlen=_RECORD_TICKS)
-        self.latencies_s: deque[float] = deque(maxlen=_RECORD_TICKS)
-        self.finished = False
         self.resends = 0
         self.ignored_commands = 0
-        self._started = self._awaiting = self._ready = self._first_command_seen = False
-        self._published_ns = self._last_sent_ns = 0
-        self._published_perf_ns: int | None = None
-        self._first_perf_ns: int | None = None
-        self._last_perf_ns: int | None = None
-        self._done_since: int | None = None
         clock_spec = profile.topics.get("clock")
         self._clock_pub = node.create_publisher(Clock, clock_spec.name if clock_spec else "/clock", CLOCK)
         self._wrench_pub = node.create_publisher(WrenchStamped, wrench_spec.name, topic_qos(wrench_spec))
@@ -203,45 +193,36 @@ class ArmSimBridgeNode:
         )
         node.create_subscription(Bool, profile.estop.name, self._on_estop, ESTOP_QOS)
         node.create_subscription(Bool, "~/reset_estop", self._on_reset_estop, ESTOP_QOS)
-        period = self.deadline_s if self.paced else _HOUSEKEEPING_PERIOD_S
-        self._timer = node.create_timer(period, self._on_timer)
-        pacing = f"real-time factor {self.real_time_factor:g}" if self.paced else "unpaced"
-        node.get_logger().info(f"{env_id} as {profile.robot}: lockstep, dt {dt:g} s, options {options}, {pacing}")
+        self._lockstep = LockstepScheduler(
+            node, dt_s=dt, real_time_factor=self.real_time_factor, lockstep_timeout_s=self.lockstep_timeout_s,
+            resend_period_s=self.resend_period_s, shutdown_when_done=self.shutdown_when_done,
+            publish=self._publish_tick, on_timeout=self._on_lockstep_timeout,
+            can_start=lambda: self._state_pub.get_subscription_count() >= self.wait_for_subscribers,
+            is_done=lambda: self.logic.done, latency_samples=_RECORD_TICKS,
+        )  # fmt: skip
+        self.latencies_s: deque[float] = self._lockstep.latencies_s
+        node.get_logger().info(
+            f"{env_id} as {profile.robot}: lockstep, dt {dt:g} s, options {options}, {self._lockstep.pacing}"
+        )
+
+    @property
+    def finished(self) -> bool:
+        """Set one timer period after ``max_steps`` when ``shutdown_when_done``."""
+        return self._lockstep.finished
 
     # --- callbacks ------------------------------------------------------------------------------
 
-    def _on_timer(self) -> None:
-        now = self.node.now_ns()
-        if self._ready:  # paced: the stepped tick's wall-time slot has come
-            self._ready = False
-            self._publish_tick()
-        elif self.logic.done:
-            if self._done_since is None:  # one period after the last tick, so its samples are out
-                self._done_since = now
-            elif self.shutdown_when_done:
-                self.finished = True
-        elif not self._started:
-            if self._state_pub.get_subscription_count() >= self.wait_for_subscribers:
-                self._started = True
-                self._publish_tick()
-        elif self._awaiting:
-            if self._first_command_seen and now - self._published_ns > self.lockstep_timeout_s * 1e9:
-                self.node.get_logger().warning(
-                    f"lockstep: no command for tick {self.logic.tick} within {self.lockstep_timeout_s:g} s; "
-                    "stepping with the safe command", throttle_s=1.0,
-                )  # fmt: skip
-                self._step(self.logic.safe_command.copy(), "lockstep_timeout")
-            elif now - self._last_sent_ns >= self.resend_period_s * 1e9:
-                self._publish_tick(resend=True)
+    def _on_lockstep_timeout(self) -> None:
+        self.node.get_logger().warning(
+            f"lockstep: no command for tick {self.logic.tick} within {self.lockstep_timeout_s:g} s; "
+            "stepping with the safe command", throttle_s=1.0,
+        )  # fmt: skip
+        self._step(self.logic.safe_command.copy(), "lockstep_timeout")
 
     def _on_command(self, msg: Float64MultiArray) -> None:
         if not self.logic.on_command(msg.data, self.logic.stamp_ns):
             return
-        self._first_command_seen = True
-        if self._published_perf_ns is not None:
-            self.latencies_s.append((time.perf_counter_ns() - self._published_perf_ns) / 1e9)
-            self._published_perf_ns = None
-        if not self._awaiting:
+        if not self._lockstep.command_arrived():
             self.ignored_commands += 1  # before the first tick, after max_steps, or a duplicate
             self.logic.discard_fresh()
             return
@@ -257,15 +238,12 @@ class ArmSimBridgeNode:
     # --- stepping and publishing -----------------------------------------------------------------
 
     def _step(self, command: np.ndarray, reason: str) -> None:
-        self._awaiting = False
+        self._lockstep.close_tick()
         self.logic.step(command, reason)
         self.forces.append((self.arm.normal_force_raw(), float(self.arm.force_filter.y)))
-        if self.paced:
-            self._ready = True  # the timer publishes it in its slot
-        else:
-            self._publish_tick()
+        self._lockstep.next_tick()
 
-    def _publish_tick(self, resend: bool = False) -> None:
+    def _publish_tick(self, resend: bool) -> None:
         sample = self.logic.sensor()
         self._clock_pub.publish(Clock(clock=ns_to_time(sample.stamp_ns)))
         # The wrench first: in-process (and usually over DDS) it then arrives before the state.
@@ -273,17 +251,11 @@ class ArmSimBridgeNode:
                                                       self.frame_id))  # fmt: skip
         self._state_pub.publish(numpy_to_joint_state(sample.names, sample.position, sample.velocity,
                                                      sample.effort, stamp_ns=sample.stamp_ns))  # fmt: skip
-        self._last_sent_ns = self.node.now_ns()
         if resend:
             self.resends += 1
             return
         self._truth_pub.publish(numpy_to_float64_multi_array(sample.state, labels=["state"]))
-        perf = time.perf_counter_ns()
-        self._published_ns, self._published_perf_ns = self._last_sent_ns, perf
-        self._first_perf_ns = perf if self._first_perf_ns is None else self._first_perf_ns
-        self._last_perf_ns = perf
         self.logic.discard_fresh()  # a command that came before this state was not computed from it
-        self._awaiting = not self.logic.done
 
     # --- shutdown and report -------------------------------------------------------------------
 
@@ -295,8 +267,6 @@ class ArmSimBridgeNode:
 
     def report(self) -> dict[str, Any]:
         """Episodes (states, applied torques), per-step forces, timing and counters, JSON-ready."""
-        span = (self._last_perf_ns - self._first_perf_ns) / 1e9 if self._first_perf_ns is not None else 0.0
-        intervals = max(len(self.latencies_s) - 1, 0)
         return {
             "node": self.node.fully_qualified_name,
             "profile": self.profile.source,
@@ -304,12 +274,10 @@ class ArmSimBridgeNode:
             "real_time_factor": self.real_time_factor,
             "episodes": list(self.logic.episodes),
             "forces": [list(f) for f in self.forces],
-            "timing": {"ticks": self.logic.steps, "wall_time_s": span,
-                       "achieved_rate_hz": intervals / span if span > 0 else None,
-                       "latency": percentiles_ms(list(self.latencies_s))},  # fmt: skip
+            "timing": self._lockstep.timing(self.logic.steps),
             "counters": {**self.logic.counters(), "resends": self.resends,
                          "ignored_commands": self.ignored_commands,
-                         "callback_errors": dict(self.node.stats.callback_errors)},  # fmt: skip
+                         "callback_errors": dict(self.node.stats.callback_errors)},
         }
 
 

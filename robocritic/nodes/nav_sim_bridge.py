@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from typing import Any
@@ -67,9 +66,10 @@ import numpy as np
 from robocritic.envs.nav.world import PRESETS
 from robocritic.navdp.evaluate import ENV_ID, EpisodeSpec, make_env, reset_paired
 from robocritic.nodes.io.diffdrive import DiffDriveIO
+from robocritic.nodes.lockstep import LockstepScheduler
 from robocritic.nodes.profile_params import ESTOP_QOS, declare_profile, require_topic, topic_qos
 from robocritic.nodes.rejections import InputRejected, RejectionCounter
-from robocritic.nodes.report import percentiles_ms, write_report
+from robocritic.nodes.report import write_report
 from robocritic.nodes.runtime import run_node
 from robocritic.nodes.validators import at_least, non_negative, one_of, positive
 from robocritic.profiles import HardwareProfile
@@ -81,7 +81,6 @@ from robocritic.ros.transport.base import Node, ParameterError
 ZERO_COMMAND = np.zeros(2)
 """The safe command ``(v, omega)``: stand still."""
 OUTCOMES = ("success", "collision", "timeout")
-_HOUSEKEEPING_PERIOD_S = 0.02  # unpaced: how often re-sends and timeouts are checked
 
 
 def decode_twist(msg: Twist) -> np.ndarray:
@@ -215,16 +214,7 @@ class NavSimBridgeNode:
         self.rejected = self._rejections.counts
         self.safe_steps: Counter[str] = Counter()
         self.commands_received = self.resends = self.ignored_commands = self.goal_sends = 0
-        self.paced = self.real_time_factor > 0
-        self.latencies_s: deque[float] = deque(maxlen=100_000)
-        self.finished = False
-        self._started = self._awaiting = self._ready = self._first_command_seen = False
         self._estop_signal = self._estop_latched = False
-        self._published_ns = self._last_sent_ns = 0
-        self._published_perf_ns: int | None = None
-        self._first_perf_ns: int | None = None
-        self._last_perf_ns: int | None = None
-        self._done_since: int | None = None
         clock_spec = profile.topics.get("clock")
         self._clock_pub = node.create_publisher(Clock, clock_spec.name if clock_spec else "/clock", CLOCK)
         self._goal_pub = node.create_publisher(PoseStamped, goal_spec.name, topic_qos(goal_spec))
@@ -233,19 +223,29 @@ class NavSimBridgeNode:
         node.create_subscription(Twist, cmd_spec.name, self._on_command, topic_qos(cmd_spec))
         node.create_subscription(Bool, profile.estop.name, self._on_estop, ESTOP_QOS)
         node.create_subscription(Bool, "~/reset_estop", self._on_reset_estop, ESTOP_QOS)
-        period = dt / self.real_time_factor if self.paced else _HOUSEKEEPING_PERIOD_S
-        self._timer = node.create_timer(period, self._on_timer)
-        pacing = f"real-time factor {self.real_time_factor:g}" if self.paced else "unpaced"
+        self._lockstep = LockstepScheduler(
+            node, dt_s=dt, real_time_factor=self.real_time_factor, lockstep_timeout_s=self.lockstep_timeout_s,
+            resend_period_s=self.resend_period_s, shutdown_when_done=self.shutdown_when_done,
+            publish=self._publish_tick, on_timeout=self._on_lockstep_timeout,
+            can_start=lambda: self._odom_pub.get_subscription_count() >= self.wait_for_subscribers,
+            is_done=lambda: self.done,
+        )  # fmt: skip
+        self.latencies_s: deque[float] = self._lockstep.latencies_s
         node.get_logger().info(
             f"{env_id} as {profile.robot}: world {preset}/{world_seed}, episode {episode} "
             f"(seed {self.seed}), start {np.round(self.start, 3).tolist()}, "
-            f"goal {np.round(self.goal, 3).tolist()}; lockstep, dt {dt:g} s, {pacing}"
+            f"goal {np.round(self.goal, 3).tolist()}; lockstep, dt {dt:g} s, {self._lockstep.pacing}"
         )
 
     @property
     def done(self) -> bool:
         """Whether the episode has ended (:attr:`outcome` says how)."""
         return self.outcome is not None
+
+    @property
+    def finished(self) -> bool:
+        """Set one timer period after the end when ``shutdown_when_done``."""
+        return self._lockstep.finished
 
     @property
     def stamp_ns(self) -> int:
@@ -264,29 +264,12 @@ class NavSimBridgeNode:
 
     # --- callbacks ------------------------------------------------------------------------------
 
-    def _on_timer(self) -> None:
-        now = self.node.now_ns()
-        if self._ready:  # paced: the stepped tick's wall-time slot has come
-            self._ready = False
-            self._publish_tick()
-        elif self.done:
-            if self._done_since is None:  # one period after the last tick, so its messages are out
-                self._done_since = now
-            elif self.shutdown_when_done:
-                self.finished = True
-        elif not self._started:
-            if self._odom_pub.get_subscription_count() >= self.wait_for_subscribers:
-                self._started = True
-                self._publish_tick()
-        elif self._awaiting:
-            if self._first_command_seen and now - self._published_ns > self.lockstep_timeout_s * 1e9:
-                self.node.get_logger().warning(
-                    f"lockstep: no cmd_vel for tick {self.tick} within {self.lockstep_timeout_s:g} s; "
-                    "stepping with zero velocity", throttle_s=1.0,
-                )  # fmt: skip
-                self._step(ZERO_COMMAND, "lockstep_timeout")
-            elif now - self._last_sent_ns >= self.resend_period_s * 1e9:
-                self._publish_tick(resend=True)
+    def _on_lockstep_timeout(self) -> None:
+        self.node.get_logger().warning(
+            f"lockstep: no cmd_vel for tick {self.tick} within {self.lockstep_timeout_s:g} s; "
+            "stepping with zero velocity", throttle_s=1.0,
+        )  # fmt: skip
+        self._step(ZERO_COMMAND, "lockstep_timeout")
 
     def _on_command(self, msg: Twist) -> None:
         try:
@@ -295,11 +278,7 @@ class NavSimBridgeNode:
             self._rejections.reject(exc)
             return
         self.commands_received += 1
-        self._first_command_seen = True
-        if self._published_perf_ns is not None:
-            self.latencies_s.append((time.perf_counter_ns() - self._published_perf_ns) / 1e9)
-            self._published_perf_ns = None
-        if not self._awaiting:
+        if not self._lockstep.command_arrived():
             self.ignored_commands += 1  # before the first tick, after the end, or a second answer
             return
         if self._estop_latched:
@@ -325,7 +304,7 @@ class NavSimBridgeNode:
     # --- stepping and publishing -----------------------------------------------------------------
 
     def _step(self, command: np.ndarray, reason: str) -> None:
-        self._awaiting = False
+        self._lockstep.close_tick()
         if reason != "command":
             self.safe_steps[reason] += 1
         command = np.array(command, dtype=np.float64)
@@ -347,29 +326,19 @@ class NavSimBridgeNode:
             self.outcome = "timeout"
         if self.done:
             self.node.get_logger().info(f"episode ended at tick {self.tick}: {self.outcome}")
-        if self.paced:
-            self._ready = True  # the timer publishes it in its slot
-        else:
-            self._publish_tick()
+        self._lockstep.next_tick()
 
-    def _publish_tick(self, resend: bool = False) -> None:
+    def _publish_tick(self, resend: bool) -> None:
         stamp = self.stamp_ns
         self._clock_pub.publish(Clock(clock=ns_to_time(stamp)))
-        if not self._first_command_seen:  # tick 0 and its re-sends: a late planner still gets the goal
+        if not self._lockstep.command_seen:  # tick 0 and its re-sends: a late planner still gets the goal
             self._goal_pub.publish(self.io.goal_message(self.goal, stamp))
             self.goal_sends += 1
         # The depth image before the odometry: in-process (and usually over DDS) it arrives first.
         self._depth_pub.publish(self.io.depth_message(self._obs["depth"], stamp))
         self._odom_pub.publish(self.io.odometry_message(self._obs["odom"], stamp))
-        self._last_sent_ns = self.node.now_ns()
         if resend:
             self.resends += 1
-            return
-        perf = time.perf_counter_ns()
-        self._published_ns, self._published_perf_ns = self._last_sent_ns, perf
-        self._first_perf_ns = perf if self._first_perf_ns is None else self._first_perf_ns
-        self._last_perf_ns = perf
-        self._awaiting = not self.done
 
     # --- shutdown and report -------------------------------------------------------------------
 
@@ -381,8 +350,6 @@ class NavSimBridgeNode:
 
     def report(self) -> dict[str, Any]:
         """The episode (outcome, true trajectory, applied commands), counters and timing, JSON-ready."""
-        span = (self._last_perf_ns - self._first_perf_ns) / 1e9 if self._first_perf_ns is not None else 0.0
-        intervals = max(len(self.latencies_s) - 1, 0)
         final = self.poses[-1][:2]
         return {
             "node": self.node.fully_qualified_name,
@@ -408,10 +375,8 @@ class NavSimBridgeNode:
             "min_clearance": self.min_clearance,
             "trace": {"xy": self.xy.tolist(), "yaw": [float(p[2]) for p in self.poses],
                       "commands": [c.tolist() for c in self.commands],
-                      "reasons": list(self.reasons)},  # fmt: skip
-            "timing": {"ticks": self.tick, "wall_time_s": span,
-                       "achieved_rate_hz": intervals / span if span > 0 else None,
-                       "latency": percentiles_ms(list(self.latencies_s))},  # fmt: skip
+                      "reasons": list(self.reasons)},
+            "timing": self._lockstep.timing(self.tick),
             "counters": {
                 "commands_received": self.commands_received,
                 "rejected": dict(self.rejected),

@@ -16,10 +16,6 @@ from the first one it saw on each topic.
 from __future__ import annotations
 
 import math
-import re
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,31 +56,25 @@ class Seen:
     verdicts: list[Any] = field(default_factory=list)  # robocritic_msgs/msg/SafetyVerdict
 
 
-def _stamp_ns(msg: Any) -> int:
-    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-
-
 def _subscribe(p: nodes.Probe) -> Seen:
     """The probe's four subscriptions, at the QoS the profile gives each topic."""
     from geometry_msgs.msg import WrenchStamped
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import JointState
     from std_msgs.msg import Float64MultiArray
 
     from robocritic_msgs.msg import SafetyVerdict
 
     seen = Seen()
-    best_effort = QoSProfile(depth=PROBE_DEPTH, reliability=ReliabilityPolicy.BEST_EFFORT)
-    reliable = QoSProfile(depth=PROBE_DEPTH, reliability=ReliabilityPolicy.RELIABLE)
+    best_effort, reliable = nodes.probe_qos(PROBE_DEPTH)
 
     def on_state(msg: JointState) -> None:
-        stamp = _stamp_ns(msg)
+        stamp = nodes.stamp_ns(msg)
         seen.state_stamps.append(stamp)
         seen.states[stamp] = np.array(msg.position, dtype=np.float64)
         seen.names.add(tuple(msg.name))
 
     def on_wrench(msg: WrenchStamped) -> None:
-        seen.wrench_stamps.append(_stamp_ns(msg))
+        seen.wrench_stamps.append(nodes.stamp_ns(msg))
         seen.wrench_frames.add(msg.header.frame_id)
 
     node = p.node
@@ -94,36 +84,6 @@ def _subscribe(p: nodes.Probe) -> Seen:
                              lambda m: seen.commands.append(list(m.data)), reliable)  # fmt: skip
     node.create_subscription(SafetyVerdict, f"{NAMESPACE}/safety_verdict", seen.verdicts.append, reliable)
     return seen
-
-
-def _launch(env: dict[str, str], log: Path, launch_args: list[str]) -> subprocess.Popen[bytes]:
-    robocritic = Path(sys.executable).with_name("robocritic")  # the console script of this venv
-    cmd = [str(robocritic), "launch", LAUNCH_FILE, "--transport", "rclpy", "--duration", str(DURATION_S),
-           f"seed:={SEED}", f"max_steps:={STEPS}", "surface_offset:=0.02",
-           f"real_time_factor:={REAL_TIME_FACTOR}", *launch_args]  # fmt: skip
-    with open(log, "wb") as out:
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
-def _services(p: nodes.Probe, node: str) -> set[str]:
-    """Service names of ``/arm3/<node>`` in the ROS graph (empty until the node is discovered)."""
-    from rclpy._rclpy_pybind11 import NodeNameNonExistentError
-
-    try:
-        return {name for name, _ in p.node.get_service_names_and_types_by_node(node, NAMESPACE)}
-    except NodeNameNonExistentError:
-        return set()
-
-
-def _stop(launcher: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C (the launcher then stops its nodes), SIGKILL if it hangs."""
-    if launcher.poll() is None:
-        launcher.send_signal(signal.SIGINT)
-        try:
-            launcher.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            launcher.kill()
-            launcher.wait(timeout=10)
 
 
 def _gravity_compensation(q: np.ndarray) -> np.ndarray:
@@ -139,30 +99,24 @@ def _run(
     ros_env: dict[str, str], rclpy_context: Any, log: Path, launch_args: list[str]
 ) -> tuple[Seen, str, int]:
     """Launch, watch until the launcher exits, and return what was seen, the log and the exit code."""
+    args = [f"seed:={SEED}", f"max_steps:={STEPS}", "surface_offset:=0.02",
+            f"real_time_factor:={REAL_TIME_FACTOR}", *launch_args]  # fmt: skip
     with nodes.probe(rclpy_context) as p:
         seen = _subscribe(p)
-        launcher = _launch(ros_env, log, launch_args)
-        try:
+        with nodes.launched(LAUNCH_FILE, DURATION_S, args, ros_env, log) as launcher:
             # rclpy nodes, not DDS-transport ones: only rclpy nodes offer parameter services
             def up() -> bool:
-                return all(f"{NAMESPACE}/{n}/get_parameters" in _services(p, n) for n in NODES)
+                return all(f"{NAMESPACE}/{n}/get_parameters" in nodes.services(p, n, NAMESPACE)
+                           for n in NODES)  # fmt: skip
 
             p.spin_until(lambda: launcher.poll() is not None or up())  # a node that fails exits fast
             assert up(), f"parameter services never appeared\n{log.read_text()}"
-            assert p.spin_until(lambda: launcher.poll() is not None, DURATION_S + 40.0), log.read_text()
-            p.spin(0.5)  # anything still in flight (the safe stop was acknowledged before the exit)
-        finally:
-            _stop(launcher)
+            nodes.spin_until_exit(p, launcher, DURATION_S, log)  # the safe stop was acknowledged before it
     return seen, log.read_text(), launcher.returncode
 
 
 def _check_clean_shutdown(output: str, returncode: int) -> None:
-    assert returncode == 0, output
-    pids = {name: int(pid) for name, pid in re.findall(r"started (\w+) \[pid (\d+)\]", output)}
-    assert set(pids) == set(NODES), output
-    for name, pid in pids.items():
-        assert f"{name} [pid {pid}] ended with code 0" in output, output
-        assert not Path(f"/proc/{pid}").exists(), f"{name} [pid {pid}] is still running"
+    nodes.check_clean_shutdown(output, returncode, NODES)
     assert "was not acknowledged" not in output, output  # the safe stop reached its subscribers
 
 
@@ -189,7 +143,7 @@ def _check_loop(seen: Seen, output: str) -> list[Any]:
     verdicts, commands = seen.verdicts, seen.commands
     ticked = [v for v in verdicts if v.reason != "shutdown"]
     assert verdicts[-1] not in ticked and len(ticked) == len(verdicts) - 1, "one safe stop, the last"
-    stamps = [_stamp_ns(v) for v in ticked]
+    stamps = [nodes.stamp_ns(v) for v in ticked]
     first = _first_tick(stamps, "verdicts")
     assert stamps == list(range(first * TICK_NS, (STEPS + 1) * TICK_NS, TICK_NS)), "one verdict per tick"
     # nominal and certified impedance commands: [setpoint (2,) [m], log stiffness (2,)]

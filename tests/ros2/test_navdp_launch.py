@@ -11,10 +11,6 @@ loaded machine), so it checks every tick from the first one it saw.
 
 from __future__ import annotations
 
-import re
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +20,6 @@ import numpy as np
 import pytest
 
 pytestmark = pytest.mark.timeout(120)
-ROOT = Path(__file__).parents[2]
 LAUNCH_FILE = "launch/navdp_sim.launch.yaml"
 NODES = ("nav_sim_bridge", "navdp_planner")
 TICK_NS = 100_000_000  # hardware/diffdrive_depth.yaml: 10 Hz, one cmd_vel per env step
@@ -48,30 +43,24 @@ class Seen:
     paths: list[Any] = field(default_factory=list)
 
 
-def _stamp_ns(msg: Any) -> int:
-    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-
-
 def _subscribe(p: nodes.Probe) -> Seen:
     from geometry_msgs.msg import PoseStamped, Twist
     from nav_msgs.msg import Odometry
     from nav_msgs.msg import Path as PathMsg
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
     seen = Seen()
-    best_effort = QoSProfile(depth=PROBE_DEPTH, reliability=ReliabilityPolicy.BEST_EFFORT)
-    reliable = QoSProfile(depth=PROBE_DEPTH, reliability=ReliabilityPolicy.RELIABLE)
+    best_effort, reliable = nodes.probe_qos(PROBE_DEPTH)
 
     def on_odom(msg: Odometry) -> None:
-        stamp = _stamp_ns(msg)
+        stamp = nodes.stamp_ns(msg)
         seen.odom_stamps.append(stamp)
         seen.odom_xy[stamp] = np.array([msg.pose.pose.position.x, msg.pose.pose.position.y])
 
     node = p.node
     node.create_subscription(Odometry, "/odom", on_odom, best_effort)
     node.create_subscription(Image, "/camera/depth/image_raw", lambda m: seen.depth.append(
-        (_stamp_ns(m), m.encoding, m.height, m.width)), best_effort)
+        (nodes.stamp_ns(m), m.encoding, m.height, m.width)), best_effort)
     node.create_subscription(PoseStamped, "/goal_pose", lambda m: seen.goals.append(
         (m.header.frame_id, m.pose.position.x, m.pose.position.y)), reliable)
     node.create_subscription(Twist, "/cmd_vel", lambda m: seen.twists.append((m.linear.x, m.angular.z)), reliable)
@@ -80,35 +69,18 @@ def _subscribe(p: nodes.Probe) -> Seen:
 
 
 def _run(ros_env: dict[str, str], rclpy_context: Any, log: Path) -> tuple[Seen, str, int]:
-    robocritic = Path(sys.executable).with_name("robocritic")  # the console script of this venv
-    cmd = [str(robocritic), "launch", LAUNCH_FILE, "--transport", "rclpy", "--duration", str(DURATION_S),
-           "method:=dwa", f"world_seed:={WORLD}", f"max_steps:={STEPS}", f"real_time_factor:={REAL_TIME_FACTOR}"]
+    args = ["method:=dwa", f"world_seed:={WORLD}", f"max_steps:={STEPS}",
+            f"real_time_factor:={REAL_TIME_FACTOR}"]  # fmt: skip
     with nodes.probe(rclpy_context) as p:
         seen = _subscribe(p)
-        with open(log, "wb") as out:
-            launcher = subprocess.Popen(cmd, cwd=ROOT, env=ros_env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            assert p.spin_until(lambda: launcher.poll() is not None, DURATION_S + 40.0), log.read_text()
-            p.spin(0.5)
-        finally:
-            if launcher.poll() is None:
-                launcher.send_signal(signal.SIGINT)
-                try:
-                    launcher.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    launcher.kill()
-                    launcher.wait(timeout=10)
+        with nodes.launched(LAUNCH_FILE, DURATION_S, args, ros_env, log) as launcher:
+            nodes.spin_until_exit(p, launcher, DURATION_S, log)
     return seen, log.read_text(), launcher.returncode
 
 
 def test_navdp_sim_launch_runs_on_rclpy_and_stops_safely(ros_env, rclpy_context, tmp_path):
     seen, output, returncode = _run(ros_env, rclpy_context, tmp_path / "launch.log")
-    assert returncode == 0, output
-    pids = {name: int(pid) for name, pid in re.findall(r"started (\w+) \[pid (\d+)\]", output)}
-    assert set(pids) == set(NODES), output
-    for name, pid in pids.items():
-        assert f"{name} [pid {pid}] ended with code 0" in output, output
-        assert not Path(f"/proc/{pid}").exists(), f"{name} [pid {pid}] is still running"
+    nodes.check_clean_shutdown(output, returncode, NODES)
     # The lockstep loop ran every tick to STEPS on the 100 ms grid (tick 0 re-sent until answered).
     assert seen.odom_stamps, output
     ticks = sorted(set(seen.odom_stamps))
