@@ -6,8 +6,10 @@
 | ``robocritic/ClippedPendulumBullet-v0`` | PyBullet (extra ``pybullet``) | the same task |
 | ``robocritic/SafetyCSTR-v0`` | scipy ODE | runaway-prone reactor, T < 480 K |
 | ``robocritic/ArmPressWipe-v0`` | MuJoCo, 1 kHz | planar 3-link torque arm: press 5-20 N and wipe, filtered force < 30 N |
+| ``robocritic/ArmPressWipe-v1`` | MuJoCo, 1 kHz | the same task with a 0.8 s approach window (room for a guarded move) |
 | ``robocritic/ArmPressWipeBullet-v0`` | PyBullet (extra ``pybullet``), 1 kHz | the same task |
 | ``robocritic/Arm7PressWipe-v0`` | MuJoCo, 1 kHz | 7-DoF torque arm (Panda kinematics and limits): the same task in 3-D |
+| ``robocritic/Arm7PressWipe-v1`` | MuJoCo, 1 kHz | the 7-DoF task with a 0.8 s approach window |
 | ``robocritic/ArmPegInHole-v0`` | MuJoCo, 1 kHz | the planar arm inserts a peg (1 mm clearance), filtered lateral force < 10 N |
 | ``robocritic/ArmGroove-v0`` | MuJoCo, 1 kHz | the planar arm follows a groove past a moving obstacle, filtered wall (lateral) force < 12 N |
 | ``robocritic/NavPointGoal-v0`` | MuJoCo ray casting, 10 Hz | differential-drive robot reaches a point goal in a generated cluttered world from depth + odometry; collision unsafe |
@@ -36,11 +38,13 @@ _SPECS = {
     ),
     "robocritic/SafetyCSTR-v0": ("robocritic.envs.cstr.safety_cstr_v0:SafetyCSTREnv", 120),
     "robocritic/ArmPressWipe-v0": ("robocritic.envs.arm.press_wipe_v0:ArmPressWipeEnv", 2000),
+    "robocritic/ArmPressWipe-v1": ("robocritic.envs.arm.press_wipe_v1:ArmPressWipeV1Env", 2500),
     "robocritic/ArmPressWipeBullet-v0": (
         "robocritic.envs.arm.press_wipe_bullet_v0:ArmPressWipeBulletEnv",
         2000,
     ),
     "robocritic/Arm7PressWipe-v0": ("robocritic.envs.arm.press_wipe7_v0:Arm7PressWipeEnv", 2000),
+    "robocritic/Arm7PressWipe-v1": ("robocritic.envs.arm.press_wipe7_v1:Arm7PressWipeV1Env", 2500),
     "robocritic/ArmPegInHole-v0": ("robocritic.envs.arm.peg_in_hole_v0:ArmPegInHoleEnv", 2000),
     "robocritic/ArmGroove-v0": ("robocritic.envs.arm.groove_v0:ArmGrooveEnv", 2000),
     "robocritic/NavPointGoal-v0": ("robocritic.envs.nav.point_goal_v0:NavPointGoalEnv", 600),

@@ -175,12 +175,14 @@ N_OBS = 13
 OPTION_KEYS = ("state", "surface_offset", "contact_stiffness_scale")
 
 
-def stroke_reference(t: float, stroke: tuple[float, float] = STROKE_X) -> float:
+def stroke_reference(t: float, stroke: tuple[float, float] = STROKE_X,
+                     approach_time: float = APPROACH_TIME) -> float:
     """The stroke reference ``x_ref(t)`` in m at ``t`` s after reset, for a stroke from
-    ``stroke[0]`` to ``stroke[1]`` m (this env's :data:`STROKE_X` by default)."""
-    if t <= APPROACH_TIME:
+    ``stroke[0]`` to ``stroke[1]`` m (this env's :data:`STROKE_X` by default) that starts
+    ``approach_time`` s after reset (this env's :data:`APPROACH_TIME` by default)."""
+    if t <= approach_time:
         return stroke[0]
-    frac = min((t - APPROACH_TIME) / STROKE_TIME, 1.0)
+    frac = min((t - approach_time) / STROKE_TIME, 1.0)
     return stroke[0] + frac * (stroke[1] - stroke[0])
 
 
@@ -213,6 +215,8 @@ class PressWipeTask(ArmTask):
 
     #: Start and end of the stroke along base x, m.
     stroke: tuple[float, float] = STROKE_X
+    #: Length of the approach phase, s: the stroke and the contact phase start here.
+    approach_time: float = APPROACH_TIME
 
     @names_env_errors
     def __init__(
@@ -282,7 +286,7 @@ class PressWipeTask(ArmTask):
         if t is None:
             t = self.time
         if x_ref is None:
-            x_ref = stroke_reference(t, self.stroke)
+            x_ref = stroke_reference(t, self.stroke, self.approach_time)
         return self._obs(self.force_filter.y, x_ref, t)
 
     def _force_info(self, t: float | None = None, x_ref: float | None = None) -> dict[str, Any]:
@@ -291,7 +295,7 @@ class PressWipeTask(ArmTask):
         if t is None:
             t = self.time
         if x_ref is None:
-            x_ref = stroke_reference(t, self.stroke)
+            x_ref = stroke_reference(t, self.stroke, self.approach_time)
         return {
             **self._sensor_info(),
             "surface_height": self._surface_height(),
@@ -315,9 +319,9 @@ class PressWipeTask(ArmTask):
         _, force = self._update_force_filter()
         st = self.arm_state()
         t = self.time
-        x_ref = stroke_reference(t, self.stroke)
+        x_ref = stroke_reference(t, self.stroke, self.approach_time)
         path_error = self._path_error(st.x, x_ref)
-        contact_phase = t >= APPROACH_TIME - 1e-12
+        contact_phase = t >= self.approach_time - 1e-12
         band_error = force_band_error(force) if contact_phase else 0.0
         in_band = contact_phase and band_error == 0.0
         if contact_phase:

@@ -31,7 +31,8 @@ import numpy as np
 
 from robocritic.envs.arm.press_wipe7_v0 import STROKE_X as STROKE7_X
 from robocritic.envs.arm.press_wipe7_v0 import STROKE_Y as STROKE7_Y
-from robocritic.envs.arm.press_wipe_v0 import STROKE_X, stroke_reference
+from robocritic.envs.arm.press_wipe_v0 import APPROACH_TIME, STROKE_X, stroke_reference
+from robocritic.envs.arm.press_wipe_v1 import APPROACH_TIME_V1
 
 __all__ = ["NOMINAL_CONTACT_HEIGHT", "NOMINAL_CONTACT_HEIGHT_7", "SCRIPTED_DEFAULTS", "TASK_GEOMETRY",
            "ExplorationPolicy", "ScriptedPressWipe", "policy_for_env"]
@@ -44,24 +45,36 @@ NOMINAL_CONTACT_HEIGHT_7 = 0.06
 
 TASK_GEOMETRY: dict[str, dict[str, Any]] = {
     "robocritic/ArmPressWipe-v0": {"n_task": 2, "contact_height": NOMINAL_CONTACT_HEIGHT, "stroke_x": STROKE_X},
+    "robocritic/ArmPressWipe-v1": {"n_task": 2, "contact_height": NOMINAL_CONTACT_HEIGHT, "stroke_x": STROKE_X,
+                                   "approach_time": APPROACH_TIME_V1},
     "robocritic/ArmPressWipeBullet-v0": {"n_task": 2, "contact_height": NOMINAL_CONTACT_HEIGHT,
                                          "stroke_x": STROKE_X},
     "robocritic/Arm7PressWipe-v0": {"n_task": 3, "contact_height": NOMINAL_CONTACT_HEIGHT_7,
                                     "stroke_x": STROKE7_X, "stroke_y": STROKE7_Y},
+    "robocritic/Arm7PressWipe-v1": {"n_task": 3, "contact_height": NOMINAL_CONTACT_HEIGHT_7,
+                                    "stroke_x": STROKE7_X, "stroke_y": STROKE7_Y, "approach_time": APPROACH_TIME_V1},
 }
 """What the policies know of each registered press-and-wipe env: task axes ``n_task``, nominal
-contact height [m], stroke start/end along x [m] and the stroke's y [m] (spatial arms)."""
+contact height [m], stroke start/end along x [m], the stroke's y [m] (spatial arms) and the
+approach time [s] where it is not v0's."""
 
 SCRIPTED_DEFAULTS: dict[str, dict[str, Any]] = {
     "robocritic/Arm7PressWipe-v0": {"stiffness": (1500.0, 1500.0, 1000.0), "approach_speed": 0.4,
                                     "contact_speed": 0.2},
+    "robocritic/ArmPressWipe-v1": {"slow_height": 0.035},
+    "robocritic/Arm7PressWipe-v1": {"stiffness": (1500.0, 1500.0, 1000.0), "approach_speed": 0.4,
+                                    "contact_speed": 0.07, "slow_height": 0.035},
 }
 """Per-env settings of :class:`ScriptedPressWipe` over its constructor's defaults (which are the
 planar arm's). The 7-DoF arm's normal task inertia is several times the planar arm's, so its TCP
 trails a moving setpoint by centimetres (the lag of a critically damped axis is
 ``2 v / omega``, ``omega = sqrt(K_z / Lambda_zz)``): the setpoint descends at the fastest speed the
 loop's ``max_increment`` allows and slows down only to ``contact_speed`` near the table, so that
-contact comes near the start of the contact phase; the force feedback then sets the depth."""
+contact comes near the start of the contact phase; the force feedback then sets the depth.
+``ArmPressWipe-v1``'s longer approach window is there for a guarded move: the policy slows to
+``contact_speed`` 3.5 cm above the nominal table, above the highest the table may be (3 cm) plus
+5 mm, so that no table height is hit at approach speed; the 7-DoF arm's v1 crosses that band at
+0.07 m/s (its heavier task inertia turns 0.1 m/s into a 30-40 N touch-down)."""
 
 _T = -1  # observation index of the time since reset [s]: the last entry, for every arm
 
@@ -115,6 +128,7 @@ class ScriptedPressWipe:
             ``contact_speed`` step per decision. 0: open loop, the press depth is planned
             against the nominal table only.
         contact_force: filtered normal force that counts as touching the table [N].
+        approach_time: when the env's stroke reference starts moving [s] (the env's).
     """
 
     def __init__(
@@ -131,6 +145,7 @@ class ScriptedPressWipe:
         stroke_y: float = 0.0,
         force_gain: float = 0.3,
         contact_force: float = 2.0,
+        approach_time: float = APPROACH_TIME,
     ) -> None:
         owner = "ScriptedPressWipe"
         k = np.asarray(stiffness, dtype=np.float64)
@@ -158,6 +173,7 @@ class ScriptedPressWipe:
             raise ValueError(f"{owner}.force_gain must be a finite number in [0, 1]; got {force_gain!r}")
         self.force_gain = float(force_gain)
         self.contact_force = _check_positive(owner, "contact_force", contact_force)
+        self.approach_time = _check_positive(owner, "approach_time", approach_time)
         self._touched = False
         self._log_k = np.log(k)
         # A spatial arm's stiffness: (K_x, K_y, K_z), K_y = K_x when two values were given.
@@ -179,7 +195,7 @@ class ScriptedPressWipe:
                              f"got {tuple(self.stiffness)}")
         t = float(obs[_T])
         x_sp, z_sp = float(applied[0]), float(applied[m - 1])
-        x_target = stroke_reference(t + self.decision_period + self.stroke_lead, self.stroke_x)
+        x_target = stroke_reference(t + self.decision_period + self.stroke_lead, self.stroke_x, self.approach_time)
         z_goal = self.press_height
         slow_from = self.contact_height + self.slow_height
         step = (self.approach_speed if z_sp > slow_from else self.contact_speed) * self.decision_period
@@ -216,6 +232,7 @@ class ExplorationPolicy:
         decision_period: time between decisions [s]. contact_height: nominal contact height [m].
         n_task: task axes ``m`` of the arm (2: x, z; 3: x, y, z). stroke_x: stroke start and end
             along x [m]. stroke_y: the stroke's y [m] (``m = 3``: the y target, plus noise).
+        approach_time: when the env's stroke reference starts moving [s] (the env's).
     """
 
     def __init__(
@@ -230,6 +247,7 @@ class ExplorationPolicy:
         n_task: int = 2,
         stroke_x: tuple[float, float] = STROKE_X,
         stroke_y: float = 0.0,
+        approach_time: float = APPROACH_TIME,
     ) -> None:
         owner = "ExplorationPolicy"
         if isinstance(n_task, bool) or n_task not in (2, 3):
@@ -259,6 +277,7 @@ class ExplorationPolicy:
         self.jump_probability_range = tuple(float(v) for v in jump_probability_range)
         self.decision_period = _check_positive(owner, "decision_period", decision_period)
         self.contact_height = float(contact_height)
+        self.approach_time = _check_positive(owner, "approach_time", approach_time)
         self._rng: np.random.Generator | None = None
 
     def reset(self, rng: np.random.Generator) -> None:
@@ -284,8 +303,9 @@ class ExplorationPolicy:
                              f"{applied.shape[0]} values (m = {m})")
         t = float(obs[_T])
         x_sp, z_sp = float(applied[0]), float(applied[m - 1])
-        x0 = stroke_reference(0.0, self.stroke_x)
-        x_target = x0 + self.stroke_factor * (stroke_reference(t + self.decision_period, self.stroke_x) - x0)
+        x0 = self.stroke_x[0]
+        x_ref = stroke_reference(t + self.decision_period, self.stroke_x, self.approach_time)
+        x_target = x0 + self.stroke_factor * (x_ref - x0)
         depth = self.depth if t < self.redepth_time else self.depth2
         z_goal = self.contact_height - depth
         step = self.speed * self.decision_period

@@ -1,5 +1,6 @@
 """``robocritic bresa collect|train|eval|export``: the Bresa safety critic on a press-and-wipe arm
-(``--env``: the planar ``robocritic/ArmPressWipe-v0`` by default, or ``robocritic/Arm7PressWipe-v0``)."""
+(``--env``: the planar ``robocritic/ArmPressWipe-v0`` by default, its ``-v1`` with a longer approach
+window, ``robocritic/Arm7PressWipe-v0``, peg-in-hole or groove following)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 from robocritic.cli.options import count, in_file, number, out_dir, out_file, seed, seed_ranges
 
 DEFAULT_ENV = "robocritic/ArmPressWipe-v0"
-ENVS = ("robocritic/ArmPressWipe-v0", "robocritic/ArmPressWipeBullet-v0", "robocritic/Arm7PressWipe-v0",
-        "robocritic/ArmPegInHole-v0", "robocritic/ArmGroove-v0")
+ENVS = ("robocritic/ArmPressWipe-v0", "robocritic/ArmPressWipe-v1", "robocritic/ArmPressWipeBullet-v0",
+        "robocritic/Arm7PressWipe-v0", "robocritic/Arm7PressWipe-v1", "robocritic/ArmPegInHole-v0",
+        "robocritic/ArmGroove-v0")
 """The press-and-wipe envs ``--env`` accepts (those with a task geometry for the policies)."""
 
 
@@ -49,12 +51,18 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot_choice(text: str) -> int | str:
+    """``--plot``: 'first', 'worst' or a seed (checked against ``--seeds`` by ``evaluate``)."""
+    return text if text in ("first", "worst") else seed(text)
+
+
 def _eval(args: argparse.Namespace) -> int:
     from robocritic.jobs.bresa_eval import evaluate, parse_seeds
 
     policy_kwargs = {} if args.approach_speed is None else {"approach_speed": args.approach_speed}
     summary = evaluate([m.strip() for m in args.methods.split(",")], parse_seeds(args.seeds), args.out,
-                       critic_path=args.critic, workers=args.workers, policy_kwargs=policy_kwargs, env_id=args.env)
+                       critic_path=args.critic, workers=args.workers, policy_kwargs=policy_kwargs, env_id=args.env,
+                       plot=args.plot)
     print(f"{'method':<14} {'over limit':>10} {'95% CI':>14} {'success':>8} {'peak N (med/max)':>17} "
           f"{'interv./s':>9}")
     for name, r in summary["methods"].items():
@@ -145,6 +153,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="approach speed of the scripted task policy [m/s] (the impact-spike axis)")
     ev.add_argument("--env", choices=ENVS, default=DEFAULT_ENV, help="the task env (the critic's)")
     ev.add_argument("--workers", type=count(1, 1024), default=1)
+    ev.add_argument("--plot", type=_plot_choice, default="first",
+                    help="the episode force.png shows: 'first' seed (default), 'worst' (the longest "
+                         "violation under the first method) or a seed")
     ev.add_argument("--out", type=out_dir, required=True, help="output folder")
     ev.set_defaults(func=_eval)
 

@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "directory. Then runs the same loop as ROS 2 nodes (sim_bridge + mpc_controller) in "
             "separate processes over the DDS transport, records an MCAP bag, and reports loop timing "
             "and the match with the in-process run (exit code 1 on a mismatch). Last, Bresa: the planar "
-            "arm pressing and wiping (robocritic/ArmPressWipe-v0) on perturbation seeds with no safety "
+            "arm pressing and wiping (robocritic/ArmPressWipe-v1) on perturbation seeds with no safety "
             "layer, with the shipped critic checked at 20 Hz, and with the reflex and the "
             "minimal-modification filter at 1 kHz; prints the violation summary and writes "
             "bresa/force.png. Then NavDP: the shipped model (robocritic/navdp/assets/navdp_small.pt, "

@@ -10,7 +10,8 @@ arm, whose critic features have ``m = 3``). Written to ``OUT``:
   rates with 95 % Wilson intervals, time over the limit, the longest run over it, filtered and raw peak force, impulse over the limit, force-band fraction, path error,
   intervention rate and filter compute time;
 * ``violations.png`` (rates with intervals per method) and ``force.png`` (the filtered force of
-  each method over one episode, the limit and the interventions marked).
+  each method over one episode -- the first seed, the worst one or a chosen one -- with the limit
+  and the interventions marked).
 """
 
 from __future__ import annotations
@@ -91,8 +92,10 @@ def layout_for_env(env_id: str) -> Any:
     return FeatureLayout(m=m, axes=("x", "z") if m == 2 else tuple("xyz"[:m]))
 
 
-def _run(job: tuple[str, str | None, list[int], dict[str, Any], dict[str, Any], bool, str]) -> list[dict[str, Any]]:
-    """Worker: one method over ``seeds``; the traces of the first seed are kept for the plot."""
+def _run(job: tuple[str, str | None, list[int], dict[str, Any], dict[str, Any], frozenset[int] | None, str]
+         ) -> list[dict[str, Any]]:
+    """Worker: one method over ``seeds``; the force traces of the seeds in ``keep`` (every seed when
+    ``None``) are kept for the plot."""
     import gymnasium as gym
     import torch
 
@@ -101,7 +104,7 @@ def _run(job: tuple[str, str | None, list[int], dict[str, Any], dict[str, Any], 
     from robocritic.bresa.methods import build_method, needs_critic
 
     torch.set_num_threads(1)
-    method, critic_path, seeds, env_kwargs, policy_kwargs, keep_first, env_id = job
+    method, critic_path, seeds, env_kwargs, policy_kwargs, keep, env_id = job
     config = HierarchyConfig()
     layout = layout_for_env(env_id)
     critic = None
@@ -116,16 +119,15 @@ def _run(job: tuple[str, str | None, list[int], dict[str, Any], dict[str, Any], 
     env = gym.make(env_id, **env_kwargs)
     rows = []
     try:
-        for i, seed in enumerate(seeds):
+        for seed in seeds:
             trace = run_episode(env, policy, config=config, safety_filter=safety, seed=seed)
             summary = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in trace.summary().items()}
             row: dict[str, Any] = {"method": method, **summary, "seed": seed,
                                    "filter_us_p50": float(np.percentile(trace.filter_us, 50)),
                                    "filter_us_p99": float(np.percentile(trace.filter_us, 99))}
-            if keep_first and i == 0:
-                row["trace"] = {"force_filtered": trace.force_filtered.tolist(),
-                                "force_raw": trace.force_raw.tolist(),
-                                "intervened": trace.intervened.astype(int).tolist()}
+            if keep is None or seed in keep:
+                row["trace"] = {"force_filtered": trace.force_filtered, "force_raw": trace.force_raw,
+                                "intervened": trace.intervened}
             rows.append(row)
     finally:
         env.close()
@@ -135,7 +137,7 @@ def _run(job: tuple[str, str | None, list[int], dict[str, Any], dict[str, Any], 
 def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Summary of one method's episode records (module docstring)."""
     n = len(rows)
-    col = lambda key: np.array([r[key] for r in rows], dtype=np.float64)  # noqa: E731
+    col = lambda key: np.array([r[key] for r in rows], dtype=np.float64)
     violated, success = int(col("violated").sum()), int(col("success").sum())
     over, longest = col("time_over_limit_ms"), col("longest_violation_ms")
     sustained = int((longest > SUSTAINED_MS).sum())
@@ -170,11 +172,14 @@ def evaluate(
     workers: int = 1,
     progress: bool = True,
     env_id: str = ENV_ID,
+    plot: int | str = "first",
 ) -> dict[str, Any]:
     """Run every method on every seed; write the files of the module docstring; return the summary.
 
     ``policy_kwargs`` change the scripted task policy of every method (e.g. its approach speed);
-    ``env_id`` is the press-and-wipe env (the critic must have been trained on it).
+    ``env_id`` is the press-and-wipe env (the critic must have been trained on it). ``plot``: the
+    seed ``force.png`` shows -- ``"first"``, ``"worst"`` (the longest violation under the first
+    method, e.g. no safety layer; the first seed when it has none) or a seed of ``seeds``.
     """
     from tqdm import tqdm
 
@@ -186,13 +191,16 @@ def evaluate(
     if workers < 1:
         raise ValueError(f"workers must be >= 1; got {workers}")
     layout_for_env(env_id)  # an unknown env fails here, before any worker starts
+    if plot not in ("first", "worst") and (isinstance(plot, bool) or plot not in seeds):
+        raise ValueError(f"plot: expected 'first', 'worst' or one of the seeds; got {plot!r}")
+    keep = None if plot == "worst" else frozenset([int(seeds[0]) if plot == "first" else int(plot)])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     kwargs = default_env_kwargs(env_id) if env_kwargs is None else dict(env_kwargs)
     critic = None if critic_path is None else str(critic_path)
     # chunks of seeds so that a progress bar moves and both cores stay busy
     chunk = max(1, min(10, len(seeds) // max(1, workers)))
-    jobs = [(m, critic, list(seeds[i: i + chunk]), kwargs, dict(policy_kwargs or {}), i == 0, env_id)
+    jobs = [(m, critic, list(seeds[i: i + chunk]), kwargs, dict(policy_kwargs or {}), keep, env_id)
             for m in methods for i in range(0, len(seeds), chunk)]
     rows: list[dict[str, Any]] = []
     bar = tqdm(total=len(methods) * len(seeds), desc="bresa eval", unit="ep", file=sys.stderr,
@@ -210,7 +218,10 @@ def evaluate(
                     bar.update(len(part))
     finally:
         bar.close()
-    traces = {r["method"]: r.pop("trace") for r in rows if "trace" in r}
+    shown = _plotted_seed(rows, methods[0], seeds, plot)
+    traces = {r["method"]: r["trace"] for r in rows if r["seed"] == shown and "trace" in r}
+    for r in rows:
+        r.pop("trace", None)
     summary = {
         "env": env_id, "env_kwargs": kwargs, "policy_kwargs": dict(policy_kwargs or {}), "seeds": list(seeds),
         "critic": critic,
@@ -219,8 +230,20 @@ def evaluate(
     atomic_write_json(out / "episodes.json", rows)
     atomic_write_json(out / "summary.json", summary)
     _plot_rates(summary, out / "violations.png")
-    _plot_forces(traces, int(seeds[0]), float(rows[0]["surface_offset"]), out / "force.png", env_id)
+    offset = next(float(r["surface_offset"]) for r in rows if r["seed"] == shown)
+    _plot_forces(traces, shown, offset, out / "force.png", env_id)
     return summary
+
+
+def _plotted_seed(rows: list[dict[str, Any]], first_method: str, seeds: Sequence[int], plot: int | str) -> int:
+    """The seed ``force.png`` shows (:func:`evaluate`'s ``plot``)."""
+    if plot == "first":
+        return int(seeds[0])
+    if plot != "worst":
+        return int(plot)
+    longest = {r["seed"]: r["longest_violation_ms"] for r in rows if r["method"] == first_method}
+    worst = max(seeds, key=lambda s: longest[s])  # the first of equals: max keeps the earliest
+    return int(worst) if longest[worst] > 0 else int(seeds[0])
 
 
 def _save(fig: Any, path: Path) -> None:

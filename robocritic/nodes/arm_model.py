@@ -46,8 +46,10 @@ class ArmModelSpec:
 
 ARM_MODELS: dict[str, ArmModelSpec] = {
     "robocritic/ArmPressWipe-v0": ArmModelSpec(ARM_MJCF, ARM_JOINTS, TCP_SITE, PLANE_AXES),
+    "robocritic/ArmPressWipe-v1": ArmModelSpec(ARM_MJCF, ARM_JOINTS, TCP_SITE, PLANE_AXES),
     "robocritic/ArmPressWipeBullet-v0": ArmModelSpec(ARM_MJCF, ARM_JOINTS, TCP_SITE, PLANE_AXES),
     "robocritic/Arm7PressWipe-v0": ArmModelSpec(ARM7_MJCF, ARM7_JOINTS, ARM7_TCP_SITE, (0, 1, 2), posture=True),
+    "robocritic/Arm7PressWipe-v1": ArmModelSpec(ARM7_MJCF, ARM7_JOINTS, ARM7_TCP_SITE, (0, 1, 2), posture=True),
 }
 """The arm model of each press-and-wipe env id."""
 

@@ -81,7 +81,7 @@ from robocritic.bresa.features import FeatureLayout
 from robocritic.bresa.hierarchy import HierarchyConfig, TwoRateLoop, impedance_law, policy_rng, posture_law
 from robocritic.bresa.methods import METHODS, build_method, needs_critic
 from robocritic.bresa.policies import TASK_GEOMETRY
-from robocritic.envs.arm.press_wipe_v0 import STROKE_X, stroke_reference
+from robocritic.envs.arm.press_wipe_v0 import APPROACH_TIME, STROKE_X, stroke_reference
 from robocritic.envs.arm.task import FORCE_FILTER_TAU, FirstOrderLowPass
 from robocritic.interfaces import SafetyFilter
 from robocritic.nodes.arm_model import ARM_MODELS, ArmModel, env_for_joints
@@ -157,6 +157,7 @@ class BresaTick:
         loop: the two-rate loop. model: the arm model. seed: the policy's episode seed.
         normal_axis: index of the surface normal in the force. force_filter_tau: [s].
         stroke_x: the env's stroke start and end along x [m] (the observation's ``x_ref(t)``).
+        approach_time: when the env's stroke starts [s].
 
     Attributes:
         errors: failed ticks by source (``filter``, ``loop``). trace: recent :class:`TickRecord`.
@@ -165,9 +166,11 @@ class BresaTick:
 
     def __init__(self, loop: TwoRateLoop, model: ArmModel, *, seed: int, normal_axis: int = 2,
                  force_filter_tau: float = FORCE_FILTER_TAU,
-                 stroke_x: tuple[float, float] = STROKE_X) -> None:  # fmt: skip
+                 stroke_x: tuple[float, float] = STROKE_X,
+                 approach_time: float = APPROACH_TIME) -> None:  # fmt: skip
         self.loop, self.model, self.seed, self.normal_axis = loop, model, int(seed), int(normal_axis)
         self.stroke_x = (float(stroke_x[0]), float(stroke_x[1]))
+        self.approach_time = float(approach_time)
         self.dt = loop.tracker.dt
         self.force_filter = FirstOrderLowPass(force_filter_tau, self.dt)
         self._rows = list(model.task_axes)
@@ -191,7 +194,7 @@ class BresaTick:
         else:
             filtered = self.force_filter.update(raw)
         t = self.loop.ticks * self.dt
-        x_ref = stroke_reference(t, self.stroke_x)
+        x_ref = stroke_reference(t, self.stroke_x, self.approach_time)
         obs = np.concatenate([state.q, state.qd, state.x, state.jacobian @ state.qd,
                               [filtered, x_ref, t]]).astype(np.float32)  # the env's layout and dtype
         info = {"arm_state": state, "force_raw": raw, "force_filtered": filtered, "time": t, "x_ref": x_ref}
@@ -302,7 +305,8 @@ def build_bresa(
     guarded = None if safety_filter is None else _GuardedFilter(safety_filter)
     loop = TwoRateLoop(policy, law, cfg, dt, guarded)
     tick = BresaTick(loop, model, seed=seed, normal_axis=AXES.index(normal_axis),
-                     stroke_x=TASK_GEOMETRY[env_id]["stroke_x"])
+                     stroke_x=TASK_GEOMETRY[env_id]["stroke_x"],
+                     approach_time=TASK_GEOMETRY[env_id].get("approach_time", APPROACH_TIME))
     what = "no filter" if safety_filter is None else type(safety_filter).__name__
     return BuiltBresa(tick, model, f"Bresa {method} ({type(policy).__name__}, {what})", info)
 

@@ -8,9 +8,15 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import robocritic.envs  # noqa: F401 - registers the ids
+from robocritic.envs.arm.press_wipe_v1 import APPROACH_TIME_V1
 
 from robocritic.bresa.hierarchy import HierarchyConfig, policy_rng, run_episode
-from robocritic.bresa.policies import NOMINAL_CONTACT_HEIGHT, ExplorationPolicy, ScriptedPressWipe
+from robocritic.bresa.policies import (
+    NOMINAL_CONTACT_HEIGHT,
+    ExplorationPolicy,
+    ScriptedPressWipe,
+    policy_for_env,
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +64,22 @@ def test_scripted_uses_no_privileged_info():
                                                ({"approach_speed": 0.0}, "approach_speed"),
                                                ({"stroke_lead": -1.0}, "stroke_lead"),
                                                ({"force_gain": 1.5}, "force_gain"),
-                                               ({"contact_force": float("nan")}, "contact_force")])
+                                               ({"contact_force": float("nan")}, "contact_force"),
+                                               ({"approach_time": -0.1}, "approach_time")])
 def test_scripted_validation(kwargs, field):
     with pytest.raises(ValueError, match=f"ScriptedPressWipe.{field}"):
         ScriptedPressWipe(**kwargs)
+
+
+def test_v1_policy_guards_its_approach_and_succeeds_on_a_table_raised_3cm():
+    """On ArmPressWipe-v1 the scripted policy slows through the whole band where the table may be
+    (its v1 default): the 3 cm table is met at contact speed, without the impact v0 shows above."""
+    pol = policy_for_env("scripted", "robocritic/ArmPressWipe-v1")
+    assert pol.slow_height == pytest.approx(0.035) and pol.approach_time == pytest.approx(APPROACH_TIME_V1)
+    e = gym.make("robocritic/ArmPressWipe-v1")
+    tr = run_episode(e, pol, seed=0, options={"surface_offset": 0.03})
+    e.close()
+    assert tr.success and not tr.violated, (tr.band_fraction, tr.peak_force_filtered)
 
 
 def test_exploration_is_deterministic_per_seed():

@@ -59,3 +59,20 @@ def test_evaluate_runs_the_same_seeds_for_every_method(tmp_path):
     assert json.loads((tmp_path / "summary.json").read_text())["seeds"] == seeds
     for png in ("violations.png", "force.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_plotted_episode_is_the_first_the_worst_or_a_chosen_seed(tmp_path):
+    from robocritic.jobs.bresa_eval import _plotted_seed
+
+    rows = [{"method": "none", "seed": s, "longest_violation_ms": v} for s, v in ((5, 0.0), (6, 12.0), (7, 30.0))]
+    rows += [{"method": "minmod_1khz", "seed": s, "longest_violation_ms": 99.0 if s == 5 else 0.0} for s in (5, 6, 7)]
+    assert _plotted_seed(rows, "none", [5, 6, 7], "first") == 5
+    assert _plotted_seed(rows, "none", [5, 6, 7], "worst") == 7  # judged by the first method only
+    assert _plotted_seed(rows, "none", [5, 6, 7], 6) == 6
+    calm = [dict(r, longest_violation_ms=0.0) for r in rows]
+    assert _plotted_seed(calm, "none", [5, 6, 7], "worst") == 5  # no violation: the first seed
+    for bad in ("best", 9, True):
+        with pytest.raises(ValueError, match="plot"):
+            evaluate(["none"], [5, 6], tmp_path, progress=False, plot=bad)
+    evaluate(["none"], [5, 6], tmp_path, progress=False, plot="worst")
+    assert all("trace" not in r for r in json.loads((tmp_path / "episodes.json").read_text()))

@@ -48,10 +48,13 @@ _ARM_SCALARS = ("contact_stiffness_scale",)
 OPTIONS: dict[str, dict[str, Any]] = {
     "robocritic/ClippedPendulum-v0": {"state": 2},
     "robocritic/ClippedPendulumBullet-v0": {"state": 2},
+    "robocritic/ClippedPendulum-v1": {"state": 2},
     "robocritic/SafetyCSTR-v0": {"state": 4},
     "robocritic/ArmPressWipe-v0": {"state": 6, "scalars": ("surface_offset",) + _ARM_SCALARS},
     "robocritic/ArmPressWipeBullet-v0": {"state": 6, "scalars": ("surface_offset",) + _ARM_SCALARS},
     "robocritic/Arm7PressWipe-v0": {"state": 14, "scalars": ("surface_offset",) + _ARM_SCALARS},
+    "robocritic/ArmPressWipe-v1": {"state": 6, "scalars": ("surface_offset",) + _ARM_SCALARS},
+    "robocritic/Arm7PressWipe-v1": {"state": 14, "scalars": ("surface_offset",) + _ARM_SCALARS},
     "robocritic/ArmPegInHole-v0": {"state": 6, "scalars": ("hole_offset", "table_offset") + _ARM_SCALARS},
     "robocritic/ArmGroove-v0": {"state": 6, "scalars": (
         "groove_offset", "table_offset", "obstacle_height", "obstacle_position", "obstacle_speed")
@@ -73,10 +76,13 @@ _NAV_KWARGS = {"world_spec": "world_spec", "world_seed": "seed", "world": "objec
 KWARGS: dict[str, dict[str, str]] = {
     "robocritic/ClippedPendulum-v0": _PENDULUM_KWARGS,
     "robocritic/ClippedPendulumBullet-v0": _PENDULUM_KWARGS,
+    "robocritic/ClippedPendulum-v1": {**_PENDULUM_KWARGS, "observation": "observation"},
     "robocritic/SafetyCSTR-v0": _PENDULUM_KWARGS,
     "robocritic/ArmPressWipe-v0": {**_ARM_KWARGS, "surface_offset_range": "range"},
     "robocritic/ArmPressWipeBullet-v0": {**_ARM_KWARGS, "surface_offset_range": "range"},
     "robocritic/Arm7PressWipe-v0": {**_ARM_KWARGS, "surface_offset_range": "range"},
+    "robocritic/ArmPressWipe-v1": {**_ARM_KWARGS, "surface_offset_range": "range"},
+    "robocritic/Arm7PressWipe-v1": {**_ARM_KWARGS, "surface_offset_range": "range"},
     "robocritic/ArmPegInHole-v0": {**_ARM_KWARGS, "hole_offset_range": "range", "table_offset_range": "range"},
     "robocritic/ArmGroove-v0": {**_ARM_KWARGS, "groove_offset_range": "range", "table_offset_range": "range",
                                 "obstacle_height_range": "range", "obstacle_speed_range": "range"},
@@ -217,6 +223,8 @@ def bad_setting(kind: str) -> st.SearchStrategy:
         "object": st.one_of(st.text(max_size=8), st.integers(), st.floats(), st.lists(st.integers(), max_size=2),
                             st.builds(object)),
         "render_mode": st.one_of(st.text(max_size=8).filter(lambda s: s != "rgb_array"), st.integers(),
+                                 st.builds(object)),
+        "observation": st.one_of(st.text(max_size=8).filter(lambda s: s not in ("state", "gym")), st.integers(),
                                  st.builds(object)),
         "world_spec": st.one_of(st.text(max_size=8).filter(lambda s: s not in ("default", "dense", "empty")),
                                 st.integers(), st.lists(st.text(max_size=3), max_size=2), st.builds(object)),

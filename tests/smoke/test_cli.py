@@ -46,7 +46,7 @@ def test_demo_writes_plot_and_record(tmp_path, capsys):
     png = (out_dir / "pendulum_mpc.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     # then Bresa with the shipped critic: the 1 kHz reflex keeps the force down where nothing does not
-    assert "Bresa, robocritic/ArmPressWipe-v0" in printed and "reflex_1khz" in printed
+    assert "Bresa, robocritic/ArmPressWipe-v1" in printed and "reflex_1khz" in printed
     bresa = json.loads((out_dir / "bresa" / "summary.json").read_text())["methods"]
     assert set(bresa) == {"none", "reflex_20hz", "reflex_1khz", "minmod_1khz"}
     assert bresa["reflex_1khz"]["time_over_limit_ms_mean"] < bresa["none"]["time_over_limit_ms_mean"]
