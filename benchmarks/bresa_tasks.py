@@ -1,9 +1,10 @@
 """Bresa beyond the planar press-and-wipe: the 7-DoF arm, peg-in-hole and groove following, one critic each.
 
 For each task: collect exploration and scripted episodes (command jitter, the task's default
-perturbations), train one BCE critic (seed 0, 10 epochs), then run the task's scripted policy with
-no filter, the critic at 20 Hz, the reflex and the minimal-modification filter at 1 kHz on
-held-out perturbation seeds 200000.. (used by nothing else). Peg-in-hole runs its scripted policy
+perturbations), train one BCE critic (seed 0, 10 epochs), then run every method of
+``robocritic.bresa.methods`` (no filter, fixed low stiffness, the force clamp, the reflex and the
+minimal-modification filter at 20 Hz and at 1 kHz) on held-out perturbation seeds 200000.. (used
+by nothing else). Peg-in-hole runs its scripted policy
 with a STIFF lateral axis during insertion (3000 N/m; its compliant default never reaches the
 lateral limit), so that there is something to prevent. Groove following likewise runs its scripted
 policy with a stiff lateral axis during the traverse (3000 N/m; its compliant default, 500 N/m,
@@ -13,9 +14,10 @@ scripted policy crosses the band the table may lie in at a guarded 0.07 m/s (its
 
 Writes ``results/bresa/tasks/<task>/`` (JSON, plots) and ``results/bresa/tasks/tasks.json``
 (``--out`` elsewhere; ``--tasks`` a comma-separated subset of the task names below; the other
-tasks' figures already in ``tasks.json`` are kept).
+tasks' figures already in ``tasks.json`` are kept). A task whose critic exists (trained with the
+same ``--train``) is evaluated again with it; ``--fresh`` collects and trains anew.
 
-    .venv/bin/python benchmarks/bresa_tasks.py [--episodes 50] [--train 80] [--workers 2]
+    .venv/bin/python benchmarks/bresa_tasks.py [--episodes 100] [--train 80] [--workers 2] [--fresh]
 """
 
 from __future__ import annotations
@@ -43,17 +45,38 @@ TASKS = {
     "peg_in_hole_stiff": ("robocritic/ArmPegInHole-v0", {"insert_stiffness_x": 3000.0}),
     "groove_stiff": ("robocritic/ArmGroove-v0", {"traverse_stiffness": (3000.0, 500.0)}),
 }
-METHODS = ["none", "reflex_20hz", "reflex_1khz", "minmod_1khz"]
+METHODS = ["none", "low_stiffness", "force_clamp", "reflex_20hz", "minmod_20hz", "reflex_1khz", "minmod_1khz"]
 SEED0 = 200_000
+
+
+_TRAINING_KEYS = ("train", "train_ticks", "train_violation_tick_rate", "val_loss", "base_rate_val",
+                  "data_and_training_s")
+
+
+def _train(env_id: str, out: Path, episodes: int, workers: int) -> dict:
+    """Collect ``episodes`` exploration and half as many scripted episodes, train the critic into
+    ``out``; the record's training fields (:data:`_TRAINING_KEYS`)."""
+    t0 = time.perf_counter()
+    data = concat_datasets([
+        collect(episodes, seed=0, policy="exploration", env_id=env_id, workers=workers),
+        collect(episodes // 2, seed=1000, policy="scripted", env_id=env_id, workers=workers),
+    ])
+    save_dataset(data, out / "train.npz")
+    critic, history = train_critic(data, epochs=10, seed=0, batch_size=512)
+    save_critic(critic, out / "critic.pt")
+    return {"train": episodes, "train_ticks": int(data.cost.size), "train_violation_tick_rate": float(data.cost.mean()),
+            "val_loss": history.val_loss[-1], "base_rate_val": history.base_rate_val,
+            "data_and_training_s": time.perf_counter() - t0}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--episodes", type=int, default=50, help="closed-loop episodes per method")
+    parser.add_argument("--episodes", type=int, default=100, help="closed-loop episodes per method")
     parser.add_argument("--train", type=int, default=80, help="exploration episodes (and half as many scripted)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names (default: all)")
     parser.add_argument("--out", type=Path, default=OUT, help="output folder")
+    parser.add_argument("--fresh", action="store_true", help="collect and train again even if a critic exists")
     args = parser.parse_args()
     names = [n.strip() for n in args.tasks.split(",") if n.strip()]
     unknown = [n for n in names if n not in TASKS]
@@ -68,21 +91,15 @@ def main() -> None:
         env_id, policy_kwargs = TASKS[name]
         out = args.out / name
         out.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        data = concat_datasets([
-            collect(args.train, seed=0, policy="exploration", env_id=env_id, workers=args.workers),
-            collect(args.train // 2, seed=1000, policy="scripted", env_id=env_id, workers=args.workers),
-        ])
-        save_dataset(data, out / "train.npz")
-        critic, history = train_critic(data, epochs=10, seed=0, batch_size=512)
-        save_critic(critic, out / "critic.pt")
-        trained_s = time.perf_counter() - t0
+        prev = record["tasks"].get(name, {})
+        if not args.fresh and (out / "critic.pt").is_file() and prev.get("train") == args.train:
+            training = {k: prev[k] for k in _TRAINING_KEYS}  # the same critic: reuse it and its record
+        else:
+            training = _train(env_id, out, args.train, args.workers)
         summary = evaluate(METHODS, list(range(SEED0, SEED0 + args.episodes)), out, critic_path=out / "critic.pt",
                            env_id=env_id, policy_kwargs=policy_kwargs, workers=args.workers)
-        record["tasks"][name] = {
-            "command": command, "env_id": env_id, "policy_kwargs": policy_kwargs, "train_ticks": int(data.cost.size),
-            "train_violation_tick_rate": float(data.cost.mean()), "val_loss": history.val_loss[-1],
-            "base_rate_val": history.base_rate_val, "data_and_training_s": trained_s, "methods": summary["methods"]}
+        record["tasks"][name] = {"command": command, "env_id": env_id, "policy_kwargs": policy_kwargs, **training,
+                                 "methods": summary["methods"]}
         atomic_write_json(path, record)
     for name in names:
         task = record["tasks"][name]

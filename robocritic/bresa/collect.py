@@ -21,11 +21,9 @@ import gymnasium as gym
 import numpy as np
 
 from robocritic.bresa.features import FeatureLayout
-from robocritic.bresa.groove_policies import GROOVE_GEOMETRY, groove_policy_for_env
 from robocritic.bresa.hierarchy import EpisodeTrace, HierarchyConfig, TaskPolicy, run_episode
 from robocritic.bresa.labels import violation_labels
-from robocritic.bresa.peg_policies import PEG_GEOMETRY, peg_policy_for_env
-from robocritic.bresa.policies import policy_for_env
+from robocritic.bresa.tasks import task_spec
 from robocritic.utils.atomic import atomic_write
 from robocritic.utils.npz_archive import read_npz
 
@@ -216,11 +214,7 @@ def _make_policy(policy: str | TaskPolicy, env_id: str = ENV_ID) -> TaskPolicy:
     if isinstance(policy, str):
         if policy not in ("exploration", "scripted"):
             raise ValueError(f"policy: expected 'exploration', 'scripted' or a TaskPolicy; got {policy!r}")
-        if env_id in PEG_GEOMETRY:
-            return peg_policy_for_env(policy, env_id)
-        if env_id in GROOVE_GEOMETRY:
-            return groove_policy_for_env(policy, env_id)
-        return policy_for_env(policy, env_id)  # the env's contact height and stroke
+        return task_spec(env_id).policy(policy)  # with the env's geometry
     return policy
 
 

@@ -76,19 +76,9 @@ def load_risk_model(path: str | Path, max_batch: int = 64) -> Any:
 def layout_for_env(env_id: str) -> Any:
     """The critic's :class:`~robocritic.bresa.features.FeatureLayout` on the env ``env_id``."""
     from robocritic.bresa.features import FeatureLayout
-    from robocritic.bresa.groove_policies import GROOVE_GEOMETRY
-    from robocritic.bresa.peg_policies import PEG_GEOMETRY
-    from robocritic.bresa.policies import TASK_GEOMETRY
+    from robocritic.bresa.tasks import task_spec
 
-    if env_id in PEG_GEOMETRY:
-        m = int(PEG_GEOMETRY[env_id]["n_task"])
-    elif env_id in GROOVE_GEOMETRY:
-        m = int(GROOVE_GEOMETRY[env_id]["n_task"])
-    elif env_id in TASK_GEOMETRY:
-        m = int(TASK_GEOMETRY[env_id]["n_task"])
-    else:
-        raise ValueError(f"env_id: no press-and-wipe env {env_id!r}; known: {sorted(TASK_GEOMETRY)} "
-                         f"(peg-in-hole: {sorted(PEG_GEOMETRY)}; groove: {sorted(GROOVE_GEOMETRY)})")
+    m = task_spec(env_id).n_task
     return FeatureLayout(m=m, axes=("x", "z") if m == 2 else tuple("xyz"[:m]))
 
 
@@ -274,19 +264,9 @@ def _plot_forces(traces: dict[str, dict[str, list]], seed: int, offset: float, p
                  env_id: str = ENV_ID) -> None:
     from matplotlib.figure import Figure
 
-    from robocritic.bresa.groove_policies import GROOVE_GEOMETRY
-    from robocritic.bresa.peg_policies import PEG_GEOMETRY
-    from robocritic.envs.arm.press_wipe_v0 import FORCE_BAND, FORCE_LIMIT
+    from robocritic.bresa.tasks import task_spec
 
-    ylabel = "filtered normal force (N)"
-    if env_id in PEG_GEOMETRY:  # the limited force is the lateral one; no task band
-        from robocritic.envs.arm.peg_in_hole_v0 import FORCE_LIMIT
-
-        FORCE_BAND, ylabel = None, "filtered lateral force (N)"
-    elif env_id in GROOVE_GEOMETRY:  # lateral too; its band is on the normal force, not plotted here
-        from robocritic.envs.arm.groove_v0 import FORCE_LIMIT
-
-        FORCE_BAND, ylabel = None, "filtered lateral (wall) force (N)"
+    task = task_spec(env_id)
 
     fig = Figure(figsize=(9, 4), constrained_layout=True)
     ax = fig.add_subplot()
@@ -297,11 +277,11 @@ def _plot_forces(traces: dict[str, dict[str, list]], seed: int, offset: float, p
         hits = np.flatnonzero(tr["intervened"])
         if hits.size:
             ax.plot(t[hits], np.full(hits.size, -1.0), "|", color=line.get_color(), ms=4)
-    ax.axhline(FORCE_LIMIT, color="red", ls="--", lw=1, label="limit")
-    if FORCE_BAND is not None:
-        ax.axhspan(*FORCE_BAND, color="green", alpha=0.08, label="task band")
+    ax.axhline(task.force_limit, color="red", ls="--", lw=1, label="limit")
+    if task.force_band is not None:
+        ax.axhspan(*task.force_band, color="green", alpha=0.08, label="task band")
     ax.set_xlabel("time (s)")
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(task.force_label)
     ax.set_title(f"seed {seed} (surface +{offset * 100:.1f} cm); ticks below 0: interventions")
     ax.legend(fontsize=7, ncol=2)
     _save(fig, path)
