@@ -57,6 +57,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--critic-seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=METHODS,
+                        help="a subset re-runs only these; the setting's other results are kept")
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
@@ -68,19 +70,21 @@ def main() -> None:
         raise SystemExit(f"{', '.join(missing)} missing: run benchmarks/bresa_study.py first")
     out = ROOT / "results" / "bresa" / "guard"
     seeds = list(range(STUDY_SEED0, STUDY_SEED0 + args.episodes))
-    free = [m for m in METHODS if not needs_critic(m)]
-    scored = [m for m in METHODS if needs_critic(m)]
+    free = [m for m in args.methods if not needs_critic(m)]
+    scored = [m for m in args.methods if needs_critic(m)]
     t0 = time.perf_counter()
     path = out / "guard.json"
     rows = json.loads(path.read_text())["settings"] if path.is_file() else {}
     for name in args.settings:
         env_id, policy_kwargs, label = SETTINGS[name]
-        runs = {"critic-free": evaluate(free, seeds, out / name / "critic_free", env_id=env_id,
-                                        policy_kwargs=policy_kwargs, workers=args.workers)["methods"]}
-        for s, critic in critics.items():
-            runs[f"critic_seed{s}"] = evaluate(scored, seeds, out / name / f"critic_seed{s}", env_id=env_id,
-                                               critic_path=critic, policy_kwargs=policy_kwargs,
-                                               workers=args.workers)["methods"]
+        runs = rows.get(name, {}).get("runs", {}) if args.methods != METHODS else {}
+        groups = {"critic-free": (free, None)} if free else {}
+        groups.update({f"critic_seed{s}": (scored, critic) for s, critic in critics.items()} if scored else {})
+        for run, (methods, critic) in groups.items():
+            folder = out / name / run.replace("-", "_") / ("_".join(methods) if args.methods != METHODS else "")
+            results = evaluate(methods, seeds, folder, env_id=env_id, critic_path=critic,
+                               policy_kwargs=policy_kwargs, workers=args.workers)["methods"]
+            runs[run] = {**runs.get(run, {}), **results}
         rows[name] = {"label": label, "env_id": env_id, "policy_kwargs": policy_kwargs, "seeds": [seeds[0], seeds[-1]],
                       "critics": [str(p.relative_to(ROOT)) for p in critics.values()], "runs": runs,
                       "wall_s": round(time.perf_counter() - t0, 1)}
