@@ -4,6 +4,7 @@
 |---|---|---|
 | ``robocritic/ClippedPendulum-v0`` | MuJoCo | upright pendulum, saturated torque |
 | ``robocritic/ClippedPendulumBullet-v0`` | PyBullet (extra ``pybullet``) | the same task |
+| ``robocritic/ClippedPendulum-v1`` | MuJoCo | the same task with theta_dot clipped at 8 rad/s as in Gymnasium's Pendulum-v1; optional Gym observation |
 | ``robocritic/SafetyCSTR-v0`` | scipy ODE | runaway-prone reactor, T < 480 K |
 | ``robocritic/ArmPressWipe-v0`` | MuJoCo, 1 kHz | planar 3-link torque arm: press 5-20 N and wipe, filtered force < 30 N |
 | ``robocritic/ArmPressWipe-v1`` | MuJoCo, 1 kHz | the same task with a 0.8 s approach window (room for a guarded move) |
@@ -36,6 +37,7 @@ _SPECS = {
         "robocritic.envs.pendulum.clipped_pendulum_bullet_v0:ClippedPendulumBulletEnv",
         200,
     ),
+    "robocritic/ClippedPendulum-v1": ("robocritic.envs.pendulum.clipped_pendulum_v1:ClippedPendulumV1Env", 200),
     "robocritic/SafetyCSTR-v0": ("robocritic.envs.cstr.safety_cstr_v0:SafetyCSTREnv", 120),
     "robocritic/ArmPressWipe-v0": ("robocritic.envs.arm.press_wipe_v0:ArmPressWipeEnv", 2000),
     "robocritic/ArmPressWipe-v1": ("robocritic.envs.arm.press_wipe_v1:ArmPressWipeV1Env", 2500),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create (or update) the project's virtual environments.
 #   scripts/setup.sh                  .venv: runtime + every extra (PyBullet, explicit MPC, ONNX export, RL)
-#   scripts/setup.sh --test           the same plus the test tools, and both ROS 2 venvs below
+#   scripts/setup.sh --test           the same plus the test tools and the nmpc extra (CasADi), and both ROS 2 venvs below
 #   scripts/setup.sh --ros DISTRO     also a ROS 2 venv: jazzy -> .venv-jazzy, kilted -> .venv-kilted, all
 # A ROS 2 venv holds rclpy and the message packages from PyPI's ROS 2 wheels plus robocritic
 # (editable, with the test tools), so its nodes run on the rclpy transport. One venv per distro:
@@ -13,7 +13,7 @@ extras="all"
 distros=()
 while (($#)); do
   case "$1" in
-    --test) extras="all,test"; distros=(jazzy kilted) ;;
+    --test) extras="all,test,nmpc"; distros=(jazzy kilted) ;;
     --ros)
       [[ $# -ge 2 ]] || { echo "setup.sh: --ros needs a distro (jazzy, kilted or all)" >&2; exit 2; }
       case "$2" in

@@ -13,6 +13,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.navdp_episodes < 0:  # checked before the long parts run, not after them
         raise ValueError(f"--navdp-episodes must be >= 0; got {args.navdp_episodes}")
+    if args.yann_episodes < 0:
+        raise ValueError(f"--yann-episodes must be >= 0; got {args.yann_episodes}")
     out = args.out or f"runs/demo-{datetime.now():%Y%m%d-%H%M%S}"
     config = DemoConfig(episodes=args.episodes, steps=args.steps, horizon=args.horizon, seed=args.seed,
                         out_dir=out)
@@ -32,6 +34,8 @@ def _run(args: argparse.Namespace) -> int:
         print("\n" + format_graph_summary(graph))
         print(f"record: {out}/graph/graph_demo.json")
         status = 0 if graph["summary"]["within_tolerance"] else 1
+    if args.yann_episodes > 0:
+        _yann(out, args.yann_episodes)
     if args.bresa_episodes > 0:
         from robocritic.jobs.bresa_demo import format_bresa_summary, run_bresa_demo
 
@@ -46,6 +50,18 @@ def _run(args: argparse.Namespace) -> int:
         print(f"plot:   {navdp['files']['plot']}\nrecord: {navdp['files']['record']}")
         status = max(status, _navdp_graph(out))
     return status
+
+
+def _yann(out: str, episodes: int) -> None:
+    """YANN-DDPG beside the N=2 explicit MPC and the swing-up on easy and MPC-losing starts."""
+    from robocritic.jobs.yann_demo import SHIPPED_POLICY, format_yann_summary, run_yann_demo
+
+    if not (SHIPPED_POLICY / "actor.json").is_file():
+        print(f"\nYANN-DDPG part skipped: no shipped policy in {SHIPPED_POLICY} (scripts/train_yann_v1.sh)")
+        return
+    record = run_yann_demo(f"{out}/yann", n_easy=episodes, n_hard=episodes)
+    print("\n" + format_yann_summary(record))
+    print(f"plot:   {record['files']['plot']}\nrecord: {record['files']['summary']}")
 
 
 def _navdp_graph(out: str) -> int:
@@ -82,7 +98,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "and per-step compute time; writes summary.json and pendulum_mpc.png into the run "
             "directory. Then runs the same loop as ROS 2 nodes (sim_bridge + mpc_controller) in "
             "separate processes over the DDS transport, records an MCAP bag, and reports loop timing "
-            "and the match with the in-process run (exit code 1 on a mismatch). Last, Bresa: the planar "
+            "and the match with the in-process run (exit code 1 on a mismatch). Then YANN-RL: the shipped "
+            "YANN-DDPG policy (robocritic/ClippedPendulum-v1, trained by scripts/train_yann_v1.sh) beside "
+            "the N=2 explicit MPC and the energy-pumping swing-up from easy and MPC-losing starts; prints "
+            "the cost of each group and writes yann/hard_starts.png. Last, Bresa: the planar "
             "arm pressing and wiping (robocritic/ArmPressWipe-v1) on perturbation seeds with no safety "
             "layer, with the shipped critic checked at 20 Hz, and with the reflex and the "
             "minimal-modification filter at 1 kHz; prints the violation summary and writes "
@@ -104,6 +123,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="episodes also run as a ROS 2 node graph over DDS (default 1; 0 skips it)")
     demo.add_argument("--real-time-factor", type=float, default=1.0,
                       help="pacing of the node-graph run: 1 = real time (default), 0 = as fast as it closes")
+    demo.add_argument("--yann-episodes", type=int, default=3,
+                      help="YANN-DDPG, N=2 explicit MPC and swing-up from this many easy and as many "
+                           "MPC-losing pendulum starts each (default 3; 0 skips it)")
     demo.add_argument("--bresa-episodes", type=int, default=8,
                       help="Bresa press-and-wipe episodes per method (default 8; 0 skips it)")
     demo.add_argument("--navdp-episodes", type=int, default=3,

@@ -74,7 +74,7 @@ def _check_eval_args(args: argparse.Namespace) -> None:
     """Combinations argparse cannot judge alone (each error names the option)."""
     if args.policy == "run" and args.run_dir is None:
         raise ValueError("run_dir: needed with --policy run (or name a reference: "
-                         "--policy mpc2|mpc20|swingup)")
+                         "--policy mpc2|mpc20|swingup|nmpc)")
     if args.run_dir is not None and (args.config is not None or args.env is not None):
         option = "--config" if args.config is not None else "--env"
         raise ValueError(f"{option}: a RUN_DIR brings its own config")
@@ -233,13 +233,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                      "--grid "
                      "point): per-episode and summary JSON, easy and MPC-losing starts reported separately "
                      "(a start is MPC-losing when the config's explicit MPC does not end upright at rest; "
-                     "robocritic.yann.starts). --policy mpc2|mpc20|swingup evaluates a reference instead of "
+                     "robocritic.yann.starts). --policy mpc2|mpc20|swingup|nmpc evaluates a reference instead of "
                      "a run (the config: RUN_DIR's, else --config or --env)."))
     ev_rl.add_argument("run_dir", type=in_dir, nargs="?",
                        help="finished run folder (needed with --policy run)")
-    ev_rl.add_argument("--policy", choices=("run", "mpc2", "mpc20", "swingup"), default="run",
+    ev_rl.add_argument("--policy", choices=("run", "mpc2", "mpc20", "swingup", "nmpc"), default="run",
                        help="run: RUN_DIR's policy; mpc2: the explicit MPC (config's mpc_horizon); "
-                            "mpc20: online linear MPC, N=20; swingup: energy pumping + mpc2 catch (pendulum)")
+                            "mpc20: online linear MPC, N=20; swingup: energy pumping + mpc2 catch (pendulum); "
+                            "nmpc: nonlinear MPC of the true dynamics, CasADi (pendulum; extra nmpc; slow)")
     ev_rl.add_argument("--env", choices=env_ids, default=None,
                        help=f"config of a reference without RUN_DIR: {envs_help}")
     ev_rl.add_argument("--config", type=in_file,

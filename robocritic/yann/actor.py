@@ -12,7 +12,10 @@ input box (so that a learning rate means the same relative step for a 2 N m torq
 :class:`~robocritic.yann.network.YANNFast`: ``i = argmin_i max_j (e_ij dx - f_ij)`` over unit-norm
 facet rows. Outside the feasible set this is the *nearest region by margin*, the same documented
 fallback as :class:`~robocritic.controllers.explicit_mpc.ExplicitMPC`, so the actor is defined
-(and equal to the explicit controller at initialisation) everywhere, never a silent zero.
+(and equal to the explicit controller at initialisation) everywhere, never a silent zero
+(``outside="nearest"``, the default). ``outside="zero"`` is the paper's network instead: outside
+the feasible set every region unit is off, the output is ``u_eq`` (zero deviation) and no
+correction applies (nor learns) there; ``parts()["feasible"]`` tells the caller.
 
 Exact zero at initialisation, so that the initial actor IS the explicit MPC (bit for bit up to
 the rounding of ``K_i dx``):
@@ -26,7 +29,12 @@ the rounding of ``K_i dx``):
   gets a non-zero gradient from the first update. It doubles the trainable parameters.
 
 The clip is ``torch.clamp`` (zero gradient where the input saturates): a correction cannot push
-an input past its bound, and it does not learn where the law already saturates.
+an input past its bound, and it does not learn where the law already saturates
+(``clip_gradient="zero"``, the default). Where the law is exactly at a bound (the saturated
+regions, ``u_law = +-u_max``) a first step that pushes the sum past it leaves that state with no
+gradient at all, also when the critic later prefers the opposite input. ``clip_gradient="inward"``
+passes the gradient through the clip when the step would move the unclipped value back towards
+the box (and blocks it when it would push it further out), so such a correction can return.
 
 :class:`MLPActor` is the plain DDPG baseline: ``u = u_mid + u_half * tanh(MLP(dx / s))``.
 
@@ -59,7 +67,9 @@ __all__ = [
     "YANNActor",
     "activation_module",
     "build_actor",
+    "feature_size",
     "make_mlp",
+    "state_features",
     "torch_dtype",
 ]
 
@@ -158,6 +168,28 @@ class RegionMLP(nn.Module):
         return h
 
 
+class _InwardClamp(torch.autograd.Function):
+    """``clamp(v, low, high)``; backward passes ``dL/dv`` inside the box and, outside it, only
+    where a gradient-descent step (``v -= lr dL/dv``) moves ``v`` back towards the box."""
+
+    @staticmethod
+    def forward(ctx, v: Tensor, low: Tensor, high: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(v, low, high)
+        return torch.clamp(v, low, high)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
+        v, low, high = ctx.saved_tensors
+        above, below = v > high, v < low
+        keep = (~above & ~below) | (above & (grad > 0)) | (below & (grad < 0))
+        return grad * keep, None, None
+
+
+def inward_clamp(v: Tensor, low: Tensor, high: Tensor) -> Tensor:
+    """``clamp(v, low, high)`` whose gradient may pull an out-of-box ``v`` back in (:class:`YANNActor`)."""
+    return _InwardClamp.apply(v, low, high)
+
+
 class YANNActor(nn.Module):
     """YANN actor: the explicit MPC law plus zero-initialised per-region corrections.
 
@@ -170,6 +202,16 @@ class YANNActor(nn.Module):
         zero_init: "zero_last" or "mirrored" (module docstring).
         train_law: make ``K (p, n_u, n_x)`` and ``r (p, n_u)`` trainable parameters (else buffers).
         feasibility_tol: margin (deviation-state units) up to which a state counts as feasible.
+        outside: "nearest" (nearest region's law and correction) or "zero" (``u_eq``; the paper's)
+            outside the feasible set.
+        clip_gradient: "zero" (``torch.clamp``) or "inward" (module docstring).
+        anchored: every correction is ``g_i(z) - g_i(0)``: zero at the operating point, so the
+            actor keeps the law's equilibrium ``u(x_eq) = u_eq`` whatever the weights (a trained
+            correction otherwise shifts the equilibrium and leaves a steady offset).
+        gate: ``(inner, outer)`` levels of ``v = dx' P dx``: the correction is multiplied by
+            ``clip((v - inner) / (outer - inner), 0, 1)``, so inside ``v <= inner`` the actor IS
+            the explicit law; ``None``: no gate. gate_P: ``(n_x, n_x)`` ``P`` of the gate (a
+            buffer ``gate_P``; zeros if not given, e.g. before loading a trained state dict).
         dtype: ``torch.float64`` (exact equality with the explicit law) or ``torch.float32``.
 
     Buffers: ``x_eq (n_x,)``, ``u_eq (n_u,)``, ``u_low, u_high (n_u,)`` (absolute input box),
@@ -186,11 +228,31 @@ class YANNActor(nn.Module):
         zero_init: str = "zero_last",
         train_law: bool = False,
         feasibility_tol: float = 1e-8,
+        outside: str = "nearest",
+        clip_gradient: str = "zero",
+        anchored: bool = False,
+        gate: tuple[float, float] | None = None,
+        gate_P: np.ndarray | None = None,
         dtype: torch.dtype = torch.float64,
     ) -> None:
         super().__init__()
         if zero_init not in ("zero_last", "mirrored"):
             raise ValueError(f"zero_init must be 'zero_last' or 'mirrored'; got {zero_init!r}")
+        if outside not in ("nearest", "zero"):
+            raise ValueError(f"outside must be 'nearest' or 'zero'; got {outside!r}")
+        self.outside = outside
+        if clip_gradient not in ("zero", "inward"):
+            raise ValueError(f"clip_gradient must be 'zero' or 'inward'; got {clip_gradient!r}")
+        self.clip_gradient = clip_gradient
+        self.anchored = bool(anchored)
+        if gate is not None and not (len(gate) == 2 and 0.0 <= gate[0] < gate[1]):
+            raise ValueError(f"gate must be (inner, outer) with 0 <= inner < outer; got {gate!r}")
+        self.gate = None if gate is None else (float(gate[0]), float(gate[1]))
+        if self.gate is not None:  # a buffer only with a gate: ungated state dicts stay as they were
+            P = np.zeros((law.n_x, law.n_x)) if gate_P is None else np.asarray(gate_P, dtype=np.float64)
+            if P.shape != (law.n_x, law.n_x):
+                raise ValueError(f"gate_P must be ({law.n_x}, {law.n_x}); got {P.shape}")
+            self.register_buffer("gate_P", torch.from_numpy(P.copy()).to(dtype))
         self.n_regions, self.n_x, self.n_u = law.n_regions, law.n_x, law.n_u
         self.zero_init = zero_init
         self.locator = YANNFast(law, feasibility_tol=feasibility_tol, clip=False, dtype=dtype)
@@ -240,26 +302,67 @@ class YANNActor(nn.Module):
         dx = x - self.x_eq
         u_law = self.u_eq + (torch.bmm(self.K[region], dx.unsqueeze(-1)).squeeze(-1) + self.r[region])
         z = dx / self.in_scale
+        g = self._correction(z, region)
+        if self.anchored:
+            g = g - self._correction(torch.zeros_like(z), region)
+        g = self.out_scale * g
+        if self.gate is not None:
+            inner, outer = self.gate
+            level = ((dx @ self.gate_P) * dx).sum(dim=-1, keepdim=True)
+            g = g * torch.clamp((level - inner) / (outer - inner), 0.0, 1.0)
+        if self.clip_gradient == "inward":
+            u = inward_clamp(u_law + g, self.u_low, self.u_high)
+        else:
+            u = torch.clamp(u_law + g, self.u_low, self.u_high)
+        feasible = margin <= self.locator.feasibility_tol
+        if self.outside == "zero":
+            u = torch.where(feasible.unsqueeze(-1), u, self.u_eq.expand_as(u))
+        return {"u": u, "u_law": u_law, "g": g, "region": region, "margin": margin, "feasible": feasible}
+
+    def _correction(self, z: Tensor, region: Tensor) -> Tensor:
         g = self.correction(z, region)
         if self.mirror is not None:
             g = g - self.mirror(z, region)
-        g = self.out_scale * g
-        u = torch.clamp(u_law + g, self.u_low, self.u_high)
-        feasible = margin <= self.locator.feasibility_tol
-        return {"u": u, "u_law": u_law, "g": g, "region": region, "margin": margin, "feasible": feasible}
+        return g
 
     def forward(self, x: Tensor) -> Tensor:
         """``x (B, n_x)`` absolute states -> ``u (B, n_u)`` absolute inputs in the input box."""
         return self.parts(x)["u"]
 
 
+def state_features(x: Tensor, x_eq: Tensor, x_scale: Tensor, features: str) -> Tensor:
+    """Network input of the MLP actor and critic from absolute states ``x (B, n_x)``.
+
+    ``"state"``: ``(x - x_eq) / x_scale`` ``(B, n_x)``. ``"gym"`` (pendulum, ``n_x = 2``):
+    Gymnasium's observation ``[cos theta, sin theta, theta_dot / x_scale[1]]`` ``(B, 3)``, theta
+    the deviation from ``x_eq[0]``.
+    """
+    z = (x - x_eq) / x_scale
+    if features == "state":
+        return z
+    if features == "gym":
+        theta = x[..., 0] - x_eq[0]
+        return torch.stack([torch.cos(theta), torch.sin(theta), z[..., 1]], dim=-1)
+    raise ValueError(f"features must be 'state' or 'gym'; got {features!r}")
+
+
+def feature_size(n_x: int, features: str) -> int:
+    """Width of :func:`state_features` for ``n_x`` states (``"gym"`` needs ``n_x = 2``)."""
+    if features == "gym":
+        if n_x != 2:
+            raise ValueError(f"features='gym' is Gymnasium's pendulum observation and needs 2 states; got {n_x}")
+        return 3
+    return n_x
+
+
 class MLPActor(nn.Module):
-    """Plain DDPG actor: ``u = u_mid + u_half * tanh(MLP((x - x_eq) / x_scale))``.
+    """Plain DDPG actor: ``u = u_mid + u_half * tanh(MLP(features(x)))``
+    (:func:`state_features`: ``(x - x_eq) / x_scale`` or Gym's ``[cos, sin, theta_dot]``).
 
     Args:
         x_eq: ``(n_x,)`` operating state (input centring). x_scale: ``(n_x,)`` positive scales.
         u_low, u_high: ``(n_u,)`` absolute input box. hidden: widths (the paper: 256, 256).
-        activation: hidden activation. dtype: parameter dtype.
+        activation: hidden activation. features: "state" or "gym". dtype: parameter dtype.
     """
 
     def __init__(
@@ -271,11 +374,13 @@ class MLPActor(nn.Module):
         hidden: Sequence[int] = (256, 256),
         activation: str = "relu",
         *,
+        features: str = "state",
         dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__()
         n_x, n_u = len(x_eq), len(u_low)
-        self.net = make_mlp(n_x, hidden, n_u, activation, zero_last=False, dtype=dtype)
+        self.features = features
+        self.net = make_mlp(feature_size(n_x, features), hidden, n_u, activation, zero_last=False, dtype=dtype)
         self.register_buffer("x_eq", torch.as_tensor(np.asarray(x_eq, dtype=np.float64), dtype=dtype))
         self.register_buffer("x_scale", torch.as_tensor(np.asarray(x_scale, dtype=np.float64), dtype=dtype))
         lo, hi = np.asarray(u_low, dtype=np.float64), np.asarray(u_high, dtype=np.float64)
@@ -287,7 +392,8 @@ class MLPActor(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``x (B, n_x)`` absolute states -> ``u (B, n_u)`` absolute inputs in the input box."""
-        return self.u_mid + self.u_half * torch.tanh(self.net((x - self.x_eq) / self.x_scale))
+        return self.u_mid + self.u_half * torch.tanh(
+            self.net(state_features(x, self.x_eq, self.x_scale, self.features)))
 
 
 class TorchPolicy:
@@ -325,6 +431,7 @@ def build_actor(
     x_scale: np.ndarray,
     u_low: np.ndarray,
     u_high: np.ndarray,
+    gate_P: np.ndarray | None = None,
 ) -> nn.Module:
     """The actor of one of our DDPG learners, from ``config``'s learner section.
 
@@ -334,6 +441,8 @@ def build_actor(
         law: the explicit law (YANN-DDPG only).
         x_eq, x_scale, u_low, u_high: centring, scales and absolute input box of the MLP actor
             (its buffers: loading a trained actor's state dict overwrites them).
+        gate_P: ``P`` of the YANN actor's gate (``config.yann_ddpg.gate``; a buffer, so loading a
+            trained state dict fills it).
 
     Initialisation draws from the global torch RNG (seed it first for reproducible weights).
     """
@@ -348,8 +457,14 @@ def build_actor(
             config.yann_ddpg.activation,
             zero_init=config.yann_ddpg.zero_init,
             train_law=config.yann_ddpg.train_law,
+            outside=config.yann_ddpg.outside,
+            clip_gradient=config.yann_ddpg.clip_gradient,
+            anchored=config.yann_ddpg.anchored,
+            gate=config.yann_ddpg.gate,
+            gate_P=gate_P,
             dtype=dtype,
         )
     return MLPActor(
-        x_eq, x_scale, u_low, u_high, learner_config.actor_hidden, learner_config.activation, dtype=dtype
+        x_eq, x_scale, u_low, u_high, learner_config.actor_hidden, learner_config.activation,
+        features=learner_config.features, dtype=dtype,
     )

@@ -6,6 +6,13 @@ the same test states, and aggregates the YANN-RL paper's comparison table over s
 cost (of the 10 fixed test states) before and after training, its spread over seeds, and the
 training episodes with a safety violation. :func:`format_table` renders it as Markdown.
 
+Where the env has a loss criterion (:data:`~robocritic.yann.starts.DEFAULT_CRITERIA`), the test
+states are also split into *easy* and *MPC-losing* starts (the N=2 explicit MPC's episode is
+lost, :func:`~robocritic.yann.starts.classify_starts`) and :func:`split_costs` /
+:func:`format_split_table` report every run on both groups against the MPC, with the targets of
+the paper protocol: on MPC-losing starts the final policy's mean cost at most half the MPC's, on
+easy starts at most 1 % above it, in every seed.
+
 Layout of ``out_dir``: ``<env>/<algorithm>/seed_<s>/`` (runs), ``results.json``,
 ``curves_<env>.png``.
 """
@@ -24,7 +31,22 @@ from robocritic.utils.atomic import atomic_write, atomic_write_json
 from robocritic.yann.config import ALGORITHMS, RLConfig, config_to_dict, default_config
 from robocritic.yann.runner import evaluate_explicit_mpc, train
 
-__all__ = ["aggregate", "env_slug", "format_table", "plot_curves", "run_comparison"]
+__all__ = [
+    "EASY_TOLERANCE",
+    "HARD_TARGET",
+    "aggregate",
+    "env_slug",
+    "format_split_table",
+    "format_table",
+    "plot_curves",
+    "run_comparison",
+    "split_costs",
+]
+
+HARD_TARGET = 0.5
+"""Target on MPC-losing starts: final mean cost <= this fraction of the explicit MPC's."""
+EASY_TOLERANCE = 0.01
+"""Target on easy starts: final mean cost <= (1 + this) times the explicit MPC's."""
 
 
 def env_slug(env_id: str) -> str:
@@ -77,6 +99,7 @@ def run_comparison(
     configs: dict[str, RLConfig] | None = None,
     progress: bool = True,
     plots: bool = True,
+    split: bool = True,
 ) -> dict[str, Any]:
     """Run the study and write ``out_dir/results.json`` (and ``curves_<env>.png`` if ``plots``).
 
@@ -84,6 +107,8 @@ def run_comparison(
         out_dir: study folder. env_ids, algorithms, seeds: the grid.
         configs: per-env configs (default: :func:`~robocritic.yann.config.default_config`).
         progress: tqdm bars. plots: write the learning-curve PNGs (matplotlib, Agg).
+        split: label the test states easy / MPC-losing where the env has a loss criterion
+            (``env_res["mpc_losing"]``, one bool per test state; runs the explicit MPC once more).
 
     Returns:
         The results dict: per env the explicit-MPC test evaluation, the config, and per algorithm
@@ -106,6 +131,10 @@ def run_comparison(
             "explicit_mpc": mpc.to_json(),
             "algorithms": {},
         }
+        if split:
+            labels = _mpc_losing(config)
+            if labels is not None:
+                env_res["mpc_losing"] = [bool(v) for v in labels]
         for algorithm in algorithms:
             runs: list[RunMetrics] = []
             for seed in seeds:
@@ -120,6 +149,93 @@ def run_comparison(
             plot_curves(env_res, out_dir / f"curves_{env_slug(env_id)}.png", title=env_id)
         atomic_write_json(out_dir / "results.json", results)
     return results
+
+
+def _mpc_losing(config: RLConfig) -> np.ndarray | None:
+    """``(n_test,)`` bool: the test states the explicit MPC loses; None without a loss criterion."""
+    from robocritic.yann.starts import DEFAULT_CRITERIA, classify_starts
+
+    if config.env_id not in DEFAULT_CRITERIA:
+        return None
+    return classify_starts(config, config.test_state_array()).lost
+
+
+def _group_mean(costs: Sequence[float], mask: np.ndarray) -> float | None:
+    c = np.asarray(costs, dtype=np.float64)[mask]
+    return float(c.mean()) if c.size else None
+
+
+def split_costs(env_result: dict[str, Any]) -> dict[str, Any]:
+    """Per algorithm and seed, the mean test cost on easy and on MPC-losing starts (final policy
+    and last iterate), its ratio to the explicit MPC's on the same starts, and whether the targets
+    (:data:`HARD_TARGET`, :data:`EASY_TOLERANCE`) hold in every seed.
+
+    Args:
+        env_result: one env of :func:`run_comparison`'s results, with ``mpc_losing``.
+
+    Raises:
+        ValueError: ``env_result`` has no ``mpc_losing`` labels, or they do not match the costs.
+    """
+    if "mpc_losing" not in env_result:
+        raise ValueError("env_result has no 'mpc_losing' labels (run_comparison with split=True)")
+    hard = np.asarray(env_result["mpc_losing"], dtype=bool)
+    mpc_costs = env_result["explicit_mpc"]["costs"]
+    if len(mpc_costs) != hard.size:
+        raise ValueError(f"mpc_losing has {hard.size} labels for {len(mpc_costs)} test states")
+    mpc = {"easy": _group_mean(mpc_costs, ~hard), "hard": _group_mean(mpc_costs, hard)}
+
+    def ratio(v: float | None, ref: float | None) -> float | None:
+        return None if v is None or ref is None or ref == 0 else v / ref
+
+    out: dict[str, Any] = {"n_easy": int((~hard).sum()), "n_hard": int(hard.sum()), "explicit_mpc": mpc,
+                           "algorithms": {}}
+    for algorithm, res in env_result["algorithms"].items():
+        seeds = []
+        for run in res["runs"]:
+            row: dict[str, Any] = {"seed": run["seed"]}
+            for key, name in (("final", "test_after"), ("last", "test_after_last")):
+                ev = run.get(name) or run["test_after"]
+                for group, mask in (("easy", ~hard), ("hard", hard)):
+                    v = _group_mean(ev["costs"], mask)
+                    row[f"{key}_{group}"] = v
+                    row[f"{key}_{group}_ratio"] = ratio(v, mpc[group])
+            seeds.append(row)
+        hard_ok = all(r["final_hard_ratio"] is not None and r["final_hard_ratio"] <= HARD_TARGET for r in seeds)
+        easy_ok = all(r["final_easy_ratio"] is None or r["final_easy_ratio"] <= 1.0 + EASY_TOLERANCE
+                      for r in seeds)
+        out["algorithms"][algorithm] = {"seeds": seeds, "hard_target_met": hard_ok and out["n_hard"] > 0,
+                                        "easy_target_met": easy_ok}
+    return out
+
+
+def _fmt(v: float | None, spec: str = ".4g") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def format_split_table(results: dict[str, Any]) -> str:
+    """Markdown: per env with labels, algorithm and seed, the mean test cost on easy and on
+    MPC-losing starts and its ratio to the explicit MPC, for the final policy and (in brackets)
+    the last iterate."""
+    lines = [
+        "| env | algorithm | seed | easy: cost (last iterate) | easy / MPC (last iterate) "
+        "| MPC-losing: cost (last iterate) | MPC-losing / MPC (last iterate) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for env_id, env_res in results["envs"].items():
+        if "mpc_losing" not in env_res:
+            continue
+        split = split_costs(env_res)
+        m = split["explicit_mpc"]
+        lines.append(f"| {env_slug(env_id)} | explicit MPC | - | {_fmt(m['easy'])} (n={split['n_easy']}) | 1 "
+                     f"| {_fmt(m['hard'])} (n={split['n_hard']}) | 1 |")
+        for algorithm, res in split["algorithms"].items():
+            for r in res["seeds"]:
+                lines.append(
+                    f"| {env_slug(env_id)} | {algorithm} | {r['seed']} | {_fmt(r['final_easy'])} "
+                    f"({_fmt(r['last_easy'])}) | {_fmt(r['final_easy_ratio'], '.3f')} "
+                    f"({_fmt(r['last_easy_ratio'], '.3f')}) | {_fmt(r['final_hard'])} ({_fmt(r['last_hard'])}) "
+                    f"| {_fmt(r['final_hard_ratio'], '.3f')} ({_fmt(r['last_hard_ratio'], '.3f')}) |")
+    return "\n".join(lines)
 
 
 def plot_curves(env_result: dict[str, Any], path: str | Path, *, title: str = "") -> Path:
@@ -147,7 +263,7 @@ def plot_curves(env_result: dict[str, Any], path: str | Path, *, title: str = ""
     mpc = env_result.get("explicit_mpc")
     if mpc is not None:
         ax_test.axhline(mpc["mean_cost"], color="k", ls="--", lw=1, label="explicit MPC")
-    for ax, label in ((ax_test, "mean test cost (10 fixed states)"), (ax_train, "training-episode cost")):
+    for ax, label in ((ax_test, "mean test cost (fixed test states)"), (ax_train, "training-episode cost")):
         ax.set_yscale("log")
         ax.set_xlabel("training episode")
         ax.set_ylabel(label)

@@ -15,6 +15,10 @@ cost are defined in one place; this module holds learning hyper-parameters keyed
   states, and one learner config per algorithm (typed accessors :meth:`RLConfig.ddpg_learner`,
   :meth:`RLConfig.sb3_learner`).
 
+``robocritic/ClippedPendulum-v1`` is the paper protocol (hard training starts, easy and MPC-losing
+test starts, exploration and the paper's critic; :func:`_pendulum_paper_config` lists every
+choice, docs/yann.md "The paper protocol" every deviation from the paper and its reason).
+
 :func:`default_config` returns the defaults of an env id; :func:`load_config` reads a YAML file
 (``env_id`` plus any overrides; an unknown key is rejected with its dotted path);
 :func:`config_to_dict` is the inverse, used for the JSON sidecars of checkpoints, and
@@ -69,9 +73,16 @@ SB3_ALGORITHMS: tuple[str, ...] = ("td3", "sac")
 Activation = Literal["tanh", "relu"]
 DType = Literal["float64", "float32"]
 ZeroInit = Literal["zero_last", "mirrored"]
+NoiseType = Literal["gaussian", "ou"]
+Features = Literal["state", "gym"]
+Outside = Literal["nearest", "zero"]
+ClipGradient = Literal["zero", "inward"]
 _ACTIVATIONS = ("tanh", "relu")
 _DTYPES = ("float64", "float32")
 _ZERO_INITS = ("zero_last", "mirrored")
+_NOISE_TYPES = ("gaussian", "ou")
+_FEATURES = ("state", "gym")
+_OUTSIDE = ("nearest", "zero")
 
 
 # -- field checks (each error names the field and the value) -------------------------------
@@ -115,8 +126,20 @@ class DDPGConfig:
     policy_delay: int = 1
     """Actor (and target) update every ``policy_delay`` critic updates (1 = DDPG)."""
     exploration_noise: float = 0.1
-    """Std of the Gaussian action noise during training, as a fraction of the input half-range
+    """Std of the action noise during training, as a fraction of the input half-range
     (0 = none). The noisy action is clipped to the input box."""
+    noise_type: NoiseType = "gaussian"
+    """"gaussian": independent per step; "ou": Ornstein-Uhlenbeck, ``n <- (1 - ou_theta) n +
+    sigma_ou * N(0, 1)`` per step, zero at every episode start, with ``sigma_ou`` chosen so that
+    the stationary std is ``exploration_noise`` (temporally correlated: a push lasts several
+    steps, which is what moves a pendulum into states the deterministic policy never visits)."""
+    ou_theta: float = 0.15
+    """Mean-reversion rate of the "ou" noise per step, in (0, 1] (0.15: the DDPG paper's)."""
+    features: Features = "state"
+    """Input of the MLP actor and critic (the plain DDPG baseline): "state" (the centred, scaled
+    observation) or "gym" (pendulum only: Gymnasium's 3-D observation ``[cos, sin, theta_dot /
+    theta_dot scale]`` computed from ``[theta, theta_dot]``, what the paper's DDPG saw). Ignored by
+    YANN-DDPG (its actor acts on the MPC's state)."""
     actor_hidden: tuple[int, ...] = (256, 256)
     """Hidden-layer widths of the actor."""
     critic_hidden: tuple[int, ...] = (256, 256)
@@ -152,6 +175,9 @@ class DDPGConfig:
                 f"{o}.learning_starts must be >= batch_size ({self.batch_size}); got {self.learning_starts}"
             )
         check_real(o, "exploration_noise", self.exploration_noise, low=0.0)
+        check_choice(o, "noise_type", self.noise_type, _NOISE_TYPES)
+        check_real(o, "ou_theta", self.ou_theta, low=0.0, high=1.0, low_open=True)
+        check_choice(o, "features", self.features, _FEATURES)
         check_sizes(o, "actor_hidden", self.actor_hidden, allow_empty=False)
         check_sizes(o, "critic_hidden", self.critic_hidden, allow_empty=False)
         check_choice(o, "activation", self.activation, _ACTIVATIONS)
@@ -197,6 +223,32 @@ class YANNDDPGConfig(DDPGConfig):
     """Make the explicit law's ``K_i, r_i`` trainable (the paper freezes them; an ablation)."""
     law_lr: float = 1e-6
     """Adam learning rate of ``K_i, r_i`` when ``train_law`` is true."""
+    train_quadratic: bool = False
+    """Train the critic's quadratic matrix ``M`` (initialised from the discounted LQR) with the
+    rest of the critic, as the paper does; False (default): ``M`` is a frozen buffer and only the
+    zero-initialised network ``aux`` learns (the quadratic stays the exact LQR Q-function near the
+    operating point)."""
+    quadratic_lr: float = 1e-3
+    """Adam learning rate of ``M`` when ``train_quadratic`` is true (absolute steps on entries of
+    the order of the Riccati solution, tens to hundreds on the pendulum)."""
+    clip_gradient: ClipGradient = "zero"
+    """Gradient of the actor's input clip: "zero" (``torch.clamp``: none where the input
+    saturates) or "inward" (passed where the step moves the unclipped input back towards the box;
+    without it a correction pushed past a bound of a saturated region gets no gradient there again).
+    :class:`~robocritic.yann.actor.YANNActor` explains both."""
+    anchored: bool = False
+    """Each region's correction is ``g_i(z) - g_i(0)``, zero at the operating point: the actor keeps
+    the explicit law's equilibrium ``u(x_eq) = u_eq`` whatever it learns (without it a trained
+    correction can shift the equilibrium and leave a steady offset on every start)."""
+    gate: tuple[float, float] | None = None
+    """``(inner, outer)`` levels of ``dx' P dx`` (``P`` the DARE solution of the cost, the MPC's
+    terminal weight): corrections are multiplied by a ramp from 0 at ``inner`` to 1 at ``outer``,
+    so near upright (inside ``inner``) the actor is exactly the explicit MPC; ``None``: no gate."""
+    outside: Outside = "nearest"
+    """The actor outside the explicit MPC's feasible set: "nearest" (default: the nearest
+    region's law plus its correction, as :class:`~robocritic.controllers.explicit_mpc.ExplicitMPC`
+    does, so the actor is defined everywhere) or "zero" (the paper's network: every region unit
+    is off, so the output is ``u_eq`` -- zero deviation -- and no correction applies there)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -204,6 +256,15 @@ class YANNDDPGConfig(DDPGConfig):
         check_choice(o, "zero_init", self.zero_init, _ZERO_INITS)
         check_bool(o, "train_law", self.train_law)
         check_real(o, "law_lr", self.law_lr, low=0.0)
+        check_bool(o, "train_quadratic", self.train_quadratic)
+        check_real(o, "quadratic_lr", self.quadratic_lr, low=0.0)
+        check_choice(o, "outside", self.outside, _OUTSIDE)
+        check_choice(o, "clip_gradient", self.clip_gradient, ("zero", "inward"))
+        check_bool(o, "anchored", self.anchored)
+        if self.gate is not None:
+            check_vector(o, "gate", self.gate)
+            if len(self.gate) != 2 or not 0.0 <= self.gate[0] < self.gate[1]:
+                raise ValueError(f"{o}.gate must be [inner, outer] with 0 <= inner < outer; got {self.gate!r}")
 
 
 @dataclass(frozen=True)
@@ -272,6 +333,21 @@ class RLConfig:
     run's final policy is the snapshot with the lowest mean validation cost, the untrained actor
     included (for YANN-DDPG: never worse than the explicit MPC on these states). Empty: the final
     policy is the last iterate. The stable-baselines3 baselines always return the last iterate."""
+    selection_easy_tolerance: float | None = None
+    """Guard of policy selection (needs validation states and a loss criterion for the env,
+    :data:`robocritic.yann.starts.DEFAULT_CRITERIA`): the validation starts are split once into
+    easy and MPC-losing by the explicit MPC (:func:`robocritic.yann.starts.classify_starts`), and a
+    snapshot whose mean cost on the easy ones exceeds ``(1 + tolerance)`` times the MPC's is not
+    eligible (its recorded validation cost is the mean plus :data:`SELECTION_PENALTY`). ``None``:
+    no guard, the plain mean validation cost."""
+    guide_policy: str | None = None
+    """A reference controller (a name of :data:`robocritic.yann.references.REFERENCES`, e.g.
+    ``"swingup"``) that runs a fraction :attr:`guide_fraction` of the training episodes instead of
+    the learner (off-policy data: the transitions go to the replay buffer and the updates go on);
+    ``None``: the learner runs every episode (the paper). Not in the paper: an option to test
+    whether the learner's own exploration is what keeps it from the states a recovery passes."""
+    guide_fraction: float = 0.0
+    """Probability per training episode that :attr:`guide_policy` runs it, in [0, 1]."""
     episodes: int = 50
     """Training episodes (the paper's 50)."""
     max_episode_steps: int | None = None
@@ -314,6 +390,13 @@ class RLConfig:
         check_psd_matrix(o, "input_weight", self.input_weight)
         if len(self.state_weight) != n_x:
             raise ValueError(f"{o}.state_weight must be {n_x}x{n_x}; got {len(self.state_weight)} rows")
+        if self.selection_easy_tolerance is not None:
+            check_real(o, "selection_easy_tolerance", self.selection_easy_tolerance, low=0.0)
+        if self.guide_policy is not None and (not isinstance(self.guide_policy, str) or not self.guide_policy):
+            raise ValueError(f"{o}.guide_policy must be a reference name or null; got {self.guide_policy!r}")
+        check_real(o, "guide_fraction", self.guide_fraction, low=0.0, high=1.0)
+        if self.guide_fraction > 0 and self.guide_policy is None:
+            raise ValueError(f"{o}.guide_fraction is {self.guide_fraction}; it needs a guide_policy")
         check_int(o, "episodes", self.episodes, 1)
         if self.max_episode_steps is not None:
             check_int(o, "max_episode_steps", self.max_episode_steps, 1)
@@ -396,6 +479,8 @@ def draw_start_states(
     return np.round(x, decimals)
 
 
+SELECTION_PENALTY = 1e6
+"""Added to the validation cost of a snapshot that breaks :attr:`RLConfig.selection_easy_tolerance`."""
 TEST_STATE_SEED = 16474
 """Seed of the stored test states (``draw_start_states(x_eq, env start box, 10, 16474)``)."""
 VALIDATION_STATE_SEED = 52831
@@ -442,6 +527,66 @@ def _pendulum_config() -> RLConfig:
     )
 
 
+PAPER_PENDULUM = "robocritic/ClippedPendulum-v1"
+"""The pendulum of the paper's protocol (theta_dot clipped at 8 rad/s, as Gymnasium's Pendulum-v1)."""
+HARD_START_HALF_WIDTH: tuple[float, float] = (1.2, 3.0)
+"""Half-widths (rad, rad/s) around upright of the hard region of the paper protocol: the box in
+which the N=2 explicit MPC loses most starts (BENCHMARKS.md, section yann_hard_starts)."""
+HARD_TEST_STATES = 20
+"""Test (and validation) starts drawn from the hard box, beside the 10 from the env's start box."""
+
+
+def _pendulum_paper_config() -> RLConfig:
+    """The paper protocol on ClippedPendulum-v1 (docs/yann.md, "The paper protocol").
+
+    * Test states: the 10 of the v0 config (env start box +-0.3, all easy) followed by
+      :data:`HARD_TEST_STATES` drawn from the hard box with the test seed; which of them the N=2
+      MPC loses is measured, not stored (``robocritic.yann.starts.classify_starts``).
+    * Validation states: the same construction with the validation seed (disjoint draws); policy
+      selection keeps the snapshot with the lowest mean validation cost among those within 1 % of
+      the MPC on the easy validation starts (:attr:`RLConfig.selection_easy_tolerance`).
+    * Training starts: uniform over the hard box (seeded by the run), so most training episodes
+      begin where the MPC is weak and some where it is good.
+    * YANN-DDPG: Ornstein-Uhlenbeck exploration (the paper has none; without it the replay data
+      lie on ``u = pi(s)`` and the critic's slope in ``u`` is not identified), trainable
+      quadratic critic (the paper's), the inward clip gradient (a correction pushed past the
+      bound of a saturated region can come back), anchored corrections (zero at upright: the
+      equilibrium is kept exactly), cost scale 0.01 (a hovering or spinning pole
+      costs ~10 per step), 100 episodes (the paper's 50 on 10 starts see 2 hard ones; more
+      episodes are what the hard box needs), evaluation and checkpoint every 10 episodes.
+    """
+    base = _pendulum_config()
+    zero = np.zeros(2)
+    hard = np.array(HARD_START_HALF_WIDTH)
+    test = base.test_states + _tuple2(draw_start_states(zero, hard, HARD_TEST_STATES, TEST_STATE_SEED))
+    validation = base.validation_states + _tuple2(
+        draw_start_states(zero, hard, HARD_TEST_STATES, VALIDATION_STATE_SEED))
+    return dataclasses.replace(
+        base,
+        env_id=PAPER_PENDULUM,
+        test_states=test,
+        validation_states=validation,
+        start_half_width=HARD_START_HALF_WIDTH,
+        selection_easy_tolerance=0.01,
+        episodes=100,
+        eval_every=10,
+        checkpoint_every=10,
+        yann_ddpg=YANNDDPGConfig(
+            exploration_noise=0.2,
+            noise_type="ou",
+            train_quadratic=True,
+            quadratic_lr=1e-5,
+            clip_gradient="inward",
+            anchored=True,
+            actor_lr=3e-4,
+            critic_lr=1e-3,
+            tau=0.005,
+            cost_scale=0.01,
+        ),
+        ddpg=DDPGConfig(cost_scale=0.01, features="gym"),
+    )
+
+
 def _cstr_config() -> RLConfig:
     from robocritic.dynamics import CSTRModel
     from robocritic.envs.cstr.safety_cstr_v0 import INPUT_WEIGHT, START_HALF_WIDTH, STATE_WEIGHT
@@ -478,6 +623,7 @@ def _cstr_config() -> RLConfig:
 CONFIG_FACTORIES: dict[str, typing.Callable[[], RLConfig]] = {
     "robocritic/ClippedPendulum-v0": _pendulum_config,
     "robocritic/SafetyCSTR-v0": _cstr_config,
+    PAPER_PENDULUM: _pendulum_paper_config,
 }
 """Default config factory per env id."""
 

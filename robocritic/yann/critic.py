@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from robocritic.controllers.lqr import dlqr
 from robocritic.dynamics.base import LinearModel
 from robocritic.learning.spec import half_widths
-from robocritic.yann.actor import make_mlp
+from robocritic.yann.actor import feature_size, make_mlp, state_features
 
 __all__ = ["MLPCritic", "YANNCritic", "lqr_q_matrix"]
 
@@ -71,9 +71,12 @@ class YANNCritic(nn.Module):
         gamma: discount factor.
         hidden: widths of the auxiliary MLP; activation: its hidden activation.
         cost_scale: the critic predicts ``cost_scale`` times the discounted cost.
+        train_quadratic: ``M`` is a trainable parameter (initialised from the LQR; the paper's
+            critic) instead of a frozen buffer. The state-dict key is ``M`` either way.
         dtype: parameter dtype.
 
-    Buffers: ``M (n_x + n_u, n_x + n_u)``, ``x_eq``, ``u_eq``, ``z_scale (n_x + n_u,)``.
+    Buffers: ``M (n_x + n_u, n_x + n_u)`` (a parameter if ``train_quadratic``), ``x_eq``,
+    ``u_eq``, ``z_scale (n_x + n_u,)``.
     """
 
     def __init__(
@@ -86,16 +89,25 @@ class YANNCritic(nn.Module):
         activation: str = "tanh",
         *,
         cost_scale: float = 1.0,
+        train_quadratic: bool = False,
         dtype: torch.dtype = torch.float64,
     ) -> None:
         super().__init__()
         M, _, _ = lqr_q_matrix(model.A, model.B, state_weight, input_weight, gamma)
         self.n_x, self.n_u = model.n_x, model.n_u
-        self.register_buffer("M", torch.from_numpy(cost_scale * M).to(dtype))
+        M_t = torch.from_numpy(cost_scale * M).to(dtype)
+        if train_quadratic:
+            self.M = nn.Parameter(M_t)
+        else:
+            self.register_buffer("M", M_t)
         self.register_buffer("x_eq", torch.from_numpy(model.x_eq.copy()).to(dtype))
         self.register_buffer("u_eq", torch.from_numpy(model.u_eq.copy()).to(dtype))
         self.register_buffer("z_scale", torch.from_numpy(_box_scale(model)).to(dtype))
         self.aux = make_mlp(self.n_x + self.n_u, hidden, 1, activation, zero_last=True, dtype=dtype)
+
+    def quadratic_parameters(self) -> list[nn.Parameter]:
+        """``[M]`` if the quadratic part is trainable, else ``[]``."""
+        return [self.M] if isinstance(self.M, nn.Parameter) else []
 
     def deviation(self, x: Tensor, u: Tensor) -> Tensor:
         """``z = [x - x_eq, u - u_eq]`` ``(B, n_x + n_u)`` for absolute ``x (B, n_x)``, ``u (B, n_u)``."""
@@ -117,11 +129,12 @@ class YANNCritic(nn.Module):
 
 
 class MLPCritic(nn.Module):
-    """Plain DDPG critic ``Q(x, u) = MLP([(x - x_eq) / x_scale; (u - u_eq) / u_scale])`` -> ``(B,)``.
+    """Plain DDPG critic ``Q(x, u) = MLP([features(x); (u - u_eq) / u_scale])`` -> ``(B,)``
+    (:func:`~robocritic.yann.actor.state_features`: the scaled state or Gym's observation).
 
     Args:
         x_eq, x_scale: ``(n_x,)``; u_eq, u_scale: ``(n_u,)`` centring and positive scales.
-        hidden: widths (the paper: 256, 256); activation; dtype.
+        hidden: widths (the paper: 256, 256); activation; features: "state" or "gym"; dtype.
     """
 
     def __init__(
@@ -133,11 +146,13 @@ class MLPCritic(nn.Module):
         hidden: Sequence[int] = (256, 256),
         activation: str = "relu",
         *,
+        features: str = "state",
         dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__()
         n_x, n_u = len(x_eq), len(u_eq)
-        self.net = make_mlp(n_x + n_u, hidden, 1, activation, zero_last=False, dtype=dtype)
+        self.n_x, self.features = n_x, features
+        self.net = make_mlp(feature_size(n_x, features) + n_u, hidden, 1, activation, zero_last=False, dtype=dtype)
         centre = np.concatenate([np.asarray(x_eq, dtype=np.float64), np.asarray(u_eq, dtype=np.float64)])
         scale = np.concatenate([np.asarray(x_scale, dtype=np.float64), np.asarray(u_scale, dtype=np.float64)])
         self.register_buffer("z_centre", torch.as_tensor(centre, dtype=dtype))
@@ -145,7 +160,11 @@ class MLPCritic(nn.Module):
 
     def forward(self, x: Tensor, u: Tensor) -> Tensor:
         """``x (B, n_x)``, ``u (B, n_u)`` absolute -> ``Q (B,)``."""
-        return self.net((torch.cat([x, u], dim=-1) - self.z_centre) / self.z_scale).squeeze(-1)
+        if self.features == "state":  # the original expression (bit-identical training)
+            return self.net((torch.cat([x, u], dim=-1) - self.z_centre) / self.z_scale).squeeze(-1)
+        n = self.n_x
+        feats = state_features(x, self.z_centre[:n], self.z_scale[:n], self.features)
+        return self.net(torch.cat([feats, (u - self.z_centre[n:]) / self.z_scale[n:]], dim=-1)).squeeze(-1)
 
 
 def _box_scale(model: LinearModel) -> np.ndarray:

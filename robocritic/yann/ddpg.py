@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from robocritic.learning.buffer import Batch
 from robocritic.yann.actor import YANNActor
 from robocritic.yann.config import DDPGConfig, YANNDDPGConfig
+from robocritic.yann.critic import YANNCritic
 
 __all__ = ["DDPG"]
 
@@ -74,9 +75,13 @@ class DDPG:
             groups = [{"params": [p for p in actor.parameters() if p.requires_grad], "lr": config.actor_lr}]
         # foreach: one fused call over all the small tensors (fewer kernel launches per update).
         self.actor_opt = torch.optim.Adam(groups, foreach=True)
-        self.critic_opt = torch.optim.Adam(
-            [p for p in critic.parameters() if p.requires_grad], lr=config.critic_lr, foreach=True
-        )
+        quadratic = critic.quadratic_parameters() if isinstance(critic, YANNCritic) else []
+        rest = [p for p in critic.parameters() if p.requires_grad and all(p is not q for q in quadratic)]
+        critic_groups: list[dict[str, Any]] = [{"params": rest, "lr": config.critic_lr}]
+        if quadratic:
+            quad_lr = config.quadratic_lr if isinstance(config, YANNDDPGConfig) else config.critic_lr
+            critic_groups.append({"params": quadratic, "lr": quad_lr})
+        self.critic_opt = torch.optim.Adam(critic_groups, foreach=True)
         self.n_updates = 0
 
     # -- helpers ---------------------------------------------------------------------------

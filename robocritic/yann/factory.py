@@ -179,8 +179,14 @@ def build_learner(setup: Setup, algorithm: str, law: ExplicitLaw | None, seed: i
     config, model = setup.config, setup.model
     learner_config = config.ddpg_learner(algorithm)
     dtype = torch_dtype(learner_config.dtype)
+    gate_P = None
+    if algorithm == "yann_ddpg" and config.yann_ddpg.gate is not None:
+        from robocritic.controllers.lqr import dlqr
+
+        _, gate_P = dlqr(model.A, model.B, np.array(config.state_weight), np.array(config.input_weight))
     actor = build_actor(
-        config, algorithm, law, x_eq=model.x_eq, x_scale=setup.x_scale, u_low=setup.u_low, u_high=setup.u_high
+        config, algorithm, law, x_eq=model.x_eq, x_scale=setup.x_scale, u_low=setup.u_low, u_high=setup.u_high,
+        gate_P=gate_P,
     )
     critic: torch.nn.Module
     if algorithm == "yann_ddpg":
@@ -192,6 +198,7 @@ def build_learner(setup: Setup, algorithm: str, law: ExplicitLaw | None, seed: i
             learner_config.critic_hidden,
             learner_config.critic_activation,
             cost_scale=learner_config.cost_scale,
+            train_quadratic=config.yann_ddpg.train_quadratic,
             dtype=dtype,
         )
     else:
@@ -202,6 +209,7 @@ def build_learner(setup: Setup, algorithm: str, law: ExplicitLaw | None, seed: i
             setup.u_scale,
             learner_config.critic_hidden,
             learner_config.critic_activation,
+            features=learner_config.features,
             dtype=dtype,
         )
     return DDPG(actor, critic, learner_config, gamma=config.gamma, cost_scale=learner_config.cost_scale)

@@ -17,7 +17,11 @@ Names (:data:`REFERENCES`), each built from an :class:`~robocritic.yann.config.R
   ``benchmarks/yann_hard_starts.py`` prints that level), so the MPC is only handed states of the
   kind it was seen to catch.
 
-No nonlinear MPC reference: it would need CasADi, which is no dependency of robocritic.
+* ``nmpc`` (pendulum only; extra ``nmpc``: CasADi) -- a nonlinear MPC of the true dynamics
+  (:class:`~robocritic.yann.nmpc.PendulumNMPC`, horizon :data:`NMPC_HORIZON` steps, IPOPT each
+  step, the same ``P`` as terminal weight): the near-optimal reference. Not in
+  :data:`REFERENCES` (the set the hard-starts benchmark runs on every grid start): one episode
+  takes tens of seconds.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ from robocritic.yann.factory import EnvFactory, build_law, resolve
 
 __all__ = [
     "LONG_HORIZON",
+    "NMPC_HORIZON",
     "REFERENCES",
+    "SLOW_REFERENCES",
     "SWING_UP",
     "EnvParts",
     "Reference",
@@ -48,7 +54,11 @@ __all__ = [
 ]
 
 REFERENCES: tuple[str, ...] = ("mpc2", "mpc20", "swingup")
-"""Reference names :func:`build_reference` knows."""
+"""The fast references (every start set of the hard-starts benchmark runs all of them)."""
+SLOW_REFERENCES: tuple[str, ...] = ("nmpc",)
+"""References :func:`build_reference` also knows that take seconds per step-episode."""
+NMPC_HORIZON = 80
+"""Horizon of the ``nmpc`` reference in steps of the env's period (4 s: room for a swing-up)."""
 LONG_HORIZON = 20
 """Horizon of the ``mpc20`` reference (steps of the env's period)."""
 SWING_UP = SwingUpConfig(catch_level=1.0, release_level=2.0, gain=1.0)
@@ -110,12 +120,19 @@ def build_reference(name: str, config: RLConfig, *, law: ExplicitLaw | None = No
         ValueError: an unknown name (field ``policy``), ``swingup`` on an env that is not the
             pendulum, or a law that does not fit the env.
     """
-    if name not in REFERENCES:
-        raise ValueError(f"policy must be one of {list(REFERENCES)} or a run; got {name!r}")
+    if name not in REFERENCES + SLOW_REFERENCES:
+        raise ValueError(f"policy must be one of {list(REFERENCES + SLOW_REFERENCES)} or a run; got {name!r}")
     parts = env_of(config)
     model = parts.model
     policy: Controller
-    if name == "mpc20":
+    if name == "nmpc":
+        if not isinstance(parts.dynamics, PendulumModel):
+            raise ValueError(f"policy: nmpc is defined for the pendulum only; {config.env_id} is not one")
+        from robocritic.yann.nmpc import NMPCConfig, PendulumNMPC
+
+        policy = PendulumNMPC(parts.dynamics, np.array(config.state_weight), np.array(config.input_weight),
+                              catch_lyapunov(config, model), NMPCConfig(horizon=NMPC_HORIZON))
+    elif name == "mpc20":
         Q, R = np.array(config.state_weight), np.array(config.input_weight)
         policy = LinearMPC(model, MPCConfig(horizon=LONG_HORIZON, Q=Q, R=R))
     else:

@@ -198,6 +198,7 @@ class LossCriterion:
 
 DEFAULT_CRITERIA: dict[str, LossCriterion] = {
     "robocritic/ClippedPendulum-v0": LossCriterion((0.1, 0.5)),
+    "robocritic/ClippedPendulum-v1": LossCriterion((0.1, 0.5)),
 }
 """The documented criterion per env id (rad and rad/s for the pendulum)."""
 

@@ -18,7 +18,8 @@ metrics so far, best snapshot) every ``checkpoint_every`` episodes (the checkpoi
 training episode). With :attr:`RLConfig.validation_states` it also evaluates every snapshot on
 them and the final policy is the best one (the untrained actor included): policy selection on
 states the test set does not contain; ``metrics.test_after_last`` keeps the last iterate's test
-evaluation. A run resumed from its checkpoint reproduces the uninterrupted run bit for bit
+evaluation. With :attr:`RLConfig.selection_easy_tolerance` a snapshot more than that fraction
+above the explicit MPC on the easy validation starts is not eligible. A run resumed from its checkpoint reproduces the uninterrupted run bit for bit
 (single-threaded CPU torch).
 
 Run folder: :class:`~robocritic.learning.runs.RunFolder`, plus ``law.npz`` (the explicit law of a
@@ -48,6 +49,7 @@ from robocritic.learning.checkpoint import (
 from robocritic.learning.rollout import (
     EpisodeResult,
     EvalResult,
+    Policy,
     Transition,
     episode_seed,
     run_episode,
@@ -55,16 +57,24 @@ from robocritic.learning.rollout import (
 )
 from robocritic.learning.runs import CurveLogger, RunFolder, RunMetrics, RunResult, versions
 from robocritic.yann.actor import TorchPolicy
-from robocritic.yann.config import DDPG_ALGORITHMS, RLConfig, config_to_dict
+from robocritic.yann.config import DDPG_ALGORITHMS, SELECTION_PENALTY, RLConfig, config_to_dict
 from robocritic.yann.factory import Setup, build_law, build_learner, resolve
 from robocritic.yann.policy_io import LAW_FILE, yann_sidecar
 
-__all__ = ["DDPGTrainer"]
+__all__ = ["DDPGTrainer", "ou_step"]
 
 logger = logging.getLogger(__name__)
 
 # Config fields that may change between an interrupted run and its resumption.
 _RESUMABLE_CHANGES = {"episodes", "eval_every", "checkpoint_every", "keep_checkpoints"}
+
+
+def ou_step(state: np.ndarray, std: np.ndarray, theta: float, rng: np.random.Generator) -> np.ndarray:
+    """One step of the Ornstein-Uhlenbeck exploration noise ``(n_u,)``:
+    ``n <- (1 - theta) n + sigma N(0, 1)`` with ``sigma = std sqrt(1 - (1 - theta)^2)``, so that the
+    stationary standard deviation is ``std`` (input units) and the lag-1 correlation ``1 - theta``."""
+    sigma = std * np.sqrt(1.0 - (1.0 - theta) ** 2)
+    return (1.0 - theta) * state + sigma * rng.standard_normal(np.shape(state))
 
 
 def _mean(values: list[float]) -> float:
@@ -116,9 +126,12 @@ class DDPGTrainer:
         self.tests = setup.test_set()
         self.validation = setup.validation_set()
         self.best_actor: dict[str, torch.Tensor] | None = None  # weights of metrics.selection
+        self._easy_guard = self._selection_guard()
+        self._guide = self._build_guide()
         self.store = CheckpointStore(self.run.checkpoints, keep=config.keep_checkpoints)
         self._u_low, self._u_high = setup.u_low, setup.u_high
         self._noise_std = self.learner_config.exploration_noise * 0.5 * (self._u_high - self._u_low)
+        self._ou = np.zeros_like(self._noise_std)  # Ornstein-Uhlenbeck state, zero at each episode start
 
     @classmethod
     def from_config(
@@ -126,6 +139,29 @@ class DDPGTrainer:
     ) -> DDPGTrainer:
         """A trainer on ``resolve(config)`` (keyword arguments as the constructor's)."""
         return cls(resolve(config), algorithm, seed, run_dir, **kwargs)
+
+    def _build_guide(self) -> Any:
+        """The controller of :attr:`RLConfig.guide_policy` (None without one)."""
+        if self.config.guide_policy is None or self.config.guide_fraction <= 0:
+            return None
+        from robocritic.yann.references import build_reference
+
+        return build_reference(self.config.guide_policy, self.config, law=self.law).policy
+
+    def _selection_guard(self) -> tuple[np.ndarray, float] | None:
+        """``(easy mask (n_val,), bound)`` of :attr:`RLConfig.selection_easy_tolerance`: the
+        validation starts the explicit MPC keeps and ``(1 + tol)`` times its mean cost on them;
+        None without a guard (or without easy validation starts)."""
+        tol = self.config.selection_easy_tolerance
+        if tol is None or self.validation is None:
+            return None
+        from robocritic.yann.starts import classify_starts
+
+        mpc = classify_starts(self.config, self.setup.validation_states)
+        easy = ~mpc.lost
+        if not easy.any():
+            return None
+        return easy, (1.0 + tol) * float(mpc.costs[easy].mean())
 
     def _law(self) -> ExplicitLaw:
         """The law of this run: ``run_dir/law.npz`` if a previous session stored it (so a
@@ -207,10 +243,14 @@ class DDPGTrainer:
 
     def _act_train(self, obs: np.ndarray) -> np.ndarray:
         action = self.learner.act(obs)
-        if self.learner_config.exploration_noise > 0:
-            action = np.clip(
-                action + self._noise_std * self.rng.standard_normal(action.shape), self._u_low, self._u_high
-            )
+        lc = self.learner_config
+        if lc.exploration_noise > 0:
+            if lc.noise_type == "ou":
+                self._ou = ou_step(self._ou, self._noise_std, lc.ou_theta, self.rng)
+                noise = self._ou
+            else:
+                noise = self._noise_std * self.rng.standard_normal(action.shape)
+            action = np.clip(action + noise, self._u_low, self._u_high)
         return action
 
     def _evaluate(self, episode: int, log: CurveLogger) -> EvalResult:
@@ -219,15 +259,26 @@ class DDPGTrainer:
         policy = TorchPolicy(self.learner.actor)
         result = self.tests.evaluate(policy)
         log.evaluation(episode, result)
-        if self.validation is not None and log.validation(
-            episode, self.validation.evaluate(policy).mean_cost
-        ):
+        if self.validation is not None and log.validation(episode, self._validation_cost(policy)):
             self.best_actor = {k: v.detach().clone() for k, v in self.learner.actor.state_dict().items()}
         return result
+
+    def _validation_cost(self, policy: Policy) -> float:
+        """The selection objective: mean validation cost, plus SELECTION_PENALTY if the snapshot
+        breaks the easy-start guard."""
+        assert self.validation is not None
+        costs = self.validation.evaluate(policy).costs
+        cost = float(np.mean(costs))
+        if self._easy_guard is not None:
+            easy, bound = self._easy_guard
+            if float(np.mean(costs[easy])) > bound:
+                cost += SELECTION_PENALTY
+        return cost
 
     def _train_episode(self, episode: int) -> tuple[EpisodeResult, float, float]:
         half = np.array(self.config.start_half_width)
         x0 = self.model.x_eq + self.start_rng.uniform(-half, half)
+        self._ou = np.zeros_like(self._noise_std)
         critic_losses: list[float] = []
         actor_losses: list[float] = []
         learner_config = self.learner_config
@@ -241,9 +292,12 @@ class DDPGTrainer:
                     if not np.isnan(losses["actor_loss"]):
                         actor_losses.append(losses["actor_loss"])
 
-        result = run_episode(
-            self.env, self._act_train, x0, seed=episode_seed(self.seed, episode), on_step=on_step
-        )
+        act = self._act_train
+        # One draw per episode, and only with a guide (runs without one keep their RNG stream).
+        if self._guide is not None and self.rng.random() < self.config.guide_fraction:
+            self._guide.reset()
+            act = self._guide.act
+        result = run_episode(self.env, act, x0, seed=episode_seed(self.seed, episode), on_step=on_step)
         return result, _mean(critic_losses), _mean(actor_losses)
 
     def train(self, *, stop_after: int | None = None, resume: bool = True) -> RunResult:
@@ -329,6 +383,14 @@ class DDPGTrainer:
 
 
 def _check_same_config(stored: dict[str, Any], current: dict[str, Any], where: Path) -> None:
+    # A checkpoint written before a config field existed holds no value for it: read it as the
+    # field's default (as a sidecar is read), so that adding a field does not orphan old runs.
+    try:
+        from robocritic.yann.config import config_from_record
+
+        stored = config_to_dict(config_from_record(stored))
+    except (TypeError, ValueError):
+        pass  # compared as stored: the difference is reported below
     diff = sorted(
         k
         for k in set(stored) | set(current)
