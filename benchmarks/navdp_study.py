@@ -9,10 +9,12 @@ names another. World seeds from 5000 were never used for training or tuning
 (``scripts/train_navdp.sh`` trains on worlds 0-399 and checks on 1000-1019; the selection's
 progress weight was tuned on worlds 7000-7029).
 
-Writes ``results/navdp/study/<preset>/`` (episodes.json, summary.json, plots) and
-``results/navdp/study/study.json``, and prints a table.
+Writes ``OUT/<preset>/`` (episodes.json, summary.json, plots) and ``OUT/study.json``, and prints a
+table; ``OUT`` is ``results/navdp/study`` unless ``--out`` names another folder (e.g. for another
+model, so that the shipped model's results stay).
 
-    .venv/bin/python benchmarks/navdp_study.py [--worlds 5000-5029] [--presets default dense] [--workers 2]
+    .venv/bin/python benchmarks/navdp_study.py [--worlds 5000-5029] [--presets default dense] [--workers 2] \
+        [--checkpoint MODEL.pt --out results/navdp/study_MODEL]
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ def main() -> None:
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", default=None, help=f"output folder (default {OUT.relative_to(ROOT)})")
     args = ap.parse_args()
+    out = Path(args.out) if args.out else OUT
     methods = args.methods.split(",")
     checkpoint = args.checkpoint or str(small_model_path())
     record = {"command": "benchmarks/navdp_study.py " + " ".join(
@@ -52,10 +56,10 @@ def main() -> None:
         "checkpoint": checkpoint, "presets": {}}
     for preset in args.presets:
         t0 = time.perf_counter()
-        summary = evaluate(methods, parse_worlds(args.worlds), OUT / preset, checkpoint=checkpoint, preset=preset,
+        summary = evaluate(methods, parse_worlds(args.worlds), out / preset, checkpoint=checkpoint, preset=preset,
                            workers=args.workers)
         record["presets"][preset] = {"wall_s": time.perf_counter() - t0, "methods": summary["methods"]}
-        atomic_write_json(OUT / "study.json", record)
+        atomic_write_json(out / "study.json", record)
     print("| preset | method | success [95 % CI] | collision | stuck | timeout | SPL (Euclidean / geodesic) | plan ms p50 / p99 |")
     print("|---|---|---|---|---|---|---|---|")
     for preset, entry in record["presets"].items():

@@ -1,5 +1,6 @@
-"""``robocritic navdp generate|candidates|train|export|check|check-candidates|eval``: NavDP data from
-procedural worlds and the privileged expert, critic data from the sampler's own candidates,
+"""``robocritic navdp generate|candidates|rollouts|train|export|check|check-candidates|eval``: NavDP data
+from procedural worlds and the privileged expert, critic data from the sampler's own candidates, the
+planner's own closed-loop states labelled by the expert,
 training (and fine-tuning), the model-only export, offline sanity numbers and closed-loop
 evaluation against the baselines (docs/navdp.md)."""
 
@@ -128,6 +129,19 @@ def _candidates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rollouts(args: argparse.Namespace) -> int:
+    from robocritic.navdp.generate import parse_worlds
+    from robocritic.navdp.rollouts import RolloutConfig, generate_rollouts
+
+    sample_config = _sample_config(args)
+    config = RolloutConfig(episodes_per_world=args.episodes, record_every=args.record_every,
+                           method=args.method, preset=sample_config.world_spec, seed=args.seed)
+    report = generate_rollouts(parse_worlds(args.worlds), args.model, args.out, config, sample_config,
+                               workers=args.workers, progress=not args.no_progress)
+    print(json.dumps({"out": str(args.out), **report.summary()}))
+    return 0
+
+
 def _check_candidates(args: argparse.Namespace) -> int:
     import torch
 
@@ -157,8 +171,10 @@ def _train(args: argparse.Namespace) -> int:
             train_kw[name] = value
     train_kw.setdefault("progress", not args.no_progress)
     train_kw.setdefault("tensorboard", not args.no_tensorboard)
-    result = train(args.data, args.out, TrainConfig(**train_kw), parsed["model"], init=args.init,
-                   candidates=args.candidates)
+    data = args.data[0] if len(args.data) == 1 else args.data
+    candidates = args.candidates[0] if args.candidates and len(args.candidates) == 1 else args.candidates
+    result = train(data, args.out, TrainConfig(**train_kw), parsed["model"], init=args.init,
+                   candidates=candidates)
     last = {k: v[-1] for k, v in result.history.items() if v and not k.endswith("step")}
     print(json.dumps({"run": str(result.run_dir), "step": result.step,
                       "model": str(result.run_dir / "model.pt"), "steps_per_s": round(result.steps_per_s, 2),
@@ -233,7 +249,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     gen.set_defaults(func=_generate)
 
     tr = cmds.add_parser("train", help="train on a folder of shards (resumes RUN_DIR's newest checkpoint)")
-    tr.add_argument("data", type=in_dir, help="folder of shards")
+    tr.add_argument("data", type=in_dir, nargs="+",
+                    help="folder(s) of shards, e.g. generated shards and `navdp rollouts` shards")
     tr.add_argument("--out", type=out_dir, required=True, help="run folder")
     tr.add_argument("--steps", type=count(1, 10**9), default=None, help="gradient steps in all (default 2000)")
     tr.add_argument("--batch", type=count(1, 2**20), default=None, help="batch size (default 32)")
@@ -248,9 +265,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="NavDPConfig or TrainConfig fields, e.g. d_model=64 n_layers=4 decay_steps=4000")
     tr.add_argument("--init", type=in_file, default=None, metavar="MODEL.pt",
                     help="start from this model file's weights and label normalisation (fine-tuning)")
-    tr.add_argument("--candidates", type=in_dir, default=None, metavar="DIR",
-                    help="candidate files of the training shards (`navdp candidates`); with "
-                         "--config candidate_batch=B the critic also trains on them")
+    tr.add_argument("--candidates", type=in_dir, nargs="+", default=None, metavar="DIR",
+                    help="folder(s) of candidate files of the training shards (`navdp candidates`, "
+                         "`navdp rollouts`), searched in order; with --config candidate_batch=B the "
+                         "critic also trains on them")
     tr.add_argument("--no-progress", action="store_true")
     tr.add_argument("--no-tensorboard", action="store_true")
     tr.set_defaults(func=_train)
@@ -274,6 +292,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="only these world seeds, e.g. 0-99 (default: all shards)")
     candidate_options(ca, 4)
     ca.set_defaults(func=_candidates)
+
+    ro = cmds.add_parser("rollouts", help="the planner's own closed-loop states in training worlds, labelled "
+                                          "by the expert, with its candidates (resumable: rerun to finish)")
+    ro.add_argument("--model", type=in_file, required=True, help="model file (.pt) that drives the robot")
+    ro.add_argument("--worlds", type=seed_ranges(), required=True,
+                    help="training world seeds, e.g. 20000-20099 (not held-out or tuning seeds)")
+    ro.add_argument("--out", type=out_dir, required=True, help="folder of the rollout shards and candidates")
+    ro.add_argument("--episodes", type=count(1, 10**4), default=2,
+                    help="paired episodes per world (default 2)")
+    ro.add_argument("--record-every", type=count(1, 10**4), default=2,
+                    help="every N-th plan is a state (default 2: one per 0.5 s)")
+    ro.add_argument("--method", default="navdp",
+                    choices=("navdp", "navdp_critic_only", "navdp_first", "navdp_random"),
+                    help="the selection that drives the robot (default navdp)")
+    ro.add_argument("--seed", type=seed, default=0, help="seeds the rotated negatives")
+    ro.add_argument("--workers", type=count(1, 1024), default=1,
+                    help="processes (the files do not depend on it)")
+    ro.add_argument("--preset", default=None, help="world preset (default: default)")
+    ro.add_argument("--per-world", type=count(1, 10**4), default=None, help=argparse.SUPPRESS)
+    ro.add_argument("--config", nargs="+", metavar="KEY=VALUE",
+                    help="SampleConfig fields of the shards (must match the generated shards to train "
+                         "together)")
+    ro.add_argument("--no-progress", action="store_true")
+    ro.set_defaults(func=_rollouts)
 
     ex = cmds.add_parser("export", help="the newest checkpoint of a run as a model-only file")
     ex.add_argument("run", type=in_dir, help="run folder of `navdp train`")

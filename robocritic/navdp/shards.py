@@ -8,6 +8,10 @@ shapes, plus ``metadata``: a 1-D uint8 array of UTF-8 JSON::
      "samples": S, "paths": P, "dims": {"T", "H", "W", "N", "M"},
      "generator": SampleConfig.to_dict()}
 
+Optional further entries (readers ignore them): ``rollout`` marks a shard of the planner's own
+closed-loop states (:mod:`robocritic.navdp.rollouts`: the model's SHA-256, the rollout settings
+and the episodes' outcomes); its arrays have the same names, dtypes, shapes and meaning.
+
 Writing is deterministic (fixed member order, zip timestamps and compression): the same samples
 give the same bytes. A shard is written to a temporary file in the same folder, fsynced and
 renamed over its name (:func:`robocritic.utils.atomic.atomic_write`), so an interrupted writer
@@ -68,12 +72,17 @@ def shard_name(world_seed: int) -> str:
     return f"world_{int(world_seed):06d}.npz"
 
 
-def _metadata(samples: SampleSet, config: SampleConfig, world_seeds: Sequence[int]) -> dict[str, Any]:
+def _metadata(samples: SampleSet, config: SampleConfig, world_seeds: Sequence[int],
+              extra: dict[str, Any] | None = None) -> dict[str, Any]:
     dims = {"T": config.history, "H": config.depth.height, "W": config.depth.width, "N": config.n_waypoints,
             "M": config.n_critic}
-    return {"format": SHARD_FORMAT, "version": SHARD_VERSION, "world_seeds": [int(s) for s in world_seeds],
+    meta = {"format": SHARD_FORMAT, "version": SHARD_VERSION, "world_seeds": [int(s) for s in world_seeds],
             "samples": len(samples), "paths": int(samples.n_paths), "dims": dims,
             "generator": config.to_dict()}
+    clash = sorted(set(extra or {}) & set(meta))
+    if clash:
+        raise ValueError(f"extra: metadata keys {clash} are the shard format's own")
+    return {**meta, **(extra or {})}
 
 
 def write_arrays(fh: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
@@ -88,9 +97,11 @@ def write_arrays(fh: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(member, np.ascontiguousarray(arr), allow_pickle=False)
 
 
-def shard_bytes(samples: SampleSet, config: SampleConfig, world_seeds: Sequence[int]) -> bytes:
-    """The bytes of the shard of ``samples`` (made with ``config`` from ``world_seeds``)."""
-    meta = json.dumps(_metadata(samples, config, world_seeds), sort_keys=True).encode()
+def shard_bytes(samples: SampleSet, config: SampleConfig, world_seeds: Sequence[int],
+                extra: dict[str, Any] | None = None) -> bytes:
+    """The bytes of the shard of ``samples`` (made with ``config`` from ``world_seeds``); ``extra``:
+    further JSON-safe metadata entries (e.g. ``rollout``, :mod:`robocritic.navdp.rollouts`)."""
+    meta = json.dumps(_metadata(samples, config, world_seeds, extra), sort_keys=True).encode()
     arrays = {name: np.asarray(arr, dtype=SAMPLE_FIELDS[name][0]) for name, arr in samples.arrays().items()}
     arrays[_METADATA] = np.frombuffer(meta, dtype=np.uint8)
     buf = io.BytesIO()
@@ -99,9 +110,9 @@ def shard_bytes(samples: SampleSet, config: SampleConfig, world_seeds: Sequence[
 
 
 def save_shard(path: str | os.PathLike[str], samples: SampleSet, config: SampleConfig,
-               world_seeds: Sequence[int]) -> Path:
-    """Write a shard atomically (module docstring). Returns ``path``."""
-    data = shard_bytes(samples, config, world_seeds)
+               world_seeds: Sequence[int], extra: dict[str, Any] | None = None) -> Path:
+    """Write a shard atomically (module docstring; ``extra`` as in :func:`shard_bytes`). Returns ``path``."""
+    data = shard_bytes(samples, config, world_seeds, extra)
     return atomic_write(path, lambda fh: fh.write(data))
 
 

@@ -57,6 +57,7 @@ __all__ = [
     "check_model",
     "export_run",
     "candidate_critic_loss",
+    "candidate_losses",
     "model_config_for",
     "split_shards",
     "train",
@@ -93,6 +94,11 @@ class TrainConfig:
         candidate_batch: observation samples per step from the candidate files (each with all
             its ``K`` candidates); 0 = none (needs ``candidates`` in :func:`train` otherwise).
         candidate_weight: weight of the critic MSE on those candidates in the loss.
+        candidate_rank_weight: weight of a pairwise ranking loss on those candidates (0 = none):
+            for each pair of candidates of one sample whose labels differ by more than
+            ``rank_margin``, ``softplus(-(v_better - v_worse))`` on the standardised critic values,
+            averaged over such pairs.
+        rank_margin: least label difference of a ranked pair (label units).
     """
 
     steps: int = 2000
@@ -112,10 +118,14 @@ class TrainConfig:
     tensorboard: bool = True
     candidate_batch: int = 0
     candidate_weight: float = 0.2
+    candidate_rank_weight: float = 0.0
+    rank_margin: float = 0.25
 
     def __post_init__(self) -> None:
         check_int(_OWNER, "candidate_batch", self.candidate_batch, low=0)
         check_real(_OWNER, "candidate_weight", self.candidate_weight, low=0.0)
+        check_real(_OWNER, "candidate_rank_weight", self.candidate_rank_weight, low=0.0)
+        check_real(_OWNER, "rank_margin", self.rank_margin, low=0.0)
         for name in ("steps", "batch_size", "decay_steps", "val_every", "val_samples", "checkpoint_every",
                      "log_every", "threads"):
             check_int(_OWNER, name, getattr(self, name), low=1)
@@ -195,11 +205,20 @@ def _batch(data: ShardDataset, indices: np.ndarray) -> NavDPBatch:
     return NavDPBatch.from_mapping({k: torch.from_numpy(v) for k, v in data.batch(indices).items()})
 
 
+def _folders(folder: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """One folder or several -> a non-empty list of paths."""
+    out = [Path(folder)] if isinstance(folder, (str, os.PathLike)) else [Path(f) for f in folder]
+    if not out:
+        raise ValueError("expected at least one folder")
+    return out
+
+
 class CandidatePool:
     """The candidate files of a :class:`ShardDataset`'s shards, joined to its samples.
 
     Args:
-        folder: candidate files (``candidates_<seed>.npz``), one for every shard of ``data``.
+        folder: a folder of candidate files (``candidates_<seed>.npz``), or several searched in
+            order; one file for every shard of ``data``.
 
     Raises:
         CandidateError: naming the file, if one is missing or bad, was made from another shard
@@ -211,14 +230,16 @@ class CandidatePool:
         files: ``{name: sha256}`` of the candidate files used.
     """
 
-    def __init__(self, folder: str | os.PathLike[str], data: ShardDataset) -> None:
+    def __init__(self, folder: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+                 data: ShardDataset) -> None:
         from robocritic.navdp.candidates import CandidateError, candidate_name, file_sha256, load_candidates
 
-        folder = Path(folder)
+        folders = _folders(folder)
         offsets = np.concatenate([[0], np.cumsum([m["samples"] for m in data.metadata])])
         rows, acts, labs, self.files = [], [], [], {}
         for i, (shard, meta) in enumerate(zip(data.paths, data.metadata)):
-            path = folder / candidate_name(meta["world_seeds"][0])
+            name = candidate_name(meta["world_seeds"][0])
+            path = next((f / name for f in folders if (f / name).is_file()), folders[0] / name)
             got = load_candidates(path)
             if got.metadata.get("shard_sha256") != file_sha256(shard):
                 raise CandidateError(f"{path}: made from another version of {shard}")
@@ -254,11 +275,27 @@ def candidate_critic_loss(model: NavDPNet, depth: torch.Tensor, actions: torch.T
                           labels: torch.Tensor) -> torch.Tensor:
     """Critic MSE on standardised labels for ``actions (B, K, N, 3)`` [m, m, rad] seen from
     ``depth (B, T, H, W)`` [m] with ``labels (B, K)`` (the shards' critic loss, on candidates)."""
+    return candidate_losses(model, depth, actions, labels)[0]
+
+
+def candidate_losses(model: NavDPNet, depth: torch.Tensor, actions: torch.Tensor, labels: torch.Tensor,
+                     rank_margin: float = 0.25) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(critic MSE, pairwise ranking loss)`` on the candidates ``actions (B, K, N, 3)`` seen from
+    ``depth (B, T, H, W)`` with ``labels (B, K)``: the MSE of :func:`candidate_critic_loss`, and the
+    mean of ``softplus(-(v_i - v_j))`` over the pairs of one sample with ``label_i - label_j >
+    rank_margin`` (0 when there is no such pair), on the standardised values ``v``."""
     obs = model.encode(depth)
-    k = actions.shape[1]
+    b, k = actions.shape[:2]
     value = model.critic_value(actions.flatten(0, 1), obs.repeat_interleave(k, dim=0))
     target = (labels.flatten() - model.label_mean) / model.label_std
-    return torch.nn.functional.mse_loss(value, target)
+    mse = torch.nn.functional.mse_loss(value, target)
+    v = value.reshape(b, k)
+    better = (labels[:, :, None] - labels[:, None, :]) > rank_margin  # (B, K, K): i better than j
+    if not bool(better.any()):
+        return mse, value.sum() * 0.0
+    diff = v[:, :, None] - v[:, None, :]
+    rank = torch.nn.functional.softplus(-diff[better]).mean()
+    return mse, rank
 
 
 @torch.no_grad()
@@ -289,9 +326,10 @@ def _validation_loss(model: NavDPNet, data: ShardDataset, cfg: TrainConfig,
     return out
 
 
-def _run_record(data_dir: Path, train_paths: list[Path], val_paths: list[Path], cfg: TrainConfig,
+def _run_record(data_dir: Path | list[Path], train_paths: list[Path], val_paths: list[Path], cfg: TrainConfig,
                 model_cfg: NavDPConfig, generator: dict[str, Any]) -> dict[str, Any]:
-    return {"format": RUN_FORMAT, "data": str(data_dir), "train_shards": [p.name for p in train_paths],
+    data = [str(d) for d in data_dir] if isinstance(data_dir, list) else str(data_dir)
+    return {"format": RUN_FORMAT, "data": data, "train_shards": [p.name for p in train_paths],
             "val_shards": [p.name for p in val_paths], "train": cfg.to_dict(), "model": model_cfg.to_dict(),
             "generator": generator}
 
@@ -316,21 +354,25 @@ def _check_resume(path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
                          f"{list(RESUMABLE_CHANGES)} may change")
 
 
-def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str],
+def train(data_dir: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+          run_dir: str | os.PathLike[str],
           config: TrainConfig | None = None, model_overrides: Mapping[str, Any] | None = None, *,
           until: int | None = None, init: str | os.PathLike[str] | None = None,
-          candidates: str | os.PathLike[str] | None = None) -> TrainResult:
+          candidates: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None) -> TrainResult:
     """Train (or resume) a NavDP model on the shards of ``data_dir`` into ``run_dir`` (module docstring).
 
     Args:
+        data_dir: a folder of shards, or several (e.g. generated shards and rollout shards,
+            :mod:`robocritic.navdp.rollouts`); shard names must not repeat across them. The validation
+            split is drawn over all shards sorted by full path.
         config: training settings. model_overrides: :class:`NavDPConfig` fields (sizes that the
             data fixes may be left out; :func:`model_config_for`); with ``init``, on top of the
             init model's config (the weights must still fit).
         until: stop after this step (a checkpoint is written there), as if interrupted; the
             run stays resumable. Default ``config.steps``.
         init: a model file (``save_model``) to start from: its weights and label normalisation.
-        candidates: a folder of candidate files for the shards (``navdp candidates``), used
-            when ``config.candidate_batch > 0``.
+        candidates: a folder (or folders, searched in order) of candidate files for the shards
+            (``navdp candidates``, ``navdp rollouts``), used when ``config.candidate_batch > 0``.
 
     Raises:
         ValueError: bad settings (naming the field), no shards, or a run folder of another run.
@@ -338,13 +380,21 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str],
     """
     cfg = config or TrainConfig()
     torch.set_num_threads(cfg.threads)
-    data_dir, run_dir = Path(data_dir), Path(run_dir)
+    dirs, run_dir = _folders(data_dir), Path(run_dir)
+    data_dir = dirs[0] if len(dirs) == 1 else dirs  # type: ignore[assignment]
     stop = cfg.steps if until is None else min(int(until), cfg.steps)
 
     # -- data
-    paths = list_shards(data_dir)
-    if not paths:
-        raise ValueError(f"{data_dir}: no shards (world_*.npz); run `robocritic navdp generate` first")
+    paths = []
+    for d in dirs:
+        found = list_shards(d)
+        if not found:
+            raise ValueError(f"{d}: no shards (world_*.npz); run `robocritic navdp generate` first")
+        paths += found
+    names = [p.name for p in paths]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"data_dir: shard names {repeated[:3]} appear in more than one folder")
     train_paths, val_paths = split_shards(paths, cfg.val_fraction, cfg.seed)
     data = ShardDataset(train_paths)
     val = ShardDataset(val_paths) if val_paths else None
@@ -376,7 +426,9 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str],
     if init is not None:
         record["init"] = {"path": str(init), "sha256": file_sha256(init)}
     if pool is not None:
-        record["candidates"] = {"folder": str(candidates), "files": pool.files}
+        folders = _folders(candidates)  # type: ignore[arg-type]
+        record["candidates"] = {"folder": str(folders[0]) if len(folders) == 1 else [str(f) for f in folders],
+                                "files": pool.files}
 
     # -- network, optimiser, or the newest checkpoint of this run
     ckpt_dir = run_dir / "checkpoints"
@@ -423,7 +475,7 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str],
                                    replace=len(pool) < cfg.candidate_batch)
                 extra = pool.batch(data, rows)
             parts = _step(model, optimizer, _batch(data, idx), gen, cfg.grad_clip, extra,
-                          cfg.candidate_weight)
+                          cfg.candidate_weight, cfg.candidate_rank_weight, cfg.rank_margin)
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v
             n_sum += 1
@@ -465,16 +517,21 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str],
 
 def _step(model: NavDPNet, optimizer: torch.optim.Optimizer, batch: NavDPBatch, gen: torch.Generator,
           grad_clip: float, candidates: dict[str, torch.Tensor] | None = None,
-          candidate_weight: float = 0.0) -> dict[str, float]:
+          candidate_weight: float = 0.0, rank_weight: float = 0.0,
+          rank_margin: float = 0.25) -> dict[str, float]:
     if grad_clip <= 0 and candidates is None:
         return train_step(model, optimizer, batch, gen)
     model.train()
     optimizer.zero_grad(set_to_none=True)
     total, parts = model.loss(batch, gen)
     if candidates is not None:
-        cand = candidate_critic_loss(model, **candidates)
+        cand, rank = candidate_losses(model, **candidates, rank_margin=rank_margin)
         total = total + candidate_weight * cand
-        parts = {**parts, "total": float(total.detach()), "candidates": float(cand.detach())}
+        parts = {**parts, "candidates": float(cand.detach())}
+        if rank_weight > 0:  # without it the step is the one before the ranking loss existed
+            total = total + rank_weight * rank
+            parts["candidates_rank"] = float(rank.detach())
+        parts["total"] = float(total.detach())
     total.backward()
     if grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
