@@ -51,8 +51,15 @@ from robocritic.navdp.checkpoint import load_model
 from robocritic.navdp.dataset import SampleConfig, SampleSet
 from robocritic.navdp.labels import ClearanceMap, critic_label, robot_to_world
 from robocritic.navdp.model import NavDPNet
-from robocritic.navdp.shards import list_shards, load_shard, open_npz, read_field, write_arrays
-from robocritic.utils.atomic import atomic_write, atomic_write_json
+from robocritic.navdp.shards import (
+    list_shards,
+    load_shard,
+    open_npz,
+    prepare_run_folder,
+    read_field,
+    write_arrays,
+)
+from robocritic.utils.atomic import atomic_write
 from robocritic.utils.fields import check_int
 
 __all__ = [
@@ -298,24 +305,7 @@ class CandidateReport:
 
 
 def _check_folder(out: Path, record: dict[str, Any]) -> None:
-    """Create ``out``, record the settings (or check them against the recorded ones), remove
-    temporary files of writers killed mid-write."""
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / RUN_FILE
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc}); remove it or use another folder") from exc
-        diff = sorted(k for k in set(old) | set(record) if old.get(k) != record.get(k))
-        if diff:
-            raise ValueError(f"{path}: this folder holds candidates of other settings or another model "
-                             f"(differing: {diff}); use another --out")
-    else:
-        atomic_write_json(path, record)
-    for stale in out.iterdir():
-        if _TMP.match(stale.name):
-            stale.unlink(missing_ok=True)
+    prepare_run_folder(out, RUN_FILE, record, _TMP, "candidates of other settings or another model")
 
 
 def _done(path: Path, shard_sha: str) -> bool:

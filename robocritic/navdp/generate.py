@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from robocritic.navdp.dataset import SampleConfig, make_env, world_samples
-from robocritic.navdp.shards import ShardError, read_metadata, shard_bytes, shard_name
-from robocritic.utils.atomic import atomic_write, atomic_write_json
+from robocritic.navdp.shards import ShardError, prepare_run_folder, read_metadata, shard_bytes, shard_name
+from robocritic.utils.atomic import atomic_write
 from robocritic.utils.optional import require
 
 __all__ = ["BACKENDS", "GENERATOR_FILE", "GenerateReport", "generate", "parse_worlds", "world_shard"]
@@ -106,27 +106,10 @@ def _world_shard_args(args: tuple[int, str]) -> tuple[int, bytes, int, int, floa
 
 
 def _check_folder(out: Path, config: SampleConfig) -> None:
-    """Create ``out``, record the settings (or check them against the recorded ones), and remove
-    temporary files that writers killed mid-write left behind."""
-    out.mkdir(parents=True, exist_ok=True)
-    record = {"format": "robocritic.navdp.generator", "generator": config.to_dict()}
-    path = out / GENERATOR_FILE
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc}); remove it or use another folder") from exc
-        old_cfg = old.get("generator", {}) if isinstance(old, dict) else {}
-        diff = sorted(k for k in set(old_cfg) | set(record["generator"])
-                      if old_cfg.get(k) != record["generator"].get(k))
-        if diff:
-            raise ValueError(f"{path}: this folder holds shards made with other settings (differing: "
-                             f"{diff}); use another --out or the same settings")
-    else:
-        atomic_write_json(path, record)
-    for stale in out.iterdir():
-        if _TMP.match(stale.name):
-            stale.unlink(missing_ok=True)
+    """:func:`~robocritic.navdp.shards.prepare_run_folder` for the generator's settings."""
+    prepare_run_folder(out, GENERATOR_FILE, {"format": "robocritic.navdp.generator", "generator": config.to_dict()},
+                       _TMP, "shards made with other settings", "use another --out or the same settings",
+                       section="generator")
 
 
 def _done(path: Path, config: SampleConfig, seed: int) -> bool:

@@ -50,7 +50,7 @@ import numpy as np
 
 from robocritic.navdp.dataset import SampleConfig, SampleSet, _rotated_increments, expert_increments
 from robocritic.navdp.labels import critic_label, rotated_negatives
-from robocritic.utils.atomic import atomic_write_json
+from robocritic.navdp.shards import prepare_run_folder
 from robocritic.utils.fields import check_choice, check_int
 
 __all__ = [
@@ -304,22 +304,7 @@ def _world_job(args: tuple[int, str, str, str]) -> tuple[int, SampleSet, np.ndar
 
 
 def _check_folder(out: Path, record: dict[str, Any]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ROLLOUT_FILE
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc}); remove it or use another folder") from exc
-        diff = sorted(k for k in set(old) | set(record) if old.get(k) != record.get(k))
-        if diff:
-            raise ValueError(f"{path}: this folder holds rollouts of other settings or another model "
-                             f"(differing: {diff}); use another --out")
-    else:
-        atomic_write_json(path, record)
-    for stale in out.iterdir():
-        if _TMP.match(stale.name):
-            stale.unlink(missing_ok=True)
+    prepare_run_folder(out, ROLLOUT_FILE, record, _TMP, "rollouts of other settings or another model")
 
 
 def _done(out: Path, seed: int) -> bool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
@@ -35,7 +36,7 @@ from typing import IO, Any
 import numpy as np
 
 from robocritic.navdp.dataset import SAMPLE_FIELDS, SampleConfig, SampleSet
-from robocritic.utils.atomic import atomic_write
+from robocritic.utils.atomic import atomic_write, atomic_write_json
 
 __all__ = [
     "SHARD_FORMAT",
@@ -46,6 +47,7 @@ __all__ = [
     "ShardError",
     "list_shards",
     "load_shard",
+    "prepare_run_folder",
     "read_metadata",
     "save_shard",
     "shard_bytes",
@@ -65,6 +67,34 @@ _DIMS = ("T", "H", "W", "N", "M")
 
 class ShardError(ValueError):
     """A shard is unreadable, of another format or version, or an array is missing or wrong."""
+
+
+def prepare_run_folder(out: Path, run_file: str, record: dict[str, Any], stale: re.Pattern[str], what: str,
+                       hint: str = "use another --out", section: str | None = None) -> None:
+    """Create ``out``, record a writer's settings in ``out/run_file`` (or check them against the
+    recorded ones: a ValueError says the folder holds ``what`` and names the differing keys, of
+    ``record[section]`` only when ``section`` is given), and remove the temporary files of writers
+    killed mid-write (names matching ``stale``)."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / run_file
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc}); remove it or use another folder") from exc
+        old = old if isinstance(old, dict) else {}
+        new = record
+        if section is not None:
+            old, new = old.get(section, {}), record[section]
+            old = old if isinstance(old, dict) else {}
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        if diff:
+            raise ValueError(f"{path}: this folder holds {what} (differing: {diff}); {hint}")
+    else:
+        atomic_write_json(path, record)
+    for name in out.iterdir():
+        if stale.match(name.name):
+            name.unlink(missing_ok=True)
 
 
 def shard_name(world_seed: int) -> str:
