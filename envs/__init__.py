@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 # Headless by default: EGL needs no display. Set here, before any env module imports mujoco
 # (MuJoCo reads MUJOCO_GL once, at import). A user's own MUJOCO_GL (glfw, osmesa) wins.
@@ -53,6 +54,10 @@ _SPECS = {
     "robocritic/NavExplore-v0": ("robocritic.envs.nav.explore_v0:NavExploreEnv", 600),
 }
 ENV_IDS: tuple[str, ...] = tuple(_SPECS)
+
+# Gymnasium warns on every make of an id whose newer version is registered. robocritic's v0 ids stay
+# documented, first-class tasks (each v1 changes the task, not a fix of v0), so not for them.
+warnings.filterwarnings("ignore", message=r".*The environment robocritic/\S+ is out of date", category=DeprecationWarning)
 
 for _id, (_entry, _steps) in _SPECS.items():
     if _id not in gym.registry:

@@ -74,7 +74,8 @@ contact comes near the start of the contact phase; the force feedback then sets 
 ``ArmPressWipe-v1``'s longer approach window is there for a guarded move: the policy slows to
 ``contact_speed`` 3.5 cm above the nominal table, above the highest the table may be (3 cm) plus
 5 mm, so that no table height is hit at approach speed; the 7-DoF arm's v1 crosses that band at
-0.07 m/s (its heavier task inertia turns 0.1 m/s into a 30-40 N touch-down)."""
+0.07 m/s (with its heavier task inertia a 0.1 m/s touch-down still overshoots the limit; the
+speeds tried are in BENCHMARKS.md, bresa_tasks)."""
 
 _T = -1  # observation index of the time since reset [s]: the last entry, for every arm
 
