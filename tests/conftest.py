@@ -1,10 +1,10 @@
-"""Fixtures shared across test folders: the pendulum's saturated-LQR explicit law (no PPOPT) and
-tiny YANN-RL configs built on it."""
+"""Fixtures shared across test folders: the pendulum's saturated-LQR explicit law (no PPOPT),
+tiny YANN-RL configs built on it, and one torch thread for tests of small networks."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +71,15 @@ def tiny_pendulum_config() -> Callable[..., Any]:
     """The factory ``(folder, *, episodes, max_episode_steps, n_test, yann_ddpg, ddpg=None,
     sb3=None, **changes) -> RLConfig`` (session-scoped, so module fixtures can use it)."""
     return _tiny_pendulum_config
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """One intra-op torch thread for the test, restored after: small tensors run faster on one
+    thread and are immune to a busy second core. Use with ``pytest.mark.usefixtures``."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

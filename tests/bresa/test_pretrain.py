@@ -12,12 +12,7 @@ from robocritic.bresa.pretrain import pretrain_bce
 N_IN = 12
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def _data(n: int, seed: int) -> np.ndarray:

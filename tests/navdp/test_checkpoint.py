@@ -27,12 +27,7 @@ SMALL = NavDPConfig(depth_height=16, depth_width=16, patch_size=8, d_model=32, n
                     n_waypoints=8, n_candidates=4, history=2)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def trained_model() -> NavDPNet:

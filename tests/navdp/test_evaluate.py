@@ -9,11 +9,9 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from robocritic.jobs.navdp_eval import evaluate, summarise, wilson_interval
 from robocritic.learning.checkpoint import CheckpointError
-from robocritic.navdp.local_planners import CommandPlan, stop_plan
 from robocritic.navdp.checkpoint import save_model
 from robocritic.navdp.config import NavDPConfig
 from robocritic.navdp.evaluate import (
@@ -25,6 +23,7 @@ from robocritic.navdp.evaluate import (
     reset_paired,
     run_episode,
 )
+from robocritic.navdp.local_planners import CommandPlan, stop_plan
 from robocritic.navdp.model import NavDPNet
 
 TINY = NavDPConfig(patch_size=16, d_model=16, n_layers=1, n_heads=2, n_waypoints=8, n_candidates=4)
@@ -42,12 +41,7 @@ METHOD_FIELDS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

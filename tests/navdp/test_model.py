@@ -16,13 +16,7 @@ SMALL = NavDPConfig(depth_height=16, depth_width=16, patch_size=8, d_model=32, n
                     n_waypoints=8)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one intra-op thread is faster, and immune to a busy second core."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def make_batch(cfg: NavDPConfig, b: int = 8, seed: int = 0) -> NavDPBatch:

@@ -38,12 +38,7 @@ FAST = {"batch_size": 4, "checkpoint_every": 2, "log_every": 2, "val_every": 2, 
 ROLL = RolloutConfig(episodes_per_world=1, record_every=4, seed=3)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

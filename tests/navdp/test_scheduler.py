@@ -13,13 +13,7 @@ from robocritic.navdp.scheduler import DDPMScheduler, squaredcos_cap_v2_betas
 T = 10
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one intra-op thread is faster, and immune to a busy second core."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def reference_alpha_bar(t: np.ndarray) -> np.ndarray:

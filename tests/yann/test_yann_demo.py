@@ -51,8 +51,7 @@ def test_shipped_policy_loads_env_free_as_a_gated_yann_ddpg():
     from robocritic.jobs.yann_demo import SHIPPED_POLICY
     from robocritic.yann.policy_io import load_policy
 
-    if not (SHIPPED_POLICY / "actor.json").is_file():
-        pytest.skip("no shipped policy (scripts/train_yann_v1.sh)")
+    assert (SHIPPED_POLICY / "actor.json").is_file(), "the shipped policy is missing (scripts/train_yann_v1.sh)"
     loaded = load_policy(SHIPPED_POLICY)
     assert loaded.algorithm == "yann_ddpg" and loaded.config.env_id == PAPER_PENDULUM
     assert loaded.config.yann_ddpg.gate == (1.0, 2.0) and loaded.config.yann_ddpg.anchored
