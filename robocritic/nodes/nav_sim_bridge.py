@@ -30,9 +30,9 @@ with the zero command (still at the planner's pace: each tick waits for its comm
 
 What is published, so that a planner node sees what :func:`~robocritic.navdp.evaluate.run_episode`
 hands its planner: the env's observation of the tick. The goal is the env's world-frame goal (the
-env's world frame is the odometry frame), published at tick 0 and with every re-send until the
-first command arrives, so a planner that subscribes late still gets it (repeating the same goal
-does not reset a planner). The depth image is ``obs["depth"]`` (0 = no return becomes NaN). The
+env's world frame is the odometry frame), published with every tick and re-send, so a planner
+still gets it when DDS discovery matches its goal subscription after its command publisher
+(repeating the same goal does not reset a planner). The depth image is ``obs["depth"]`` (0 = no return becomes NaN). The
 odometry is ``obs["odom"]`` ``[x, y, yaw, v, omega]`` (noise-free unless the env randomises it),
 not the true pose, which only the report holds.
 
@@ -331,9 +331,10 @@ class NavSimBridgeNode:
     def _publish_tick(self, resend: bool) -> None:
         stamp = self.stamp_ns
         self._clock_pub.publish(Clock(clock=ns_to_time(stamp)))
-        if not self._lockstep.command_seen:  # tick 0 and its re-sends: a late planner still gets the goal
-            self._goal_pub.publish(self.io.goal_message(self.goal, stamp))
-            self.goal_sends += 1
+        # Every tick, not only until the first command: a planner whose goal subscription is matched
+        # after its cmd_vel publisher answers tick 0 with a stop and would otherwise never get a goal.
+        self._goal_pub.publish(self.io.goal_message(self.goal, stamp))
+        self.goal_sends += 1
         # The depth image before the odometry: in-process (and usually over DDS) it arrives first.
         self._depth_pub.publish(self.io.depth_message(self._obs["depth"], stamp))
         self._odom_pub.publish(self.io.odometry_message(self._obs["odom"], stamp))

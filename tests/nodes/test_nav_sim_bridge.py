@@ -114,7 +114,7 @@ def test_trajectory_and_messages_equal_the_env_stepped_directly():
         np.testing.assert_array_equal(driver.depth[k], ref["depth"][k])
         np.testing.assert_array_equal(driver.odom[k][[0, 1, 3, 4]], ref["odom"][k][[0, 1, 3, 4]])
         assert math.isclose(driver.odom[k][2], ref["odom"][k][2], abs_tol=1e-12)  # yaw via a quaternion
-    assert len(driver.goals) == 1 and np.array_equal(driver.goals[0], ref["goal"])
+    assert len(driver.goals) == steps + 1 and all(np.array_equal(g, ref["goal"]) for g in driver.goals)
     assert np.array_equal(bridge.goal, ref["goal"])
     report = bridge.report()
     assert report["counters"]["rejected"] == {} and report["counters"]["safe_steps"] == {}
@@ -203,12 +203,13 @@ def test_collision_ends_the_episode_and_finishes_with_shutdown_when_done(tmp_pat
     assert report["timing"]["ticks"] == n and report["start"] == bridge.start.tolist()
 
 
-def test_goal_is_resent_until_the_first_command():
-    # a planner that answers nothing for a while still gets the goal with every re-send
+def test_goal_goes_out_with_every_tick_and_resend():
+    # a planner that answers nothing for a while, or whose goal subscription is matched late, still
+    # gets the goal: tick 0 is sent 4 times (3 re-sends), ticks 1-3 once each
     bus, bridge, driver = _graph(lambda tick, seen: (0.2, 0.0) if seen == (4 if tick == 0 else 1) else None,
                                  max_steps=3)
     bus.step(0.5)
-    assert bridge.tick == 3 and bridge.resends == 3 and len(driver.goals) == 4 == bridge.goal_sends
+    assert bridge.tick == 3 and bridge.resends == 3 and len(driver.goals) == 7 == bridge.goal_sends
     assert bridge.safe_steps == {}
 
 
