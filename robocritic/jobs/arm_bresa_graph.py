@@ -24,7 +24,7 @@ from robocritic.bresa.features import FeatureLayout
 from robocritic.bresa.hierarchy import EpisodeTrace, HierarchyConfig, run_episode
 from robocritic.bresa.methods import build_method
 from robocritic.nodes.arm_sim_bridge import ArmSimBridgeNode, make_arm_env
-from robocritic.nodes.bresa_controller import BresaControllerNode
+from robocritic.nodes.bresa_controller import BresaControllerNode, resolve_env
 from robocritic.profiles import load_profile
 from robocritic.ros.transport import InProcessBus
 
@@ -41,7 +41,7 @@ class ArmGraphConfig:
         method: Bresa method (``force_clamp`` needs no critic). critic: exported critic ``.npz``.
         seed: env reset and policy seed. steps: control ticks (1 ms each).
         surface_offset: table offset [m] (``None``: drawn from the seed).
-        profile: arm hardware profile.
+        profile: arm hardware profile. env_id: the arm's env (``""``: the profile's ``sim.env_id``).
     """
 
     method: str = "force_clamp"
@@ -50,22 +50,24 @@ class ArmGraphConfig:
     steps: int = 300
     surface_offset: float | None = 0.02
     profile: str = "arm3_sim"
+    env_id: str = ""
 
     def __post_init__(self) -> None:
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not 1 <= self.steps <= 2000:
-            raise ValueError(f"ArmGraphConfig.steps must be an integer in [1, 2000]; got {self.steps!r}")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not 1 <= self.steps <= 2500:
+            raise ValueError(f"ArmGraphConfig.steps must be an integer in [1, 2500]; got {self.steps!r}")
 
 
 def _graph(config: ArmGraphConfig) -> tuple[ArmSimBridgeNode, BresaControllerNode, float]:
     bus = InProcessBus()
-    bridge_params: dict[str, Any] = {"profile": config.profile, "seed": config.seed,
+    env_id = resolve_env(load_profile(config.profile), config.env_id)
+    bridge_params: dict[str, Any] = {"profile": config.profile, "env_id": env_id, "seed": config.seed,
                                      "max_steps": config.steps, "real_time_factor": 0.0}  # fmt: skip
     if config.surface_offset is not None:
         bridge_params["surface_offset"] = float(config.surface_offset)
     bridge = ArmSimBridgeNode(bus.create_node("arm_sim_bridge", parameters=bridge_params))
     ctl = BresaControllerNode(bus.create_node("bresa_controller", parameters={
-        "profile": config.profile, "use_sim_time": True, "method": config.method, "critic": config.critic,
-        "seed": config.seed}))  # fmt: skip
+        "profile": config.profile, "env_id": env_id, "use_sim_time": True, "method": config.method,
+        "critic": config.critic, "seed": config.seed}))  # fmt: skip
     start = time.perf_counter()
     for _ in range(10_000):  # a stalled graph ends here rather than hanging
         if bridge.logic.done:
@@ -85,9 +87,10 @@ def run_reference(config: ArmGraphConfig) -> tuple[EpisodeTrace, np.ndarray]:
         from robocritic.bresa.export import load_exported
 
         critic, _ = load_exported(config.critic)
-    policy, safety_filter = build_method(config.method, critic, FeatureLayout(m=2), cfg)
+    env_id = resolve_env(profile, config.env_id)  # the arm and its task's scripted policy, as the nodes
+    policy, safety_filter = build_method(config.method, critic, FeatureLayout(m=2), cfg, env_id=env_id)
     torques: list[np.ndarray] = []
-    env = _Recorder(make_arm_env(profile.sim_env or "robocritic/ArmPressWipe-v0"), torques)
+    env = _Recorder(make_arm_env(env_id), torques)
     options = None if config.surface_offset is None else {"surface_offset": float(config.surface_offset)}
     try:
         trace = run_episode(env, policy, config=cfg, safety_filter=safety_filter, seed=config.seed,

@@ -36,10 +36,10 @@ What is published, and why the controller reproduces the in-process run exactly:
   the env's bit for bit (publishing the filtered value instead would hide the filter from a
   controller that must run it on a real sensor).
 
-Parameters: ``profile`` (an ``arm`` profile with ``sim.env_id``), ``env_id``, ``seed`` (episode
+Parameters: ``profile`` (an ``arm`` profile with ``sim.env_id``), ``env_id`` (``""``: the profile's), ``seed`` (episode
 ``i`` resets with ``seed + i``), ``surface_offset`` [m] and ``contact_stiffness_scale`` (the env's
 reset options; a negative offset / zero scale draws them per episode), ``initial_state`` (``[q, qd]``;
-``[]`` samples), ``max_steps`` (0 never stops), ``episode_steps`` (0: the env's 2000),
+``[]`` samples), ``max_steps`` (0 never stops), ``episode_steps`` (0: the env's own),
 ``shutdown_when_done``, ``real_time_factor``, ``resend_period_s``, ``lockstep_timeout_s``,
 ``wait_for_subscribers``, ``report_path``. ``use_sim_time`` must stay false: this node is the clock.
 
@@ -123,9 +123,9 @@ class ArmSimBridgeNode:
         command_spec = require_topic(profile, "command", "std_msgs/msg/Float64MultiArray")
         env_id = node.declare_parameter(
             "env_id", profile.sim_env or "",
-            lambda v: None if v else "is required (the profile has no sim.env_id)",
-            "registered Gymnasium env id",
-        )  # fmt: skip
+            lambda v: None if v or profile.sim_env else "is required (the profile has no sim.env_id)",
+            "registered Gymnasium env id ('': the profile's sim.env_id)",
+        ) or profile.sim_env  # fmt: skip
         seed = node.declare_parameter("seed", 0, description="reset seed of the first episode")
         offset = node.declare_parameter("surface_offset", -1.0, description="table offset [m]; < 0 draws it")
         scale = node.declare_parameter("contact_stiffness_scale", 0.0, non_negative,

@@ -43,7 +43,9 @@ def _check_exact(record: dict) -> None:
 
 
 def test_force_clamp_graph_equals_run_episode_bit_for_bit():
-    config = ArmGraphConfig(method="force_clamp", seed=3, steps=STEPS, surface_offset=0.02)
+    # v0 (no guarded approach): the tool reaches the table fast enough for the clamp to act
+    config = ArmGraphConfig(method="force_clamp", seed=3, steps=STEPS, surface_offset=0.02,
+                            env_id="robocritic/ArmPressWipe-v0")
     record = run_arm_bresa_graph(config)
     _check_exact(record)
     assert record["summary"]["interventions"] > 0  # the filter acted, and identically so
