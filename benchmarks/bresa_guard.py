@@ -42,7 +42,7 @@ from robocritic.utils.atomic import atomic_write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_SEED0 = 200_000  # bresa_study.py's held-out closed-loop seeds
-METHODS = ["none", "force_clamp", "reflex_20hz", "minmod_20hz", "reflex_1khz", "minmod_1khz"]
+METHODS = ["none", "force_clamp", "reflex_20hz", "minmod_20hz", "reflex_1khz", "minmod_1khz", "minmod_reflex_1khz"]
 SETTINGS = {
     "default": ("robocritic/ArmPressWipe-v0", {"slow_height": 0.005},
                 "v0, default (5 mm above the nominal table)"),

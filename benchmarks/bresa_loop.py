@@ -2,8 +2,9 @@
 
 Runs :func:`robocritic.bresa.hierarchy.run_episode` on ``robocritic/ArmPressWipe-v0`` (full
 2000-tick episodes, the default perturbations) for each method, interleaved, with the shipped
-critic (``robocritic/bresa/assets/press_wipe_critic.npz``) as ``NumpyCritic`` float64 and as
-``OnnxCritic`` float32 (split layout; when onnxruntime is installed), and reports the wall time per 1 ms
+critic (``robocritic/bresa/assets/press_wipe_critic.npz``) as ``NumpyCritic`` float64 (the form
+the filters use), as ``FastCritic`` (stacked, float32 and float64) and as ``OnnxCritic`` float32
+(split layout; when onnxruntime is installed), and reports the wall time per 1 ms
 tick (median and min-max over the episodes) and the real-time factor ``1 ms / tick time``. One
 torch thread and one BLAS thread (a 1 kHz loop runs on one pinned core).
 
@@ -30,6 +31,7 @@ import robocritic.envs  # noqa: F401 - registers the env ids
 import torch
 
 from robocritic.bresa.collect import DEFAULT_ENV_KWARGS
+from robocritic.bresa.fast_critic import FastCritic
 from robocritic.bresa.features import FeatureLayout
 from robocritic.bresa.hierarchy import HierarchyConfig, run_episode
 from robocritic.bresa.methods import build_method
@@ -37,7 +39,6 @@ from robocritic.jobs.bresa_demo import SHIPPED_CRITIC
 from robocritic.jobs.bresa_eval import ENV_ID, load_risk_model
 
 METHODS = ("none", "reflex_1khz", "minmod_1khz")
-RUNTIMES = ("numpy f64", "onnx f32")
 SEED0 = 950_000
 
 
@@ -50,6 +51,8 @@ def main() -> None:
     torch.set_num_threads(1)
     config, layout = HierarchyConfig(), FeatureLayout(m=2)
     critics = {"numpy f64": load_risk_model(SHIPPED_CRITIC)}
+    for dtype in (np.float32, np.float64):
+        critics[f"fast f{np.dtype(dtype).itemsize * 8}"] = FastCritic(critics["numpy f64"], dtype=dtype)
     try:
         from robocritic.bresa.onnx_critic import OnnxCritic
 

@@ -30,6 +30,8 @@ Filters:
   switch to a :class:`RecoveryPolicy` command (retreat and soften) and hold it (hysteresis).
 * :class:`MinimalModificationFilter` -- score a fixed grid of retreat x softening candidates
   around the nominal command in one batch; apply the closest safe one.
+* :class:`ReflexBackstop` -- minimal modification while some candidate is safe, the reflex when
+  none is.
 * :class:`DecisionRateCheck` -- the "check only at the task-policy rate" baseline (Recovery RL
   at 20 Hz): any filter, called every ``period_ticks``-th tick, its correction held in between.
 * :class:`ForceClampFilter` -- the analytic, critic-free baseline: cap the commanded spring force.
@@ -52,6 +54,7 @@ __all__ = [
     "ForceClampFilter",
     "MinimalModificationFilter",
     "RecoveryPolicy",
+    "ReflexBackstop",
     "ReflexFilter",
     "RiskModel",
 ]
@@ -417,6 +420,56 @@ class MinimalModificationFilter:
         return out, {"intervened": True, "risk": r0, "risk_applied": r_applied, "candidate": i, "safe": safe,
                      "retreat": self._retreat_list[i],
                      "stiffness_scale": math.exp(log_kzs[i] - log_kz)}
+
+
+class ReflexBackstop:
+    """Minimal modification while it finds a safe candidate; the reflex when none is safe.
+
+    The minimal-modification filter changes a command only as much as the critic asks, so it keeps
+    the task going, but when the contact is already going wrong every candidate of its small grid
+    may be unsafe and it can only apply the least risky one, tick after tick. The reflex retreats
+    further and holds the retreat. Each tick:
+
+    * the reflex is recovering -> it acts (latched recovery, hold, hysteresis release); on the tick
+      it releases, the minimal-modification filter decides instead;
+    * else the minimal-modification filter decides; when it found no safe candidate, the reflex
+      scores the nominal command and triggers if that risk exceeds the reflex's threshold (with
+      equal thresholds it always does), otherwise the least risky candidate stands.
+
+    ``info``: the acting filter's, plus ``backstop`` (the reflex acted). ``interventions``: ticks
+    on which the returned command differs from the nominal one.
+
+    Args:
+        primary: the minimal-modification filter. backstop: the reflex (same model and layout).
+    """
+
+    def __init__(self, primary: MinimalModificationFilter, backstop: ReflexFilter) -> None:
+        if primary.layout != backstop.layout:
+            raise ValueError("backstop: the reflex must use the minimal-modification filter's feature layout")
+        self.primary, self.backstop = primary, backstop
+        self.interventions = 0
+
+    def reset(self) -> None:
+        self.primary.reset()
+        self.backstop.reset()
+
+    def certify(self, obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+        command, info = self._decide(obs, action)
+        self.interventions += info["intervened"]
+        return command, info
+
+    def _decide(self, obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+        if self.backstop.recovering:
+            command, info = self.backstop.certify(obs, action)
+            if info["intervened"]:
+                return command, {**info, "backstop": True}
+        command, info = self.primary.certify(obs, action)
+        if info["safe"]:
+            return command, {**info, "backstop": False}
+        reflex_command, reflex_info = self.backstop.certify(obs, action)
+        if reflex_info["intervened"]:
+            return reflex_command, {**reflex_info, "backstop": True}
+        return command, {**info, "backstop": False}
 
 
 class DecisionRateCheck:

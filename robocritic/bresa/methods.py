@@ -9,6 +9,7 @@
 | ``minmod_20hz`` | scripted | :class:`MinimalModificationFilter` at the decision rate | the same, minimal modification |
 | ``reflex_1khz`` | scripted | :class:`ReflexFilter` every tick | the Bresa reflex |
 | ``minmod_1khz`` | scripted | :class:`MinimalModificationFilter` every tick | one batched critic call per tick |
+| ``minmod_reflex_1khz`` | scripted | :class:`ReflexBackstop` every tick | min. modification, the reflex when nothing is safe |
 
 Methods whose names start with ``reflex`` or ``minmod`` need a critic (a :class:`RiskModel`).
 The scripted policy is the one of the env (:meth:`~robocritic.bresa.tasks.TaskSpec.policy`:
@@ -32,6 +33,7 @@ from robocritic.bresa.filters import (
     DecisionRateCheck,
     ForceClampFilter,
     MinimalModificationFilter,
+    ReflexBackstop,
     ReflexFilter,
     RiskModel,
 )
@@ -68,11 +70,24 @@ def _low_stiffness(config: HierarchyConfig, policy_kwargs: dict[str, Any]) -> Ta
     return _scripted(config, policy_kwargs, **task_spec(policy_kwargs.get("env_id", ENV_ID)).low_stiffness)
 
 
-def _critic_method(make: Callable[..., SafetyFilter], kind: str, decision_rate: bool) -> _Builder:
+def _filter(make: Callable[..., SafetyFilter], kind: str) -> Callable[..., SafetyFilter]:
+    """``(critic, layout, policy_kwargs) -> make(critic, layout, **the task's settings of kind)``."""
+    return lambda critic, layout, kw: make(critic, layout, **_setup(kw, kind))
+
+
+_reflex = _filter(ReflexFilter, "reflex")
+_minmod = _filter(MinimalModificationFilter, "minmod")
+
+
+def _backstop(critic: RiskModel, layout: FeatureLayout, kw: dict[str, Any]) -> SafetyFilter:
+    return ReflexBackstop(_minmod(critic, layout, kw), _reflex(critic, layout, kw))
+
+
+def _critic_method(make: Callable[..., SafetyFilter], decision_rate: bool) -> _Builder:
     def build(critic: RiskModel | None, layout: FeatureLayout, config: HierarchyConfig, policy_kwargs: dict):
         if critic is None:
             raise ValueError("this method needs a critic (--critic PATH)")
-        inner = make(critic, layout, **_setup(policy_kwargs, kind))
+        inner = make(critic, layout, policy_kwargs)
         policy = _scripted(config, policy_kwargs)
         return policy, DecisionRateCheck(inner, config.decision_ticks) if decision_rate else inner
 
@@ -84,10 +99,11 @@ METHODS: dict[str, _Builder] = {
     "low_stiffness": lambda critic, layout, config, kw: (_low_stiffness(config, kw), None),
     "force_clamp": lambda critic, layout, config, kw: (_scripted(config, kw),
                                                        ForceClampFilter(layout, **_setup(kw, "force_clamp"))),
-    "reflex_20hz": _critic_method(ReflexFilter, "reflex", decision_rate=True),
-    "minmod_20hz": _critic_method(MinimalModificationFilter, "minmod", decision_rate=True),
-    "reflex_1khz": _critic_method(ReflexFilter, "reflex", decision_rate=False),
-    "minmod_1khz": _critic_method(MinimalModificationFilter, "minmod", decision_rate=False),
+    "reflex_20hz": _critic_method(_reflex, decision_rate=True),
+    "minmod_20hz": _critic_method(_minmod, decision_rate=True),
+    "reflex_1khz": _critic_method(_reflex, decision_rate=False),
+    "minmod_1khz": _critic_method(_minmod, decision_rate=False),
+    "minmod_reflex_1khz": _critic_method(_backstop, decision_rate=False),
 }
 """Every method by name (module docstring), in table order."""
 

@@ -145,7 +145,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev = cmds.add_parser("eval", help="safety methods on perturbation seeds: JSON metrics and plots")
     ev.add_argument("--methods", default="none,force_clamp,reflex_20hz,reflex_1khz,minmod_1khz",
                     help="comma-separated, from: none, low_stiffness, force_clamp, reflex_20hz, "
-                         "minmod_20hz, reflex_1khz, minmod_1khz")
+                         "minmod_20hz, reflex_1khz, minmod_1khz, minmod_reflex_1khz")
     ev.add_argument("--seeds", type=seed_ranges(distinct=True), required=True, help="e.g. 1000-1199 or 3,5,8")
     ev.add_argument("--critic", type=in_file,
                     help="critic .pt or its .npz export (needed by the reflex_* and minmod_* methods)")

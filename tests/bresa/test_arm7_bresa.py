@@ -136,7 +136,7 @@ def test_the_node_models_the_7dof_arm_as_the_env_does(env):
 
     profile = load_profile("arm7_torque")
     assert resolve_env(profile) == ENV_ID  # from the panda joint names
-    assert resolve_env(load_profile("arm3_sim")) == "robocritic/ArmPressWipe-v0"
+    assert resolve_env(load_profile("arm3_sim")) == "robocritic/ArmPressWipe-v1"
     built = build_bresa(profile, "force_clamp")
     assert built.info["env_id"] == ENV_ID and isinstance(built.tick.loop.law, PostureImpedance)
     assert built.model.n == 7 and built.model.m == 3

@@ -14,6 +14,7 @@ from robocritic.bresa.filters import (
     ForceClampFilter,
     MinimalModificationFilter,
     RecoveryPolicy,
+    ReflexBackstop,
     ReflexFilter,
     RiskModel,
 )
@@ -192,6 +193,40 @@ def test_min_mod_takes_the_least_risky_when_none_is_safe():
     np.testing.assert_allclose(cmd, [0.45, -0.245, 7.0, math.log(2000.0)])
     assert info["intervened"] and not info["safe"]
     assert info["risk_applied"] == pytest.approx(0.75 + 0.15 * math.tanh(-10.0 / 50.0))
+
+
+class Switchable:
+    """Delegates to ``model``, which a test swaps mid-episode."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def risk(self, x: np.ndarray) -> np.ndarray:
+        return self.model.risk(x)
+
+
+def test_reflex_backstop_hands_over_to_the_reflex_only_when_nothing_is_safe():
+    model = Switchable(SpringForceRisk(limit=25.0))
+    f = ReflexBackstop(MinimalModificationFilter(model, LAY), ReflexFilter(model, LAY, min_hold_ticks=3))
+    assert isinstance(f, SafetyFilter)
+    pressing = command([0.45, -0.27], [7.0, math.log(2000.0)])  # 40 N: unsafe, (0.005, 0.7) is safe
+    cmd, info = f.certify(_state(z=-0.25), pressing)
+    np.testing.assert_allclose(cmd, [0.45, -0.265, 7.0, math.log(1400.0)])
+    assert info["safe"] and not info["backstop"] and f.backstop.triggers == 0
+    model.model = AlwaysRisky()  # no candidate is safe: the reflex triggers, latches and holds
+    steps = [f.certify(_state(z=-0.25 + 0.001 * t), pressing) for t in range(4)]
+    for cmd, info in steps:
+        assert info["backstop"] and info["intervened"]
+        np.testing.assert_allclose(cmd, [0.45, -0.24, 7.0, math.log(150.0)])  # 1 cm above the trigger
+    assert [i["triggered"] for _, i in steps] == [True, False, False, False] and f.backstop.triggers == 1
+    model.model = SpringForceRisk(limit=25.0)
+    light = command([0.45, -0.26], [7.0, math.log(2000.0)])  # 20 N: safe, the reflex releases
+    cmd, info = f.certify(_state(z=-0.25), light)
+    assert cmd is light and not info["intervened"] and not info["backstop"] and not f.backstop.recovering
+    assert f.interventions == 1 + 4
+    f.reset()
+    with pytest.raises(ValueError, match="layout"):
+        ReflexBackstop(MinimalModificationFilter(model, LAY), ReflexFilter(model, FeatureLayout(3, axes=("x", "y", "z"))))
 
 
 def test_min_mod_with_a_real_critic_scores_the_candidates_in_one_batched_call():
