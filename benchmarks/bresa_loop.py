@@ -38,7 +38,7 @@ from robocritic.bresa.methods import build_method
 from robocritic.jobs.bresa_demo import SHIPPED_CRITIC
 from robocritic.jobs.bresa_eval import ENV_ID, load_risk_model
 
-METHODS = ("none", "reflex_1khz", "minmod_1khz")
+METHODS = ("none", "reflex_1khz", "minmod_1khz", "minmod_reflex_1khz")
 SEED0 = 950_000
 
 

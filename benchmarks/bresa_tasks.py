@@ -45,7 +45,8 @@ TASKS = {
     "peg_in_hole_stiff": ("robocritic/ArmPegInHole-v0", {"insert_stiffness_x": 3000.0}),
     "groove_stiff": ("robocritic/ArmGroove-v0", {"traverse_stiffness": (3000.0, 500.0)}),
 }
-METHODS = ["none", "low_stiffness", "force_clamp", "reflex_20hz", "minmod_20hz", "reflex_1khz", "minmod_1khz"]
+METHODS = ["none", "low_stiffness", "force_clamp", "reflex_20hz", "minmod_20hz", "reflex_1khz", "minmod_1khz",
+           "minmod_reflex_1khz"]
 SEED0 = 200_000
 
 
@@ -77,6 +78,8 @@ def main() -> None:
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names (default: all)")
     parser.add_argument("--out", type=Path, default=OUT, help="output folder")
     parser.add_argument("--fresh", action="store_true", help="collect and train again even if a critic exists")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=METHODS,
+                        help="a subset runs only these (in a subfolder) and keeps the task's other results")
     args = parser.parse_args()
     names = [n.strip() for n in args.tasks.split(",") if n.strip()]
     unknown = [n for n in names if n not in TASKS]
@@ -85,6 +88,8 @@ def main() -> None:
     command = f"benchmarks/bresa_tasks.py --episodes {args.episodes} --train {args.train} --workers {args.workers}"
     if names != list(TASKS):
         command += f" --tasks {','.join(names)}"
+    if args.methods != METHODS:
+        command += f" --methods {' '.join(args.methods)}"  # the task's other rows come from an earlier run
     path = args.out / "tasks.json"
     record: dict = {"tasks": json.loads(path.read_text())["tasks"] if path.is_file() else {}}
     for name in names:
@@ -96,10 +101,13 @@ def main() -> None:
             training = {k: prev[k] for k in _TRAINING_KEYS}  # the same critic: reuse it and its record
         else:
             training = _train(env_id, out, args.train, args.workers)
-        summary = evaluate(METHODS, list(range(SEED0, SEED0 + args.episodes)), out, critic_path=out / "critic.pt",
+        subset = args.methods != METHODS
+        summary = evaluate(args.methods, list(range(SEED0, SEED0 + args.episodes)),
+                           out / "_".join(args.methods) if subset else out, critic_path=out / "critic.pt",
                            env_id=env_id, policy_kwargs=policy_kwargs, workers=args.workers)
+        methods = {**prev.get("methods", {}), **summary["methods"]} if subset else summary["methods"]
         record["tasks"][name] = {"command": command, "env_id": env_id, "policy_kwargs": policy_kwargs, **training,
-                                 "methods": summary["methods"]}
+                                 "methods": methods}
         atomic_write_json(path, record)
     for name in names:
         task = record["tasks"][name]

@@ -30,8 +30,8 @@ Filters:
   switch to a :class:`RecoveryPolicy` command (retreat and soften) and hold it (hysteresis).
 * :class:`MinimalModificationFilter` -- score a fixed grid of retreat x softening candidates
   around the nominal command in one batch; apply the closest safe one.
-* :class:`ReflexBackstop` -- minimal modification while some candidate is safe, the reflex when
-  none is.
+* :class:`ReflexBackstop` -- minimal modification for moderate risk, the reflex for extreme risk
+  or when no candidate is safe.
 * :class:`DecisionRateCheck` -- the "check only at the task-policy rate" baseline (Recovery RL
   at 20 Hz): any filter, called every ``period_ticks``-th tick, its correction held in between.
 * :class:`ForceClampFilter` -- the analytic, critic-free baseline: cap the commanded spring force.
@@ -423,21 +423,23 @@ class MinimalModificationFilter:
 
 
 class ReflexBackstop:
-    """Minimal modification while it finds a safe candidate; the reflex when none is safe.
+    """Minimal modification for moderate risk; the reflex for extreme risk or when nothing is safe.
 
     The minimal-modification filter changes a command only as much as the critic asks, so it keeps
-    the task going, but when the contact is already going wrong every candidate of its small grid
-    may be unsafe and it can only apply the least risky one, tick after tick. The reflex retreats
-    further and holds the retreat. Each tick:
+    the task going; but a sudden load while pressing near the limit can take the force
+    over the limit for longer than a one-tick correction undoes, and when every candidate of its
+    small grid is unsafe it can only apply the least risky one. The reflex retreats further and
+    holds the retreat. Each tick:
 
     * the reflex is recovering -> it acts (latched recovery, hold, hysteresis release); on the tick
       it releases, the minimal-modification filter decides instead;
-    * else the minimal-modification filter decides; when it found no safe candidate, the reflex
-      scores the nominal command and triggers if that risk exceeds the reflex's threshold (with
-      equal thresholds it always does), otherwise the least risky candidate stands.
+    * else the minimal-modification filter decides; if the nominal command's risk exceeds the
+      reflex's threshold, or no candidate was safe, the reflex scores the nominal command and
+      triggers if that risk exceeds its threshold; otherwise the filter's choice stands.
 
-    ``info``: the acting filter's, plus ``backstop`` (the reflex acted). ``interventions``: ticks
-    on which the returned command differs from the nominal one.
+    So the reflex's threshold sets where the reflex takes over (e.g. 0.99 over a minimal
+    modification at 0.3). ``info``: the acting filter's, plus ``backstop`` (the reflex acted).
+    ``interventions``: ticks on which the returned command differs from the nominal one.
 
     Args:
         primary: the minimal-modification filter. backstop: the reflex (same model and layout).
@@ -464,7 +466,7 @@ class ReflexBackstop:
             if info["intervened"]:
                 return command, {**info, "backstop": True}
         command, info = self.primary.certify(obs, action)
-        if info["safe"]:
+        if info["safe"] and not info["risk"] > self.backstop.threshold:
             return command, {**info, "backstop": False}
         reflex_command, reflex_info = self.backstop.certify(obs, action)
         if reflex_info["intervened"]:

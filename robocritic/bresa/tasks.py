@@ -8,7 +8,8 @@ look a task up (:func:`task_spec`) instead of asking which family an env belongs
 * ``policies``: the policy factory (``"scripted"``, ``"exploration"``; peg and groove also
   ``"stiff"``) with the env's geometry filled in;
 * ``filter_setup``: settings of the filters that differ from their defaults, per filter kind
-  (``"reflex"``, ``"minmod"``, ``"force_clamp"``; the press-and-wipe envs have none);
+  (``"reflex"``, ``"minmod"``, ``"force_clamp"``, ``"backstop"``: the backstop reflex's settings over
+  ``"reflex"``'s; ``ArmPressWipe-v1`` sets the minimal-modification threshold);
 * ``low_stiffness``: the scripted policy's overrides for the ``low_stiffness`` baseline;
 * the limited force for plots: its label, the limit [N] and the task band [N] (``None`` when the
   band is on another force than the limited one).

@@ -23,7 +23,7 @@ SHIPPED_CRITIC = Path(__file__).parents[1] / "bresa" / "assets" / "press_wipe_cr
 """The critic that ships with the package (``scripts/train_bresa_critic.sh`` rebuilds it)."""
 DEMO_ENV = "robocritic/ArmPressWipe-v1"
 """The demo's env (the critic is trained on v0 data: the same physics and features)."""
-DEMO_METHODS = ("none", "reflex_20hz", "reflex_1khz", "minmod_1khz")
+DEMO_METHODS = ("none", "reflex_20hz", "reflex_1khz", "minmod_1khz", "minmod_reflex_1khz")
 DEMO_SEED0 = 900_000
 """First perturbation seed of the demo (disjoint from the seeds of the training data and the study)."""
 
@@ -41,10 +41,10 @@ def format_bresa_summary(summary: dict[str, Any]) -> str:
     """The table the demo prints."""
     n = len(summary["seeds"])
     lines = [f"Bresa, {DEMO_ENV} (planar arm, 1 kHz), {n} perturbation seeds, force limit 30 N",
-             f"{'method':<14} {'over limit':>10} {'sustained':>10} {'time over':>10} {'peak N':>8} "
+             f"{'method':<18} {'over limit':>10} {'sustained':>10} {'time over':>10} {'peak N':>8} "
              f"{'success':>8} {'interv./s':>9}"]
     for name, r in summary["methods"].items():
-        lines.append(f"{name:<14} {r['violations']:>6}/{n:<3} {r['sustained']:>6}/{n:<3} "
+        lines.append(f"{name:<18} {r['violations']:>6}/{n:<3} {r['sustained']:>6}/{n:<3} "
                      f"{r['time_over_limit_ms_mean']:>7.1f} ms {r['peak_force_filtered_max']:>8.1f} "
                      f"{r['success']:>4}/{n:<3} {r['interventions_per_second_mean']:>9.2f}")
     lines.append("sustained: over the limit for more than 10 ms in one run; time over: mean per episode")

@@ -195,36 +195,42 @@ def test_min_mod_takes_the_least_risky_when_none_is_safe():
     assert info["risk_applied"] == pytest.approx(0.75 + 0.15 * math.tanh(-10.0 / 50.0))
 
 
-class Switchable:
-    """Delegates to ``model``, which a test swaps mid-episode."""
-
-    def __init__(self, model) -> None:
-        self.model = model
+class ForceRisk:
+    """risk = commanded spring force pressing down / 50 N, clipped to [0, 1]."""
 
     def risk(self, x: np.ndarray) -> np.ndarray:
-        return self.model.risk(x)
+        return np.clip(np.exp(x[:, LOG_KZ]) * -x[:, DISP_Z] / 50.0, 0.0, 1.0)
 
 
-def test_reflex_backstop_hands_over_to_the_reflex_only_when_nothing_is_safe():
-    model = Switchable(SpringForceRisk(limit=25.0))
-    f = ReflexBackstop(MinimalModificationFilter(model, LAY), ReflexFilter(model, LAY, min_hold_ticks=3))
+def test_reflex_backstop_uses_the_reflex_only_over_its_threshold_or_when_nothing_is_safe():
+    # min. mod. safe at <= 0.5 (<= 25 N); the reflex takes over above 0.9 (> 45 N), releases below 0.45
+    model = ForceRisk()
+    f = ReflexBackstop(MinimalModificationFilter(model, LAY),
+                       ReflexFilter(model, LAY, threshold=0.9, min_hold_ticks=3))  # fmt: skip
     assert isinstance(f, SafetyFilter)
-    pressing = command([0.45, -0.27], [7.0, math.log(2000.0)])  # 40 N: unsafe, (0.005, 0.7) is safe
+    pressing = command([0.45, -0.27], [7.0, math.log(2000.0)])  # 40 N, risk 0.8: min. mod. corrects it
     cmd, info = f.certify(_state(z=-0.25), pressing)
-    np.testing.assert_allclose(cmd, [0.45, -0.265, 7.0, math.log(1400.0)])
+    np.testing.assert_allclose(cmd, [0.45, -0.265, 7.0, math.log(1400.0)])  # as test_min_mod_applies_...
     assert info["safe"] and not info["backstop"] and f.backstop.triggers == 0
-    model.model = AlwaysRisky()  # no candidate is safe: the reflex triggers, latches and holds
-    steps = [f.certify(_state(z=-0.25 + 0.001 * t), pressing) for t in range(4)]
-    for cmd, info in steps:
+    hard = command([0.45, -0.28], [7.0, math.log(2000.0)])  # 60 N: safe candidates exist, yet risk 1 > 0.9
+    steps = [f.certify(_state(z=-0.25 + 0.001 * t), hard) for t in range(4)]
+    for cmd, info in steps:  # the reflex: latched 1 cm above the trigger tick's TCP, held
         assert info["backstop"] and info["intervened"]
-        np.testing.assert_allclose(cmd, [0.45, -0.24, 7.0, math.log(150.0)])  # 1 cm above the trigger
+        np.testing.assert_allclose(cmd, [0.45, -0.24, 7.0, math.log(150.0)])
     assert [i["triggered"] for _, i in steps] == [True, False, False, False] and f.backstop.triggers == 1
-    model.model = SpringForceRisk(limit=25.0)
-    light = command([0.45, -0.26], [7.0, math.log(2000.0)])  # 20 N: safe, the reflex releases
+    light = command([0.45, -0.26], [7.0, math.log(2000.0)])  # 20 N, risk 0.4 < 0.45: released, passes
     cmd, info = f.certify(_state(z=-0.25), light)
     assert cmd is light and not info["intervened"] and not info["backstop"] and not f.backstop.recovering
     assert f.interventions == 1 + 4
-    f.reset()
+    # nothing safe (risk 0.6-0.9 everywhere): the reflex only if the command's risk exceeds its threshold
+    nominal = command([0.45, -0.265], [7.0, math.log(2000.0)])  # AlwaysRisky: 0.75 + 0.15 tanh(0.6) = 0.83
+    for threshold, backstop in ((0.9, False), (0.8, True)):
+        f = ReflexBackstop(MinimalModificationFilter(AlwaysRisky(), LAY),
+                           ReflexFilter(AlwaysRisky(), LAY, threshold=threshold))  # fmt: skip
+        cmd, info = f.certify(_state(z=-0.25), nominal)
+        assert info["backstop"] is backstop and info["intervened"]
+        expected = [0.45, -0.24, 7.0, math.log(150.0)] if backstop else [0.45, -0.245, 7.0, math.log(2000.0)]
+        np.testing.assert_allclose(cmd, expected)  # the reflex's recovery, or the least risky candidate
     with pytest.raises(ValueError, match="layout"):
         ReflexBackstop(MinimalModificationFilter(model, LAY), ReflexFilter(model, FeatureLayout(3, axes=("x", "y", "z"))))
 

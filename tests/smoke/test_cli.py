@@ -48,7 +48,7 @@ def test_demo_writes_plot_and_record(tmp_path, capsys):
     # then Bresa with the shipped critic: the 1 kHz reflex keeps the force down where nothing does not
     assert "Bresa, robocritic/ArmPressWipe-v1" in printed and "reflex_1khz" in printed
     bresa = json.loads((out_dir / "bresa" / "summary.json").read_text())["methods"]
-    assert set(bresa) == {"none", "reflex_20hz", "reflex_1khz", "minmod_1khz"}
+    assert set(bresa) == {"none", "reflex_20hz", "reflex_1khz", "minmod_1khz", "minmod_reflex_1khz"}
     assert bresa["reflex_1khz"]["time_over_limit_ms_mean"] < bresa["none"]["time_over_limit_ms_mean"]
     assert (out_dir / "bresa" / "force.png").read_bytes()[:4] == b"\x89PNG"
     # then NavDP against DWA in a held-out world (tests/jobs/test_navdp_demo.py checks the record)
