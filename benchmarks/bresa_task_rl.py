@@ -35,6 +35,7 @@ import math
 import os
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -51,7 +52,10 @@ CONDITIONS: dict[str, dict] = {"sac": {"filter": "none"},
                                "sac+reflex_1khz+refresh": {"filter": "reflex_1khz",
                                                            "critic_refresh_every": 25,
                                                            "critic_refresh_episodes": 10,
-                                                           "critic_refresh_epochs": 2}}
+                                                           "critic_refresh_epochs": 2},
+                               # residual RL: SAC's action is added to the scripted policy's
+                               "sac-residual": {"filter": "none", "base_policy": "scripted"},
+                               "sac-residual+reflex_1khz": {"filter": "reflex_1khz", "base_policy": "scripted"}}
 DEFAULT_CONDITIONS = ["sac", "sac-lagrangian", "sac+reflex_1khz"]
 REFRESHED = "reflex_1khz_refreshed"  # deploy filter: reflex_1khz with the run's refreshed critic
 
@@ -68,7 +72,10 @@ def _train(job: tuple[str, int, int, str, str | None, Path]) -> dict:
     torch.set_num_threads(1)
     cond, seed, episodes, critic, critic_data, out = job
     extra = {"critic_data_path": critic_data} if _refreshes(cond) and critic_data else {}
-    cfg = TaskRLConfig(**CONDITIONS[cond], **extra, critic_path=critic, episodes=episodes)
+    settings = dict(CONDITIONS[cond])
+    if settings.pop("base_policy", ""):
+        settings["env"] = replace(TaskRLConfig().env, base_policy="scripted")
+    cfg = TaskRLConfig(**settings, **extra, critic_path=critic, episodes=episodes)
     t0 = time.perf_counter()
     res = train_task_policy(cfg, seed, out / "runs" / f"{cond}_s{seed}", progress=False, tensorboard=False)
     m = res.metrics

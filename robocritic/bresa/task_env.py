@@ -13,6 +13,12 @@ Action ``a (2 m,)`` in ``[-1, 1]`` (float32; values outside are clipped), mapped
 * ``a[m:]`` -> log stiffness ``log_lo + (a + 1) / 2 * (log_hi - log_lo)`` [ln(N/m)], absolute,
   over the config's ``stiffness_range`` (``-1``: the softest, ``+1``: the stiffest).
 
+With ``TaskEnvConfig.base_policy = "scripted"`` the agent's action is a RESIDUAL on the env's
+scripted task policy (residual RL): the task action is the scripted one plus
+:func:`residual_action` of ``a`` (``residual_scale`` of the increment range and of half the
+stiffness range), so a zero action reproduces the scripted policy exactly and learning starts
+from a policy that already does the task.
+
 Observation ``(n_obs + 2 m,)`` float32, unbounded: the inner observation at the decision tick
 (for ArmPressWipe-v0, 13 values: q, qd, TCP x/z, TCP velocity, filtered force, stroke reference,
 time; see its docstring) followed by the command applied on the last tick
@@ -48,7 +54,12 @@ from robocritic.bresa.collect import DEFAULT_ENV_KWARGS, ENV_ID
 from robocritic.bresa.hierarchy import HierarchyConfig, TwoRateLoop, make_controller, policy_rng
 from robocritic.interfaces import SafetyFilter
 
-__all__ = ["TaskEnvConfig", "TaskLevelEnv", "normalised_action", "task_action"]
+__all__ = ["BASE_POLICIES", "ResidualPolicy", "TaskEnvConfig", "TaskLevelEnv", "base_policy", "normalised_action",
+           "residual_action", "task_action"]
+
+BASE_POLICIES = ("", "scripted")
+"""What the agent's action is added to: nothing (``""``: the action is the task action) or the
+env's scripted task policy."""
 
 
 def task_action(action: np.ndarray, config: HierarchyConfig) -> np.ndarray:
@@ -60,6 +71,39 @@ def task_action(action: np.ndarray, config: HierarchyConfig) -> np.ndarray:
     m = a.size // 2
     lo, hi = config.log_stiffness_range
     return np.concatenate([a[:m] * config.max_increment, lo + 0.5 * (a[m:] + 1.0) * (hi - lo)])
+
+
+def residual_action(action: np.ndarray, scale: float, config: HierarchyConfig) -> np.ndarray:
+    """Normalised residual ``(2 m,)`` in [-1, 1] (clipped) -> task-action offset ``[scale * a *
+    max_increment [m], scale * a * (log_hi - log_lo) / 2 [ln(N/m)]]``."""
+    a = np.clip(np.asarray(action, dtype=np.float64).reshape(-1), -1.0, 1.0)
+    m = a.size // 2
+    lo, hi = config.log_stiffness_range
+    return np.concatenate([a[:m] * (scale * config.max_increment), a[m:] * (scale * 0.5 * (hi - lo))])
+
+
+def base_policy(name: str, env_id: str, config: HierarchyConfig) -> Any:
+    """The base task policy ``name`` (:data:`BASE_POLICIES`, not ``""``) of the Bresa env ``env_id``."""
+    from robocritic.bresa.methods import CONTROL_DT  # deferred: it imports every task's policies
+    from robocritic.bresa.tasks import task_spec
+
+    if name != "scripted":
+        raise ValueError(f"base_policy must be one of {BASE_POLICIES[1:]}; got {name!r}")
+    return task_spec(env_id).policy("scripted", decision_period=config.decision_ticks * CONTROL_DT)
+
+
+class ResidualPolicy:
+    """A :class:`~robocritic.bresa.hierarchy.TaskPolicy`: ``base.decide(...) + residual`` (task units)."""
+
+    def __init__(self, base: Any, n: int) -> None:
+        self.base = base
+        self.residual = np.zeros(n)
+
+    def reset(self, rng: np.random.Generator) -> None:
+        self.base.reset(rng)
+
+    def decide(self, obs: np.ndarray, info: dict[str, Any], applied: np.ndarray) -> np.ndarray:
+        return np.asarray(self.base.decide(obs, info, applied), dtype=np.float64) + self.residual
 
 
 def normalised_action(task: np.ndarray, config: HierarchyConfig) -> np.ndarray:
@@ -82,14 +126,24 @@ class TaskEnvConfig:
             perturbations, :data:`~robocritic.bresa.collect.DEFAULT_ENV_KWARGS`).
         violation_penalty: added cost per unsafe tick (>= 0).
         reward_scale: reward multiplier (> 0).
+        base_policy: ``""`` (the action is the task action) or ``"scripted"`` (a residual on the
+            env's scripted policy; module docstring).
+        residual_scale: the residual's share of the action ranges, in (0, 1].
     """
 
     hierarchy: HierarchyConfig = field(default_factory=HierarchyConfig)
     env_kwargs: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_ENV_KWARGS))
     violation_penalty: float = 0.0
     reward_scale: float = 1.0
+    base_policy: str = ""
+    residual_scale: float = 0.25
 
     def __post_init__(self) -> None:
+        if self.base_policy not in BASE_POLICIES:
+            raise ValueError(f"TaskEnvConfig.base_policy must be one of {BASE_POLICIES}; got {self.base_policy!r}")
+        v = self.residual_scale
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+            raise ValueError(f"TaskEnvConfig.residual_scale must lie in (0, 1]; got {v!r}")
         if not isinstance(self.hierarchy, HierarchyConfig):
             raise ValueError(f"TaskEnvConfig.hierarchy must be a HierarchyConfig; got {self.hierarchy!r}")
         if not isinstance(self.env_kwargs, Mapping):
@@ -144,7 +198,10 @@ class TaskLevelEnv(gym.Env):
         state = arm.arm_state()
         self.m = int(np.shape(state.x)[0])
         hcfg = self.config.hierarchy
-        self._policy = _PendingAction(2 * self.m)
+        cfg = self.config
+        self._policy: _PendingAction | ResidualPolicy = (
+            ResidualPolicy(base_policy(cfg.base_policy, getattr(self.inner.spec, "id", ENV_ID), hcfg), 2 * self.m)
+            if cfg.base_policy else _PendingAction(2 * self.m))
         self.loop = TwoRateLoop(self._policy, make_controller(arm, hcfg, self.m), hcfg, self.dt, safety_filter)
         n_inner = int(np.prod(self.inner.observation_space.shape))
         self.n_inner_obs = n_inner
@@ -163,7 +220,7 @@ class TaskLevelEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         obs, info = self.inner.reset(seed=seed, options=options)
-        # The loop's policy stream is unused by _PendingAction; seeded like run_episode anyway.
+        # Seeded like run_episode: a base policy draws from this stream as it would there.
         self.loop.reset(info["arm_state"], policy_rng(0 if seed is None else int(seed)))
         self._obs, self._info, self._done = obs, info, False
         self._episode_ticks = self._episode_unsafe = self._episode_interventions = 0
@@ -176,7 +233,10 @@ class TaskLevelEnv(gym.Env):
         if a.shape != (2 * self.m,) or not np.all(np.isfinite(a)):
             raise ValueError(f"action: expected {2 * self.m} finite values in [-1, 1]; got {action!r}")
         hcfg = self.config.hierarchy
-        self._policy.action = task_action(a, hcfg)
+        if isinstance(self._policy, ResidualPolicy):
+            self._policy.residual = residual_action(a, self.config.residual_scale, hcfg)
+        else:
+            self._policy.action = task_action(a, hcfg)
         obs, info = self._obs, self._info
         cost = 0.0
         unsafe = interventions = ticks = 0

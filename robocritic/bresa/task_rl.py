@@ -50,7 +50,7 @@ from robocritic.bresa.features import FeatureLayout
 from robocritic.bresa.hierarchy import HierarchyConfig, run_episode
 from robocritic.bresa.methods import METHODS, build_method, needs_critic
 from robocritic.bresa.refresh import CriticRefresher, set_filter_model
-from robocritic.bresa.task_env import TaskEnvConfig, TaskLevelEnv, task_action
+from robocritic.bresa.task_env import TaskEnvConfig, TaskLevelEnv, base_policy, residual_action, task_action
 from robocritic.interfaces import SafetyFilter
 from robocritic.learning.checkpoint import (
     Checkpoint,
@@ -216,6 +216,8 @@ class TaskRLConfig:
         """Plain JSON form (what checkpoints compare and the sidecar records)."""
         env = {"hierarchy": asdict(self.env.hierarchy), "env_kwargs": _jsonable(dict(self.env.env_kwargs)),
                "violation_penalty": self.env.violation_penalty, "reward_scale": self.env.reward_scale}
+        if self.env.base_policy:  # only then: records written before the option stay comparable
+            env.update(base_policy=self.env.base_policy, residual_scale=self.env.residual_scale)
         out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "env"}
         out["net_arch"] = list(self.net_arch)
         return _jsonable({**out, "env": env})
@@ -287,21 +289,30 @@ class SB3TaskPolicy:
     """An SB3 actor as a :class:`~robocritic.bresa.hierarchy.TaskPolicy` (deterministic).
 
     ``decide`` builds the :class:`TaskLevelEnv` observation ``[obs, applied]``, normalises it,
-    takes the actor's mean action in [-1, 1] and maps it with :func:`task_action`.
+    takes the actor's mean action in [-1, 1] and maps it with :func:`task_action`, or, for a
+    residual policy (``base`` given), adds :func:`residual_action` of it to ``base``'s action.
     """
 
-    def __init__(self, policy: Any, normalization: ObsNormalization, hierarchy: HierarchyConfig) -> None:
+    def __init__(self, policy: Any, normalization: ObsNormalization, hierarchy: HierarchyConfig,
+                 base: Any = None, residual_scale: float = 0.25) -> None:
         self.policy, self.normalization, self.hierarchy = policy, normalization, hierarchy
+        self.base, self.residual_scale = base, float(residual_scale)
 
     def reset(self, rng: np.random.Generator) -> None:
-        """Deterministic: nothing to draw."""
+        """The actor is deterministic; a base policy draws from ``rng`` as it would alone."""
+        if self.base is not None:
+            self.base.reset(rng)
 
     def decide(self, obs: np.ndarray, info: dict[str, Any], applied: np.ndarray) -> np.ndarray:
         x = np.concatenate([np.asarray(obs, dtype=np.float64), np.asarray(applied, dtype=np.float64)])
         # float32 first: the same rounding as TaskLevelEnv's observation
         z = self.normalization(x.astype(np.float32))
         action, _ = self.policy.predict(z, deterministic=True)
-        return task_action(np.asarray(action, dtype=np.float64), self.hierarchy)
+        a = np.asarray(action, dtype=np.float64)
+        if self.base is None:
+            return task_action(a, self.hierarchy)
+        base = np.asarray(self.base.decide(obs, info, applied), dtype=np.float64)
+        return base + residual_action(a, self.residual_scale, self.hierarchy)
 
 
 # -- training -------------------------------------------------------------------------------
@@ -529,7 +540,8 @@ def train_task_policy(
     env = _NormalizedObs(seeds_env, normalization)
     model = _make_model(config, env, seed)
     task_env = seeds_env.unwrapped  # the TaskLevelEnv: its violation_penalty is the Lagrangian's lambda
-    algo = (("sac" if config.filter == "none" else f"sac+{config.filter}")
+    algo = ("sac" + ("-residual" if config.env.base_policy else "")
+            + ("" if config.filter == "none" else f"+{config.filter}")
             + ("-lagrangian" if config.lagrangian_lr > 0 else "")
             + ("+refresh" if config.critic_refresh_every else ""))
     metrics = RunMetrics(TASK_ENV_ID, algo, int(seed))
@@ -745,7 +757,14 @@ def load_task_policy(run_dir: str | Path) -> SB3TaskPolicy:
     state = run.read_weights(sidecar)
     load_module_state(policy, require(state, "policy", weights), weights, "policy")
     policy.set_training_mode(False)
-    return SB3TaskPolicy(policy, sidecar.observation, hcfg)
+    env_cfg = sidecar.config.get("env", {})
+    name, scale = env_cfg.get("base_policy", ""), env_cfg.get("residual_scale", 0.25)
+    try:
+        TaskEnvConfig(base_policy=name, residual_scale=scale)  # validates both
+    except ValueError as exc:
+        raise CheckpointError(f"{run.sidecar_path}: config.env: {exc}") from None
+    base = base_policy(name, ENV_ID, hcfg) if name else None
+    return SB3TaskPolicy(policy, sidecar.observation, hcfg, base, scale)
 
 
 def _policy_config(where: Path, cfg: dict[str, Any]) -> tuple[HierarchyConfig, list[int]]:

@@ -12,7 +12,13 @@ from robocritic.bresa.features import FeatureLayout
 from robocritic.bresa.filters import ForceClampFilter
 from robocritic.bresa.hierarchy import HierarchyConfig, run_episode
 from robocritic.bresa.policies import ScriptedPressWipe
-from robocritic.bresa.task_env import TaskEnvConfig, TaskLevelEnv, normalised_action, task_action
+from robocritic.bresa.task_env import (
+    TaskEnvConfig,
+    TaskLevelEnv,
+    normalised_action,
+    residual_action,
+    task_action,
+)
 
 KW = {"max_episode_steps": 300}
 CFG = TaskEnvConfig(hierarchy=HierarchyConfig(decision_ticks=25), env_kwargs=KW)
@@ -121,6 +127,29 @@ def test_same_as_run_episode_with_the_same_policy():
     env.close()
 
 
+def test_a_zero_residual_on_the_scripted_policy_is_run_episode_with_it_bit_for_bit():
+    h = HierarchyConfig(decision_ticks=25)
+    trace = run_episode(gym.make(ENV_ID, **KW), ScriptedPressWipe(decision_period=0.025), config=h, seed=3)
+    env = TaskLevelEnv(TaskEnvConfig(hierarchy=h, env_kwargs=KW, base_policy="scripted"))
+    env.reset(seed=3)
+    applied, done = [], False
+    while not done:
+        _, _, term, trunc, info = env.step(np.zeros(4, dtype=np.float32))
+        applied.append(info["applied"])
+        done = term or trunc
+    assert info["episode_ticks"] == trace.n_ticks == 25 * len(applied)
+    np.testing.assert_array_equal(np.array(applied), trace.applied[24::25])  # exactly, each decision's end
+    env.close()
+
+
+def test_residual_action_scales_the_ranges():
+    h = HierarchyConfig()
+    lo, hi = h.log_stiffness_range
+    r = residual_action(np.array([1.0, -2.0, 0.5, -1.0]), 0.25, h)  # -2 is clipped to -1
+    np.testing.assert_allclose(r, [0.25 * h.max_increment, -0.25 * h.max_increment,
+                                   0.5 * 0.25 * 0.5 * (hi - lo), -0.25 * 0.5 * (hi - lo)])
+
+
 def test_the_filter_is_in_the_loop():
     h = HierarchyConfig(decision_ticks=25)
     clamp = ForceClampFilter(FeatureLayout(m=2), force_limit=30.0, margin=5.0)
@@ -141,3 +170,7 @@ def test_config_errors_name_the_field():
         TaskEnvConfig(reward_scale=0.0)
     with pytest.raises(ValueError, match="violation_penalty"):
         TaskEnvConfig(violation_penalty=-1.0)
+    with pytest.raises(ValueError, match="base_policy"):
+        TaskEnvConfig(base_policy="random")
+    with pytest.raises(ValueError, match="residual_scale"):
+        TaskEnvConfig(base_policy="scripted", residual_scale=0.0)

@@ -76,6 +76,31 @@ def test_trained_policy_evaluates_through_run_episode(finished):
                                res.policy.decide(obs, {}, np.array([0.4, -0.2, 7.0, 7.0])))
 
 
+def test_a_residual_policy_is_saved_loaded_and_evaluated_on_its_base(tmp_path):
+    from dataclasses import replace
+
+    from robocritic.bresa.policies import ScriptedPressWipe
+
+    cfg = _config()
+    cfg = replace(cfg, env=replace(cfg.env, base_policy="scripted", residual_scale=0.1))
+    res = train_task_policy(cfg, 0, tmp_path / "r", progress=False, tensorboard=False)
+    assert res.metrics.algorithm == "sac-residual"
+    pol = load_task_policy(tmp_path / "r")
+    assert isinstance(pol.base, ScriptedPressWipe) and pol.residual_scale == 0.1
+    assert pol.base.decision_period == pytest.approx(0.025)  # the run's decision rate
+    rows = evaluate_task_policy(pol, [11], env_kwargs=KW)
+    assert rows[0]["cost"] > 0 and np.isfinite(rows[0]["cost"])
+    # the loaded policy is the base's action plus the actor's residual, within its 10 % share
+    obs, applied = np.zeros(13), np.array([0.4, -0.2, 7.0, 7.0])
+    pol.reset(np.random.default_rng(0))
+    base = ScriptedPressWipe(decision_period=0.025)
+    base.reset(np.random.default_rng(0))
+    delta = pol.decide(obs, {"force_filtered": 0.0}, applied) - base.decide(obs, {"force_filtered": 0.0}, applied)
+    h = cfg.env.hierarchy
+    assert np.all(np.abs(delta[:2]) <= 0.1 * h.max_increment + 1e-12)
+    assert np.all(np.abs(delta[2:]) <= 0.1 * 0.5 * np.ptp(h.log_stiffness_range) + 1e-12)
+
+
 def test_config_validation_names_the_field():
     with pytest.raises(ValueError, match="critic_path"):
         TaskRLConfig(filter="reflex_1khz")
