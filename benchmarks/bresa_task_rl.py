@@ -16,6 +16,10 @@ scripted one?
    (:mod:`robocritic.bresa.refresh`: every 25 episodes, 10 rollouts of the current policy with
    command jitter, 2 fine-tune epochs mixed 1:1 with the critic's training data ``--critic-data``
    when it exists); its policies are also evaluated with the refreshed critic in the filter.
+   ``sac-residual``, ``sac-residual+reflex_1khz`` and ``sac-residual+reflex_1khz+refresh`` (also
+   optional): the same, with SAC's action a residual added to the scripted policy's
+   (``TaskEnvConfig.base_policy``; a zero action is the scripted policy), so that learning starts
+   from a policy that presses.
    Counted: unsafe 1 ms ticks and episodes with a violation, over all of training.
 3. Evaluation on held-out perturbation seeds 300000.. (never used in training): each trained
    policy deployed without a filter and with the reflex filter, and the scripted policy (the
@@ -55,7 +59,12 @@ CONDITIONS: dict[str, dict] = {"sac": {"filter": "none"},
                                                            "critic_refresh_epochs": 2},
                                # residual RL: SAC's action is added to the scripted policy's
                                "sac-residual": {"filter": "none", "base_policy": "scripted"},
-                               "sac-residual+reflex_1khz": {"filter": "reflex_1khz", "base_policy": "scripted"}}
+                               "sac-residual+reflex_1khz": {"filter": "reflex_1khz", "base_policy": "scripted"},
+                               "sac-residual+reflex_1khz+refresh": {"filter": "reflex_1khz",
+                                                                    "base_policy": "scripted",
+                                                                    "critic_refresh_every": 25,
+                                                                    "critic_refresh_episodes": 10,
+                                                                    "critic_refresh_epochs": 2}}
 DEFAULT_CONDITIONS = ["sac", "sac-lagrangian", "sac+reflex_1khz"]
 REFRESHED = "reflex_1khz_refreshed"  # deploy filter: reflex_1khz with the run's refreshed critic
 
