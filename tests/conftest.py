@@ -1,5 +1,6 @@
 """Fixtures shared across test folders: the pendulum's saturated-LQR explicit law (no PPOPT),
-tiny YANN-RL configs built on it, and one torch thread for tests of small networks."""
+tiny YANN-RL configs built on it, random pendulum transitions, and one torch thread for tests of
+small networks."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from robocritic.controllers.explicit_mpc import ExplicitLaw
 from robocritic.controllers.lqr import dlqr
 
 from robocritic.dynamics import PendulumModel
+from robocritic.learning.buffer import Batch
 
 PENDULUM = "robocritic/ClippedPendulum-v0"
 #: The pendulum benchmark's cost weights.
@@ -71,6 +73,25 @@ def tiny_pendulum_config() -> Callable[..., Any]:
     """The factory ``(folder, *, episodes, max_episode_steps, n_test, yann_ddpg, ddpg=None,
     sb3=None, **changes) -> RLConfig`` (session-scoped, so module fixtures can use it)."""
     return _tiny_pendulum_config
+
+
+def _pendulum_batch(seed: int, n: int = 64) -> Batch:
+    model = PendulumModel()
+    rng = np.random.default_rng(seed)
+    obs = rng.uniform(-0.6, 0.6, size=(n, 2))
+    act = rng.uniform(-2, 2, size=(n, 1))
+    nxt = np.array([model.step(x, u) for x, u in zip(obs, act)])
+    q, r = PENDULUM_Q, PENDULUM_R
+    cost = np.einsum("bi,ij,bj->b", obs, q, obs) + np.einsum("bi,ij,bj->b", act, r, act)
+    return Batch(obs, act, cost, nxt, np.zeros(n))
+
+
+@pytest.fixture(scope="session")
+def pendulum_batch() -> Callable[..., Batch]:
+    """The factory ``(seed, n=64) -> Batch``: ``n`` transitions of the nonlinear pendulum (ODE) from
+    uniform states (+-0.6) under uniform torques (+-2 N m), cost with Q = I, R = 1e-3: the LQR
+    critic is not exact for them, so the TD loss is non-zero."""
+    return _pendulum_batch
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 import torch
 
 from robocritic.dynamics import PendulumModel
-from robocritic.learning.buffer import Batch
 from robocritic.yann.actor import MLPActor, YANNActor, state_features
 from robocritic.yann.comparison import split_costs
 from robocritic.yann.config import (
@@ -88,18 +87,8 @@ def test_outside_zero_outputs_u_eq_off_the_feasible_set(pendulum_lqr_law):
         YANNActor(pendulum_lqr_law, (8,), outside="clip")
 
 
-def _batch(seed: int, n: int = 64) -> Batch:
-    model = PendulumModel()
-    rng = np.random.default_rng(seed)
-    obs = rng.uniform(-0.6, 0.6, size=(n, 2))
-    act = rng.uniform(-2, 2, size=(n, 1))
-    nxt = np.array([model.step(x, u) for x, u in zip(obs, act)])
-    cost = np.einsum("bi,ij,bj->b", obs, Q, obs) + np.einsum("bi,ij,bj->b", act, R, act)
-    return Batch(obs, act, cost, nxt, np.zeros(n))
-
-
 @pytest.mark.parametrize("train_quadratic", [False, True])
-def test_quadratic_part_trains_only_when_asked(pendulum_lqr_law, train_quadratic: bool):
+def test_quadratic_part_trains_only_when_asked(pendulum_lqr_law, pendulum_batch, train_quadratic: bool):
     lin = PendulumModel().linearize()
     torch.manual_seed(0)
     actor = YANNActor(pendulum_lqr_law, (8,))
@@ -112,7 +101,7 @@ def test_quadratic_part_trains_only_when_asked(pendulum_lqr_law, train_quadratic
     lrs = sorted(g["lr"] for g in learner.critic_opt.param_groups)
     assert lrs == ([1e-3, 1e-2] if train_quadratic else [1e-3])
     for i in range(3):
-        learner.update(_batch(i))
+        learner.update(pendulum_batch(i))
     changed = not torch.equal(critic.M.detach(), M0)
     assert changed == train_quadratic
 

@@ -11,7 +11,6 @@ import torch
 from robocritic.controllers.lqr import dlqr
 
 from robocritic.dynamics import PendulumModel
-from robocritic.learning.buffer import Batch
 from robocritic.yann.actor import MLPActor, YANNActor
 from robocritic.yann.config import DDPGConfig, YANNDDPGConfig
 from robocritic.yann.critic import MLPCritic, YANNCritic
@@ -19,18 +18,6 @@ from robocritic.yann.ddpg import DDPG
 from robocritic.yann.laws import saturated_linear_law
 
 Q, R, GAMMA = np.eye(2), np.array([[1e-3]]), 0.99
-
-
-def pendulum_batch(seed: int, n: int = 64) -> Batch:
-    """Transitions of the nonlinear pendulum (ODE) under random torques: the LQR critic is not
-    exact for them, so the TD loss is non-zero."""
-    model = PendulumModel()
-    rng = np.random.default_rng(seed)
-    obs = rng.uniform(-0.6, 0.6, size=(n, 2))
-    act = rng.uniform(-2, 2, size=(n, 1))
-    nxt = np.array([model.step(x, u) for x, u in zip(obs, act)])
-    cost = np.einsum("bi,ij,bj->b", obs, Q, obs) + np.einsum("bi,ij,bj->b", act, R, act)
-    return Batch(obs, act, cost, nxt, np.zeros(n))
 
 
 def yann_learner(lr: float = 1e-3) -> DDPG:
@@ -51,7 +38,7 @@ def mlp_learner() -> DDPG:
 
 
 @pytest.mark.parametrize("make", [yann_learner, mlp_learner], ids=["yann", "mlp"])
-def test_one_update_changes_parameters_and_reduces_td_loss(make):
+def test_one_update_changes_parameters_and_reduces_td_loss(make, pendulum_batch):
     learner = make()
     batch = pendulum_batch(0)
     actor0 = copy.deepcopy(learner.actor.state_dict())
@@ -74,7 +61,7 @@ def test_one_update_changes_parameters_and_reduces_td_loss(make):
     assert changed(target0, learner.critic_target)  # Polyak step taken
 
 
-def test_polyak_moves_targets_by_tau():
+def test_polyak_moves_targets_by_tau(pendulum_batch):
     learner = yann_learner()
     w_t0 = learner.critic_target.aux[0].weight.detach().clone()
     learner.update(pendulum_batch(1))
@@ -82,7 +69,7 @@ def test_polyak_moves_targets_by_tau():
     torch.testing.assert_close(learner.critic_target.aux[0].weight, w_t0 + 0.01 * (w - w_t0))
 
 
-def test_policy_delay_skips_actor_steps():
+def test_policy_delay_skips_actor_steps(pendulum_batch):
     lin = PendulumModel().linearize()
     K, _ = dlqr(lin.A, lin.B, Q, R)
     torch.manual_seed(0)
@@ -96,7 +83,7 @@ def test_policy_delay_skips_actor_steps():
     assert np.isfinite(learner.update(pendulum_batch(2))["actor_loss"])
 
 
-def test_state_dict_round_trip_reproduces_updates():
+def test_state_dict_round_trip_reproduces_updates(pendulum_batch):
     a, b = yann_learner(), yann_learner()
     a.update(pendulum_batch(3))
     b.load_state_dict(copy.deepcopy(a.state_dict()))
