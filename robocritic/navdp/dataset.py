@@ -36,6 +36,7 @@ it is the recovery pose's own (off by up to 0.6 rad). Everything is a pure funct
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -231,6 +232,13 @@ class SampleSet:
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays by name (order of :data:`SAMPLE_FIELDS`)."""
         return {name: getattr(self, name) for name in SAMPLE_FIELDS}
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, Any], n_paths: int = 0) -> SampleSet:
+        """Samples from per-sample lists or arrays keyed by :data:`SAMPLE_FIELDS` (other keys are
+        ignored), cast to the format's dtypes."""
+        arrays = {name: np.asarray(columns[name], dtype=dtype) for name, (dtype, _) in SAMPLE_FIELDS.items()}
+        return cls(**arrays, n_paths=n_paths)
 
     @classmethod
     def empty(cls, config: SampleConfig) -> SampleSet:
@@ -451,18 +459,9 @@ def pair_samples(scene: Scene, start: np.ndarray, goal: np.ndarray, config: Samp
         s = len(got["goal"])
         if s == 0:
             continue
-        parts.append(SampleSet(
-            depth=np.asarray(got["depth"], dtype=np.float32),
-            goal=np.asarray(got["goal"], dtype=np.float32),
-            actions=np.asarray(got["actions"], dtype=np.float32),
-            critic_actions=np.asarray(got["critic_actions"], dtype=np.float32),
-            critic_labels=np.asarray(got["critic_labels"], dtype=np.float32),
-            world_seed=np.full(s, world_seed, dtype=np.int64),
-            pose=np.asarray(got["pose"], dtype=np.float32),
-            path_index=np.full(s, first_path + j, dtype=np.int32),
-            recovery=np.full(s, start_yaw is not None, dtype=np.bool_),
-            hindsight=np.asarray(got["hindsight"], dtype=np.bool_),
-        ))
+        parts.append(SampleSet.from_columns({**got, "world_seed": np.full(s, world_seed),
+                                             "path_index": np.full(s, first_path + j),
+                                             "recovery": np.full(s, start_yaw is not None)}))
     out = SampleSet.concat(parts, config)
     return SampleSet(**out.arrays(), n_paths=len(paths))
 

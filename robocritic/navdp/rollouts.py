@@ -191,19 +191,9 @@ def label_states(world: Any, goal: np.ndarray, poses: np.ndarray, depth: np.ndar
     if s_n == 0:
         k = np.shape(candidates)[1]
         return SampleSet.empty(config), np.zeros((0, k, n, 3), np.float32), np.zeros((0, k), np.float32)
-    samples = SampleSet(
-        depth=np.asarray(cols["depth"], dtype=np.float32),
-        goal=np.asarray(cols["goal"], dtype=np.float32),
-        actions=np.asarray(cols["actions"], dtype=np.float32),
-        critic_actions=np.asarray(cols["critic_actions"], dtype=np.float32),
-        critic_labels=np.asarray(cols["critic_labels"], dtype=np.float32),
-        world_seed=np.full(s_n, world_seed, dtype=np.int64),
-        pose=np.asarray(cols["pose"], dtype=np.float32),
-        path_index=np.full(s_n, path_index, dtype=np.int32),
-        recovery=np.zeros(s_n, dtype=np.bool_),
-        hindsight=np.zeros(s_n, dtype=np.bool_),
-        n_paths=1,
-    )
+    samples = SampleSet.from_columns({**cols, "world_seed": np.full(s_n, world_seed),
+                                      "path_index": np.full(s_n, path_index),
+                                      "recovery": np.zeros(s_n), "hindsight": np.zeros(s_n)}, n_paths=1)
     cand = np.asarray(cols["cand"], dtype=np.float32)
     cand_labels = label_candidates(cand, samples.pose.astype(np.float64), world, config.label_radius)
     return samples, cand, cand_labels
